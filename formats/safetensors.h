@@ -1,0 +1,79 @@
+// Safetensors reader (mmap, zero-copy where aligned) and atomic writer.
+// Format: u64 little-endian header length N, N bytes of UTF-8 JSON header
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {str: str}},
+// then the data section; offsets are relative to the data section start.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace compressor::formats {
+
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+
+const char* dtype_name(DType d);            // "F32", ...
+std::size_t dtype_size(DType d);            // bytes per element
+bool parse_dtype(const std::string& s, DType* out);
+torch::ScalarType to_torch(DType d);
+DType from_torch(torch::ScalarType t);      // throws BadInput for unsupported scalar types
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;  // byte offsets into the data section
+  uint64_t end = 0;
+};
+
+class SafetensorsFile {
+ public:
+  // Maps the file and validates the whole header: every error names the file and the tensor.
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in file order
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  bool contains(const std::string& name) const;
+  const TensorInfo& info(const std::string& name) const;  // throws BadInput if absent
+  // A tensor over the mapped bytes (copy-on-write private mapping: writes never reach the file).
+  // Zero-copy when the data is aligned for its dtype, otherwise a copy. The mapping lives as
+  // long as any tensor that views it. Views of one SafetensorsFile share its pages: an in-place
+  // write through one view is seen by every other view of that tensor from the same object
+  // (clone() first where the original must stay intact); a fresh open() sees the file again.
+  torch::Tensor tensor(const std::string& name) const;
+  // Raw bytes of a tensor inside the mapping.
+  const uint8_t* data(const TensorInfo& info) const;
+  uint64_t file_size() const { return file_size_; }
+  // Byte offset of the data section in the file (8 + header length); TensorInfo offsets are
+  // relative to it.
+  uint64_t data_start() const { return data_start_; }
+
+ private:
+  SafetensorsFile() = default;
+  struct Mapping;
+  std::filesystem::path path_;
+  std::shared_ptr<Mapping> mapping_;
+  uint64_t file_size_ = 0;
+  uint64_t data_start_ = 0;
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, std::size_t> index_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Writes tensors (contiguous copies are made per tensor while streaming, one at a time) and
+// string metadata atomically: temp file + fsync + rename. Tensor names must be unique.
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace compressor::formats
