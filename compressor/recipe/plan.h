@@ -1,0 +1,100 @@
+// A resolved recipe: every name checked, defaults filled, relative paths made absolute against
+// the recipe file's directory. Nothing is loaded before the whole Plan is valid.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compressor/recipe/options.h"
+
+namespace compressor::recipe {
+
+// Where a value came from, for error messages: "recipe.yaml:12:7: stages[0].passes[1].magnitude.sparsity".
+struct Location {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown (e.g. a default)
+  int col = 0;
+  std::string key_path;
+  std::string str() const;
+};
+
+struct ModelSpec {
+  std::filesystem::path path;
+  std::string architecture = "auto";  // "auto": from config.json's model_type
+  Location where;
+};
+
+struct CalibrationSpec {
+  bool enabled = false;          // false when the recipe has no calibration block
+  std::filesystem::path source;  // a UTF-8 text file
+  int64_t samples = 128;
+  int64_t seq_len = 256;
+  uint64_t seed = 0;
+  Location where;
+};
+
+struct PassSpec {
+  std::string type;                  // registry name, e.g. "magnitude"
+  OptionValues options;              // declared options of that pass, defaults filled
+  std::vector<std::string> targets;  // "Linear", role names ("mlp_up"), "re:<regex>", exact slot names
+  std::vector<std::string> ignore;
+  Location where;                    // of the pass entry; options report "<where>.<key>"
+};
+
+struct StageSpec {
+  std::string name;
+  std::vector<PassSpec> passes;
+  Location where;
+};
+
+struct DatasetSpec {
+  std::string name;
+  std::filesystem::path path;  // text file
+  int64_t seq_len = 256;       // window length in tokens
+  int64_t stride = 128;        // tokens the window advances; only the new ones are scored
+  int64_t max_bytes = 0;       // 0: the whole file; otherwise its first max_bytes bytes
+  Location where;
+};
+
+struct EvaluateSpec {
+  std::vector<DatasetSpec> datasets;
+  std::vector<std::string> metrics = {"perplexity"};  // "perplexity", "bits_per_byte"
+};
+
+// "The compressed model may lose at most `limit` of `metric`": an absolute difference, or a
+// fraction of the baseline when `relative`. Lower-is-better metrics lose by going up.
+struct GateRule {
+  std::string metric;   // "perplexity" (every dataset) or "<dataset>/perplexity"
+  double limit = 0;
+  bool relative = false;
+  Location where;
+};
+
+struct ValidateSpec {
+  std::vector<GateRule> max_drop;
+};
+
+struct OutputSpec {
+  std::filesystem::path path;  // artifact directory: model.safetensors + config.json
+  std::string dtype = "f32";   // dense tensor encoding: f32 | f16 | bf16
+  Location where;
+};
+
+struct Plan {
+  std::string source_file;
+  int version = 1;
+  std::string name;
+  uint64_t seed = 0;
+  ModelSpec model;
+  CalibrationSpec calibration;
+  std::vector<StageSpec> stages;
+  EvaluateSpec evaluate;
+  ValidateSpec validate;
+  OutputSpec output;
+  bool has_output = false;
+};
+
+}  // namespace compressor::recipe
