@@ -1,0 +1,78 @@
+#include "compressor/model/architecture.h"
+
+#include <sstream>
+
+#include "compressor/error.h"
+#include "compressor/model/bert.h"
+#include "compressor/model/gpt2.h"
+
+namespace compressor::model {
+
+namespace {
+std::string shape_str(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << '[';
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << ']';
+  return o.str();
+}
+
+std::map<std::string, ArchitectureInfo> make_registry() {
+  std::map<std::string, ArchitectureInfo> r;
+  auto add = [&](ArchitectureInfo info) { r.emplace(info.name, std::move(info)); };
+  add(gpt2_architecture());
+  add(bert_architecture());
+  return r;
+}
+}  // namespace
+
+const std::map<std::string, ArchitectureInfo>& architectures() {
+  static const auto registry = make_registry();
+  return registry;
+}
+
+std::vector<std::string> architecture_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : architectures()) out.push_back(name);
+  return out;
+}
+
+torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::string& name,
+                          const std::vector<int64_t>& expected) {
+  if (!ckpt.contains(name)) {
+    throw BadInput(ckpt.root().string(), "tensor '" + name + "' is missing (expected shape " +
+                                             shape_str(expected) + ")");
+  }
+  torch::Tensor t = ckpt.tensor(name);
+  if (t.sizes() != at::IntArrayRef(expected)) {
+    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has shape " + shape_str(t.sizes()) +
+                                                    ", the config implies " + shape_str(expected));
+  }
+  if (!t.is_floating_point()) {
+    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' is not floating point");
+  }
+  t = t.to(torch::kFloat32);
+  if (!torch::isfinite(t).all().item<bool>()) {
+    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' contains NaN or Inf");
+  }
+  return t;
+}
+
+std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture) {
+  HfConfig config = load_hf_config(dir);
+  std::string arch = architecture == "auto" ? config.model_type : architecture;
+  auto it = architectures().find(arch);
+  if (it == architectures().end()) {
+    std::string valid;
+    for (const auto& n : architecture_names()) valid += (valid.empty() ? "" : ", ") + n;
+    throw BadInput(config.file.string(), "unsupported architecture '" + arch + "' (model_type); supported: " + valid);
+  }
+  if (architecture != "auto" && architecture != config.model_type) {
+    throw BadInput(config.file.string(), "recipe asks for architecture '" + architecture +
+                                             "' but config.json says model_type '" + config.model_type + "'");
+  }
+  auto ckpt = formats::CheckpointTensors::open(dir);
+  return it->second.load(config, ckpt);
+}
+
+}  // namespace compressor::model

@@ -1,0 +1,37 @@
+// Architecture registry: builds a Model from a checkpoint (config.json + safetensors) or a fresh
+// random initialisation. Adding an architecture is one file and one line in register_builtin().
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compressor/model/model.h"
+#include "formats/hf_checkpoint.h"
+
+namespace compressor::model {
+
+struct ArchitectureInfo {
+  std::string name;  // config.json model_type
+  // Weights from the checkpoint; shapes checked against the config, every error names the tensor.
+  std::function<std::unique_ptr<Model>(const HfConfig&, const formats::CheckpointTensors&)> load;
+  // Random initialisation from a seed (training, tests).
+  std::function<std::unique_ptr<Model>(const HfConfig&, uint64_t seed)> init;
+};
+
+const std::map<std::string, ArchitectureInfo>& architectures();
+std::vector<std::string> architecture_names();
+
+// Reads config.json in `dir`, picks the architecture (or checks `architecture` when not "auto"),
+// loads the tensors. NaN/Inf in any weight is an error naming the tensor.
+std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture = "auto");
+
+// Helpers shared by architectures: fetch a tensor with the expected shape as float32, naming the
+// tensor, expected and found shape on mismatch.
+torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::string& name,
+                          const std::vector<int64_t>& expected_shape);
+
+}  // namespace compressor::model

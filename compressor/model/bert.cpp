@@ -1,0 +1,261 @@
+#include "compressor/model/bert.h"
+
+#include <cmath>
+
+#include "compressor/error.h"
+
+namespace compressor::model {
+
+namespace {
+
+struct BertConfig {
+  int64_t vocab_size = 0, hidden = 0, layers = 0, heads = 0, intermediate = 0;
+  int64_t max_positions = 0, type_vocab_size = 0, pad_token_id = 0;
+  double layer_norm_eps = 1e-12;
+  std::string activation;  // gelu (erf) | gelu_new, gelu_pytorch_tanh (tanh) | relu
+};
+
+BertConfig parse_bert_config(const HfConfig& config) {
+  BertConfig c;
+  const std::string f = config.file.string();
+  c.vocab_size = config.get_int("vocab_size");
+  c.hidden = config.get_int("hidden_size");
+  c.layers = config.get_int("num_hidden_layers");
+  c.heads = config.get_int("num_attention_heads");
+  c.intermediate = config.get_int("intermediate_size");
+  // Defaults are transformers' BertConfig defaults, for configs that leave them out.
+  c.max_positions = config.get_int("max_position_embeddings", 512);
+  c.type_vocab_size = config.get_int("type_vocab_size", 2);
+  c.pad_token_id = config.get_int("pad_token_id", 0);
+  c.layer_norm_eps = config.get_float("layer_norm_eps", 1e-12);
+  c.activation = config.get_string("hidden_act", "gelu");
+  for (auto [key, v] : {std::pair{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden},
+                        {"num_hidden_layers", c.layers}, {"num_attention_heads", c.heads},
+                        {"intermediate_size", c.intermediate}, {"max_position_embeddings", c.max_positions},
+                        {"type_vocab_size", c.type_vocab_size}}) {
+    if (v <= 0) throw BadInput(f, std::string("key '") + key + "' must be positive, got " + std::to_string(v));
+  }
+  if (c.hidden % c.heads != 0) {
+    throw BadInput(f, "key 'hidden_size': " + std::to_string(c.hidden) + " is not divisible by num_attention_heads " +
+                          std::to_string(c.heads));
+  }
+  if (!(c.layer_norm_eps > 0)) throw BadInput(f, "key 'layer_norm_eps' must be positive");
+  if (c.activation != "gelu" && c.activation != "gelu_new" && c.activation != "gelu_pytorch_tanh" &&
+      c.activation != "relu") {
+    throw BadInput(f, "key 'hidden_act': '" + c.activation +
+                          "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  }
+  // Relative position embeddings change the attention scores; we only implement the original.
+  const std::string pos = config.get_string("position_embedding_type", "absolute");
+  if (pos != "absolute") {
+    throw BadInput(f, "key 'position_embedding_type': '" + pos + "' is not supported (absolute)");
+  }
+  // A decoder BERT would need a causal mask (and cross-attention weights) this encoder lacks.
+  if (config.raw.value("is_decoder", false)) throw BadInput(f, "key 'is_decoder': decoder BERT is not supported");
+  return c;
+}
+
+struct Layer {
+  size_t q, k, v, out, up, down;  // indices into the slot table
+  torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
+};
+
+class BertModel final : public Model {
+ public:
+  BertModel(HfConfig config, BertConfig c, std::string prefix) : c_(c), prefix_(std::move(prefix)) {
+    config_ = std::move(config);
+    module_ = std::make_shared<torch::nn::Module>("BertModel");
+  }
+
+  std::string architecture() const override { return "bert"; }
+  bool is_causal_lm() const override { return false; }
+  int64_t max_positions() const override { return c_.max_positions; }
+  int64_t vocab_size() const override { return c_.vocab_size; }
+
+  // Registers a tensor as a module parameter (so optimisers see it) under its checkpoint
+  // name; `name` has no prefix, the stored name gets the one this model was loaded with.
+  torch::Tensor param(const std::string& name, torch::Tensor t) {
+    const std::string full = prefix_ + name;
+    std::string key = full;
+    for (char& ch : key) {
+      if (ch == '.') ch = '_';
+    }
+    auto registered = module_->register_parameter(key, std::move(t));
+    named_.emplace_back(full, registered);  // same tensor as the parameter: edits show in both
+    return registered;
+  }
+
+  size_t add_slot(const std::string& name, TensorRole role, int block, torch::Tensor w, torch::Tensor b) {
+    LinearSlot s;
+    s.name = prefix_ + name;
+    s.role = role;
+    s.block = block;
+    s.weight = param(name + ".weight", std::move(w));
+    if (b.defined()) s.bias = param(name + ".bias", std::move(b));
+    slots_.push_back(std::move(s));
+    return slots_.size() - 1;
+  }
+
+  torch::Tensor forward(const torch::Tensor& ids) override {
+    if (ids.dim() != 2) throw BadInput("bert", "input_ids must be [batch, time]");
+    const int64_t B = ids.size(0), T = ids.size(1), D = c_.hidden;
+    if (T > c_.max_positions) {
+      throw BadInput("bert", "sequence of " + std::to_string(T) + " tokens exceeds max_position_embeddings " +
+                                 std::to_string(c_.max_positions));
+    }
+    // No attention mask: every sequence in the batch has the same length, and token_type_ids
+    // are all zero (single-segment input), as for sentence embeddings.
+    auto x = slots_[word_].weight.index_select(0, ids.reshape({-1})).view({B, T, D}) +
+             pos_.narrow(0, 0, T) + type_[0];
+    x = torch::layer_norm(x, {D}, emb_ln_w_, emb_ln_b_, c_.layer_norm_eps);
+    const int64_t H = c_.heads, hd = D / H;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };  // [B,H,T,hd]
+    for (const auto& l : layers_) {  // post-LN: LayerNorm after each residual add
+      auto q = heads(linear(slots_[l.q], x)), k = heads(linear(slots_[l.k], x)), v = heads(linear(slots_[l.v], x));
+      auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)).mul_(scale), -1);
+      auto ctx = torch::matmul(att, v).transpose(1, 2).reshape({B, T, D});
+      x = torch::layer_norm(x + linear(slots_[l.out], ctx), {D}, l.ln1_w, l.ln1_b, c_.layer_norm_eps);
+      auto m = activation(linear(slots_[l.up], x));
+      x = torch::layer_norm(x + linear(slots_[l.down], m), {D}, l.ln2_w, l.ln2_b, c_.layer_norm_eps);
+    }
+    return x;
+  }
+
+  // Every registered parameter in registration order (HF order), under the prefix it was loaded with.
+  std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const override {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& [name, t] : named_) out.emplace_back(name, t.detach());
+    return out;
+  }
+
+  BertConfig c_;
+  std::string prefix_;  // "bert." or "" (sentence-transformers / BertModel.save_pretrained)
+  size_t word_ = 0;
+  torch::Tensor pos_, type_, emb_ln_w_, emb_ln_b_;
+  std::vector<Layer> layers_;
+
+ private:
+  torch::Tensor activation(const torch::Tensor& m) const {
+    if (c_.activation == "gelu") return torch::gelu(m);
+    if (c_.activation == "relu") return torch::relu(m);
+    return torch::gelu(m, "tanh");  // gelu_new, gelu_pytorch_tanh
+  }
+
+  std::vector<std::pair<std::string, torch::Tensor>> named_;  // checkpoint name, parameter
+};
+
+// Where a tensor comes from: the checkpoint or a fresh random init. Names carry no prefix.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual bool has(const std::string& name) const = 0;
+  // `std` < 0 means ones, 0 zeros, > 0 normal(0, std).
+  virtual torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double std) = 0;
+  virtual std::string prefix() const = 0;
+};
+
+class CheckpointSource final : public Source {
+ public:
+  explicit CheckpointSource(const formats::CheckpointTensors& ckpt) : ckpt_(ckpt) {
+    // BertForMaskedLM & co. (bert-base-uncased) store "bert.embeddings..."; BertModel's own
+    // save_pretrained and sentence-transformers store "embeddings...". Neither found: report
+    // the missing tensor under the prefixed name.
+    const bool bare = !ckpt.contains("bert.embeddings.word_embeddings.weight") &&
+                      ckpt.contains("embeddings.word_embeddings.weight");
+    prefix_ = bare ? "" : "bert.";
+  }
+  bool has(const std::string& name) const override { return ckpt_.contains(prefix_ + name); }
+  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double) override {
+    return load_weight(ckpt_, prefix_ + name, shape);
+  }
+  std::string prefix() const override { return prefix_; }
+
+ private:
+  const formats::CheckpointTensors& ckpt_;
+  std::string prefix_;
+};
+
+// Like transformers' BertPreTrainedModel._init_weights: normal(0, 0.02) weights and embeddings,
+// zero biases, LayerNorm ones/zeros. A fresh model is written with the "bert." prefix, the
+// layout of the published BERT checkpoints; transformers loads either.
+class RandomSource final : public Source {
+ public:
+  explicit RandomSource(uint64_t seed) : gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
+  bool has(const std::string&) const override { return true; }  // BertModel has a pooler by default
+  torch::Tensor get(const std::string&, const std::vector<int64_t>& shape, double std) override {
+    if (std < 0) return torch::ones(shape);
+    if (std == 0) return torch::zeros(shape);
+    return at::normal(0.0, std, shape, gen_);
+  }
+  std::string prefix() const override { return "bert."; }
+
+ private:
+  at::Generator gen_;
+};
+
+std::unique_ptr<Model> build(const HfConfig& config, Source& src, bool zero_pad_row) {
+  const BertConfig c = parse_bert_config(config);
+  auto m = std::make_unique<BertModel>(config, c, src.prefix());
+  const int64_t D = c.hidden, F = c.intermediate;
+  const double std = 0.02;
+  auto norm = [&](const std::string& name, torch::Tensor* w, torch::Tensor* b) {
+    *w = m->param(name + ".weight", src.get(name + ".weight", {D}, -1));
+    *b = m->param(name + ".bias", src.get(name + ".bias", {D}, 0));
+  };
+  // nn.Linear weights are already [out, in]: no transpose, unlike GPT-2's Conv1D.
+  auto dense = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out) {
+    return m->add_slot(name, role, block, src.get(name + ".weight", {out, in}, std),
+                       src.get(name + ".bias", {out}, 0));
+  };
+
+  auto word = src.get("embeddings.word_embeddings.weight", {c.vocab_size, D}, std);
+  if (zero_pad_row && c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size) word[c.pad_token_id].zero_();
+  m->word_ = m->add_slot("embeddings.word_embeddings", TensorRole::Embedding, -1, word, {});
+  m->pos_ = m->param("embeddings.position_embeddings.weight",
+                     src.get("embeddings.position_embeddings.weight", {c.max_positions, D}, std));
+  m->type_ = m->param("embeddings.token_type_embeddings.weight",
+                      src.get("embeddings.token_type_embeddings.weight", {c.type_vocab_size, D}, std));
+  norm("embeddings.LayerNorm", &m->emb_ln_w_, &m->emb_ln_b_);
+  // "embeddings.position_ids" (a buffer in older checkpoints) is never read: positions are 0..T-1.
+  for (int64_t i = 0; i < c.layers; ++i) {
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    const int blk = static_cast<int>(i);
+    Layer l;
+    l.q = dense(p + "attention.self.query", TensorRole::AttnQ, blk, D, D);
+    l.k = dense(p + "attention.self.key", TensorRole::AttnK, blk, D, D);
+    l.v = dense(p + "attention.self.value", TensorRole::AttnV, blk, D, D);
+    l.out = dense(p + "attention.output.dense", TensorRole::AttnOut, blk, D, D);
+    norm(p + "attention.output.LayerNorm", &l.ln1_w, &l.ln1_b);
+    l.up = dense(p + "intermediate.dense", TensorRole::MlpUp, blk, D, F);
+    l.down = dense(p + "output.dense", TensorRole::MlpDown, blk, F, D);
+    norm(p + "output.LayerNorm", &l.ln2_w, &l.ln2_b);
+    m->layers_.push_back(l);
+  }
+  // The pooler is not part of the last hidden state, so it is kept as plain parameters (written
+  // back unchanged) rather than a slot: passes would otherwise compress a layer that calibration
+  // never runs.
+  if (src.has("pooler.dense.weight")) {
+    m->param("pooler.dense.weight", src.get("pooler.dense.weight", {D, D}, std));
+    m->param("pooler.dense.bias", src.get("pooler.dense.bias", {D}, 0));
+  }
+  return m;
+}
+
+}  // namespace
+
+ArchitectureInfo bert_architecture() {
+  ArchitectureInfo info;
+  info.name = "bert";
+  info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
+    CheckpointSource src(ckpt);
+    return build(config, src, /*zero_pad_row=*/false);
+  };
+  info.init = [](const HfConfig& config, uint64_t seed) {
+    RandomSource src(seed);
+    return build(config, src, /*zero_pad_row=*/true);  // as HF's init zeroes the padding_idx row
+  };
+  return info;
+}
+
+}  // namespace compressor::model
