@@ -1,0 +1,25 @@
+// Text data for evaluation, calibration and training: a file read and tokenized once, then cut
+// into windows.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "calibration/tokenizer.h"
+
+namespace compressor::calibration {
+
+// Token ids of a text file as a 1-D int64 tensor. `max_bytes` > 0 keeps only that many leading
+// bytes (cut back to the last complete line so no word is split). Missing or empty files are
+// BadInput naming the file and `what` ("evaluate.datasets[0].path", ...).
+torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer,
+                               int64_t max_bytes, const std::string& what);
+
+// `samples` windows of `seq_len` tokens at random offsets drawn from `seed`: [samples, seq_len].
+// The same seed gives the same windows on every machine (torch's CPU generator is portable).
+torch::Tensor random_windows(const torch::Tensor& tokens, int64_t samples, int64_t seq_len, uint64_t seed);
+
+}  // namespace compressor::calibration
