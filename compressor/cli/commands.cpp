@@ -1,0 +1,85 @@
+#include "compressor/cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "compressor/cli/inspect.h"
+#include "compressor/cli/run.h"
+#include "compressor/error.h"
+#include "compressor/util/progress.h"
+#include "compressor/version.h"
+
+namespace compressor::cli {
+
+namespace {
+
+int report(const char* kind, const std::exception& e, int code) {
+  std::fprintf(stderr, "compressor: %s: %s\n", kind, e.what());
+  return code;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"compressor: prune, quantize and distill models; validate and write compact artifacts"};
+  app.set_version_flag("--version", std::string("compressor ") + kVersion);
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  bool quiet = false;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("-q,--quiet", quiet, "print only errors and the final result; no progress bars");
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "run a recipe: load, compress, evaluate before/after, gate, write the artifact");
+  run->add_option("recipe", run_args.recipe, "recipe file (.yaml, .yml or .json)")->required();
+  run->add_option("--set", run_args.overrides, "override a recipe value: key.path=value (repeatable)");
+  run->add_flag("--dry-run", run_args.dry_run, "print the resolved plan as canonical YAML and exit");
+  auto* help_passes = app.add_subcommand("passes", "list every pass with its options, types, ranges and defaults");
+  run->add_flag_callback("--help-passes", [] { std::exit(print_passes()); }, "list every pass and its options, then exit");
+
+  EvalArgs eval_args;
+  auto* ev = app.add_subcommand("eval", "perplexity of an artifact or checkpoint on a text file");
+  ev->add_option("model", eval_args.model, "artifact or checkpoint directory")->required();
+  ev->add_option("--text", eval_args.text, "UTF-8 text file")->required();
+  ev->add_option("--seq-len", eval_args.seq_len, "window length in tokens (default: the model's context, at most 256)");
+  ev->add_option("--stride", eval_args.stride, "tokens the window advances (default: seq-len / 2)");
+  ev->add_option("--max-bytes", eval_args.max_bytes, "evaluate only the first N bytes of the text (0: all)");
+
+  std::string inspect_path;
+  auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
+  inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+
+  spdlog::set_level(quiet ? spdlog::level::err : spdlog::level::from_str(log_level));
+  spdlog::set_pattern("[%l] %v");
+  util::ProgressBar::set_enabled(!quiet);
+  try {
+    if (*run) return run_recipe(run_args, quiet);
+    if (*help_passes) return print_passes();
+    if (*ev) return eval_model(eval_args);
+    if (*inspect) return inspect_path_cmd(inspect_path);
+  } catch (const GateFailed& e) {
+    return report("accuracy gate failed", e, 3);
+  } catch (const BadInput& e) {
+    return report("error", e, 2);
+  } catch (const Error& e) {
+    return report("internal error", e, 4);
+  } catch (const c10::Error& e) {
+    return report("internal error (torch)", e, 4);
+  } catch (const std::exception& e) {
+    return report("internal error", e, 4);
+  }
+  return 1;
+}
+
+}  // namespace compressor::cli

@@ -1,0 +1,96 @@
+#include "compressor/cli/run.h"
+
+#include <cstdio>
+
+#include "calibration/dataset.h"
+#include "compressor/error.h"
+#include "compressor/eval/gate.h"
+#include "compressor/eval/perplexity.h"
+#include "compressor/eval/report.h"
+#include "compressor/model/architecture.h"
+#include "compressor/pipeline/session.h"
+#include "compressor/util/atomic_file.h"
+#include "compressor/util/progress.h"
+#include "formats/artifact.h"
+
+namespace compressor::cli {
+
+int run_recipe(const RunArgs& args, bool quiet) {
+  const auto& registry = pipeline::builtin_registry();
+  auto plan = recipe::resolve_recipe(args.recipe, args.overrides, registry);
+  const std::string canonical = recipe::canonical_yaml(plan, registry);
+  if (args.dry_run) {
+    std::fputs(canonical.c_str(), stdout);
+    return 0;
+  }
+  // Fail on an unwritable output before spending minutes on the model.
+  if (plan.has_output) util::ensure_writable_directory(plan.output.path, plan.output.where.str() + " output.path");
+
+  pipeline::Session session(plan, registry);
+  session.load();
+  util::ProgressBar bar;
+  auto progress = [&](const std::string& label, int64_t done, int64_t total) { bar.update(label, done, total); };
+  auto say = [&](const std::string& s) {
+    if (!quiet) std::fputs(s.c_str(), stdout), std::fflush(stdout);
+  };
+
+  say("recipe '" + plan.name + "': " + std::to_string(plan.stages.size()) + " stage(s) on " +
+      session.model().architecture() + " from " + plan.model.path.string() + "\n");
+  const auto before = session.evaluate(progress);
+  for (size_t i = 0; i < session.stage_count(); ++i) {
+    auto t = session.run_stage(i);
+    char line[256];
+    std::snprintf(line, sizeof line, "stage '%s': %zu pass(es) in %.2fs\n", t.name.c_str(), t.passes.size(), t.seconds);
+    say(line);
+  }
+  const auto after = session.evaluate(progress);
+  std::fputs(("\n" + eval::metrics_table(before, after)).c_str(), stdout);
+
+  auto gate = eval::check_gate(plan.validate, before, after);
+  if (!plan.validate.max_drop.empty()) std::fputs(("\ngate:\n" + gate.report()).c_str(), stdout);
+  if (!gate.passed) {
+    throw GateFailed(plan.source_file, "the compressed model lost more than the recipe's validate.max_drop allows;" +
+                                           std::string(plan.has_output ? " no artifact was written" : ""));
+  }
+  if (plan.has_output) {
+    session.write_artifact(before, after, canonical);
+    nlohmann::json run = {{"recipe", plan.source_file}, {"metrics", {{"before", before}, {"after", after}}},
+                          {"stages", session.timings_json()}};
+    util::write_file_atomic(plan.output.path / "run.json", run.dump(2) + "\n");
+    std::printf("\nwrote %s (%s)\n", plan.output.path.string().c_str(), plan.output.dtype.c_str());
+  }
+  return 0;
+}
+
+int eval_model(const EvalArgs& args) {
+  const std::filesystem::path dir = args.model;
+  if (formats::has_manifest(dir)) formats::verify_artifact(dir);
+  auto model = model::load_model(dir);
+  auto tok = calibration::tokenizer_for(*model, dir);
+  const int64_t seq_len = args.seq_len > 0 ? args.seq_len : std::min<int64_t>(256, model->max_positions());
+  const int64_t stride = args.stride > 0 ? args.stride : std::max<int64_t>(1, seq_len / 2);
+  if (seq_len < 2 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
+  auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text");
+  util::ProgressBar bar;
+  auto r = eval::perplexity(*model, tokens, seq_len, stride, 8,
+                            [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
+  std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld)\n",
+              dir.string().c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
+              static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride));
+  return 0;
+}
+
+int print_passes() {
+  for (const auto& [name, info] : pipeline::builtin_registry().all()) {
+    std::printf("%s\n    %s\n", name.c_str(), info.summary.c_str());
+    auto opts = info.options;
+    for (const auto& c : pipeline::common_pass_options()) opts.push_back(c);
+    for (const auto& o : opts) {
+      std::string def = o.default_value ? "default " + recipe::to_string(*o.default_value) : "required";
+      std::printf("    %-10s %s; %s. %s\n", o.key.c_str(), o.describe_domain().c_str(), def.c_str(), o.help.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace compressor::cli

@@ -1,0 +1,25 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace compressor::cli {
+
+struct RunArgs {
+  std::string recipe;
+  std::vector<std::string> overrides;
+  bool dry_run = false;
+};
+
+struct EvalArgs {
+  std::string model;
+  std::string text;
+  int64_t seq_len = 0;
+  int64_t stride = 0;
+  int64_t max_bytes = 0;
+};
+
+int run_recipe(const RunArgs& args, bool quiet);  // returns 0; throws GateFailed / BadInput
+int eval_model(const EvalArgs& args);
+int print_passes();
+
+}  // namespace compressor::cli

@@ -1,0 +1,73 @@
+#include "compressor/eval/perplexity.h"
+
+#include <cmath>
+#include <vector>
+
+#include "compressor/error.h"
+
+namespace compressor::eval {
+
+double PerplexityResult::perplexity() const { return std::exp(nll_sum / static_cast<double>(tokens)); }
+
+double PerplexityResult::bits_per_byte() const { return nll_sum / std::log(2.0) / static_cast<double>(bytes); }
+
+namespace {
+struct Window {
+  int64_t begin, end;  // tokens [begin, end) go in
+  int64_t first;       // first target position scored (absolute)
+};
+}  // namespace
+
+PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, int64_t seq_len, int64_t stride,
+                            int64_t batch, const std::function<void(int64_t, int64_t)>& progress) {
+  if (!model.is_causal_lm()) throw BadInput("evaluate", "perplexity needs a causal language model, got " + model.architecture());
+  if (seq_len > model.max_positions()) {
+    throw BadInput("evaluate", "seq_len " + std::to_string(seq_len) + " exceeds the model's context of " +
+                                   std::to_string(model.max_positions()) + " positions");
+  }
+  if (stride < 1 || stride > seq_len) throw BadInput("evaluate", "stride must be in [1, seq_len]");
+  const int64_t n = tokens.size(0);
+  if (n < 2) throw BadInput("evaluate", "the text has fewer than 2 tokens");
+
+  std::vector<Window> windows;
+  int64_t scored_until = 1;  // position 0 has no prediction
+  for (int64_t begin = 0;; begin += stride) {
+    const int64_t end = std::min(begin + seq_len, n);
+    windows.push_back({begin, end, scored_until});
+    scored_until = end;
+    if (end == n) break;
+  }
+
+  torch::NoGradGuard no_grad;
+  PerplexityResult r;
+  r.bytes = n;  // one token per byte for byte-level models; callers with other tokenizers overwrite it
+  const int64_t total = static_cast<int64_t>(windows.size());
+  for (int64_t i = 0; i < total;) {
+    // A batch holds windows of equal length (all but possibly the last are full).
+    const int64_t len = windows[i].end - windows[i].begin;
+    int64_t j = i;
+    std::vector<torch::Tensor> rows;
+    while (j < total && j - i < batch && windows[j].end - windows[j].begin == len) {
+      rows.push_back(tokens.slice(0, windows[j].begin, windows[j].end));
+      ++j;
+    }
+    auto input = torch::stack(rows);
+    auto logp = torch::log_softmax(model.forward(input).to(torch::kFloat64), -1);  // [b, len, V]
+    for (int64_t w = i; w < j; ++w) {
+      const auto& win = windows[w];
+      // Target position p is predicted by the logits at p - 1 - begin.
+      const int64_t from = win.first - win.begin - 1, to = win.end - win.begin - 1;
+      if (to <= from) continue;
+      auto pred = logp[w - i].slice(0, from, to);
+      auto target = tokens.slice(0, win.first, win.end).unsqueeze(1);
+      r.nll_sum -= pred.gather(1, target).sum().item<double>();
+      r.tokens += to - from;
+    }
+    i = j;
+    if (progress) progress(i, total);
+  }
+  if (r.tokens != n - 1) throw InternalError("perplexity", "scored " + std::to_string(r.tokens) + " of " + std::to_string(n - 1) + " tokens");
+  return r;
+}
+
+}  // namespace compressor::eval

@@ -1,0 +1,30 @@
+// Perplexity of a causal LM on a token stream with a sliding window.
+//
+// Windows of `seq_len` tokens start every `stride` tokens; each window scores only the tokens
+// no earlier window scored, so every token but the first is predicted exactly once, with up to
+// seq_len - stride tokens of left context (stride = seq_len: disjoint windows, cheapest; smaller
+// strides give more context per prediction and a lower, more faithful perplexity).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include <torch/torch.h>
+
+#include "compressor/model/model.h"
+
+namespace compressor::eval {
+
+struct PerplexityResult {
+  double nll_sum = 0;      // natural log, summed over scored tokens
+  int64_t tokens = 0;      // scored tokens: always input tokens - 1
+  int64_t bytes = 0;       // bytes of text behind the tokens (for bits per byte)
+  double perplexity() const;
+  double bits_per_byte() const;
+};
+
+// `progress(done, total)` is called after each batch of windows.
+PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, int64_t seq_len, int64_t stride,
+                            int64_t batch = 8, const std::function<void(int64_t, int64_t)>& progress = {});
+
+}  // namespace compressor::eval

@@ -1,0 +1,72 @@
+// A Session runs one Plan: load the model, bind every pass to its slots and check it, evaluate the
+// baseline, run the stages in order, evaluate again, apply the gate, write the artifact. The CLI
+// drives these steps; C++ users can call them one by one (examples/ shows how).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "calibration/tokenizer.h"
+#include "compressor/eval/gate.h"
+#include "compressor/eval/metrics.h"
+#include "compressor/model/model.h"
+#include "compressor/pipeline/context.h"
+#include "compressor/pipeline/registry.h"
+#include "compressor/recipe/plan.h"
+
+namespace compressor::pipeline {
+
+struct PassTiming {
+  std::string type;
+  double seconds = 0;
+};
+
+struct StageTiming {
+  std::string name;
+  double seconds = 0;
+  std::vector<PassTiming> passes;
+};
+
+// Progress sink: `label`, done, total. The CLI draws a bar; tests pass nothing.
+using ProgressFn = std::function<void(const std::string& label, int64_t done, int64_t total)>;
+
+class Session {
+ public:
+  Session(recipe::Plan plan, const PassRegistry& registry);
+  ~Session();
+
+  // Loads the model and tokenizer, selects every pass's slots and runs every pass's check().
+  // Nothing is modified yet; every error in the plan that needs the model surfaces here.
+  void load();
+  // Perplexity (and bits per byte) of the current model on every evaluate dataset.
+  eval::Metrics evaluate(const ProgressFn& progress = {});
+  size_t stage_count() const { return plan_.stages.size(); }
+  StageTiming run_stage(size_t index);
+  // Writes the artifact; `before`/`after` metrics go into its manifest.
+  nlohmann::json write_artifact(const eval::Metrics& before, const eval::Metrics& after, const std::string& canonical_recipe);
+
+  model::Model& model() { return *model_; }
+  const recipe::Plan& plan() const { return plan_; }
+  const std::vector<StageTiming>& timings() const { return timings_; }
+  nlohmann::json timings_json() const;
+  // Fraction of zero weights per slot (for reports).
+  std::vector<std::pair<std::string, double>> slot_sparsity() const;
+
+ private:
+  struct BoundPass;
+  recipe::Plan plan_;
+  const PassRegistry& registry_;
+  std::unique_ptr<model::Model> model_;
+  std::unique_ptr<calibration::Tokenizer> tokenizer_;
+  std::unique_ptr<Context> context_;
+  std::vector<std::vector<BoundPass>> bound_;  // per stage
+  std::vector<torch::Tensor> eval_tokens_;     // per dataset, tokenized once
+  std::vector<StageTiming> timings_;
+};
+
+}  // namespace compressor::pipeline
