@@ -12,9 +12,11 @@ double PerplexityResult::perplexity() const { return std::exp(nll_sum / static_c
 double PerplexityResult::bits_per_byte() const { return nll_sum / std::log(2.0) / static_cast<double>(bytes); }
 
 namespace {
+// A window feeds tokens [begin, end) and predicts targets [begin + 1, end + 1); of those it scores
+// [first, end + 1), the ones no earlier window scored.
 struct Window {
-  int64_t begin, end;  // tokens [begin, end) go in
-  int64_t first;       // first target position scored (absolute)
+  int64_t begin, end;
+  int64_t first;
 };
 }  // namespace
 
@@ -32,10 +34,10 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
   std::vector<Window> windows;
   int64_t scored_until = 1;  // position 0 has no prediction
   for (int64_t begin = 0;; begin += stride) {
-    const int64_t end = std::min(begin + seq_len, n);
+    const int64_t end = std::min(begin + seq_len, n - 1);
     windows.push_back({begin, end, scored_until});
-    scored_until = end;
-    if (end == n) break;
+    scored_until = end + 1;
+    if (scored_until == n) break;
   }
 
   torch::NoGradGuard no_grad;
@@ -56,10 +58,10 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
     for (int64_t w = i; w < j; ++w) {
       const auto& win = windows[w];
       // Target position p is predicted by the logits at p - 1 - begin.
-      const int64_t from = win.first - win.begin - 1, to = win.end - win.begin - 1;
+      const int64_t from = win.first - win.begin - 1, to = win.end - win.begin;
       if (to <= from) continue;
       auto pred = logp[w - i].slice(0, from, to);
-      auto target = tokens.slice(0, win.first, win.end).unsqueeze(1);
+      auto target = tokens.slice(0, win.first, win.end + 1).unsqueeze(1);
       r.nll_sum -= pred.gather(1, target).sum().item<double>();
       r.tokens += to - from;
     }
