@@ -1,6 +1,7 @@
 #include "compressor/model/gpt2.h"
 
 #include <cmath>
+#include <limits>
 
 #include "compressor/error.h"
 
@@ -50,6 +51,9 @@ class Gpt2Model final : public Model {
     if (T > c_.n_positions) {
       throw BadInput("gpt2", "sequence of " + std::to_string(T) + " tokens exceeds n_positions " +
                                  std::to_string(c_.n_positions));
+    }
+    if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c_.vocab_size)) {
+      throw BadInput("gpt2", "token ids must be in [0, " + std::to_string(c_.vocab_size) + ")");
     }
     const auto& wte = slots_[wte_].weight;
     auto pos = torch::arange(T, torch::kLong);
@@ -154,6 +158,8 @@ std::unique_ptr<Model> build(const HfConfig& config, Source& src) {
   const double init_std = 0.02, proj_std = 0.02 / std::sqrt(2.0 * static_cast<double>(c.n_layer));
   m->wte_ = m->add_slot("transformer.wte", TensorRole::Embedding, -1,
                         src.get("transformer.wte.weight", {c.vocab_size, D}, init_std), {});
+  // Position embeddings start at std 0.01 (HF uses 0.02); the embedded model was trained from this
+  // init, so changing it changes what models/kjv-gpt2/make.sh reproduces.
   m->wpe_ = m->param("transformer.wpe.weight", src.get("transformer.wpe.weight", {c.n_positions, D}, 0.01));
   auto conv = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out, double std) {
     // Conv1D checkpoints hold [in, out]; the slot holds [out, in].

@@ -22,6 +22,10 @@ Session::Session(recipe::Plan plan, const PassRegistry& registry) : plan_(std::m
 Session::~Session() = default;
 
 void Session::load() {
+  std::error_code ec;
+  if (!std::filesystem::exists(plan_.model.path, ec)) {
+    throw BadInput(plan_.model.where.str() + ".path", "model directory not found: " + plan_.model.path.string());
+  }
   model_ = model::load_model(plan_.model.path, plan_.model.architecture);
   spdlog::info("loaded {} ({} slots) from {}", model_->architecture(), model_->slots().size(), plan_.model.path.string());
   if (model_->is_causal_lm()) tokenizer_ = calibration::tokenizer_for(*model_, plan_.model.path);
