@@ -24,7 +24,7 @@ int run_recipe(const RunArgs& args, bool quiet) {
     return 0;
   }
   // Fail on an unwritable output before spending minutes on the model.
-  if (plan.has_output) util::ensure_writable_directory(plan.output.path, plan.output.where.str() + " output.path");
+  if (plan.has_output) util::check_directory_creatable(plan.output.path, plan.output.where.str() + ".path");
 
   pipeline::Session session(plan, registry);
   session.load();
@@ -70,6 +70,10 @@ int eval_model(const EvalArgs& args) {
   const int64_t seq_len = args.seq_len > 0 ? args.seq_len : std::min<int64_t>(256, model->max_positions());
   const int64_t stride = args.stride > 0 ? args.stride : std::max<int64_t>(1, seq_len / 2);
   if (seq_len < 2 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
+  if (seq_len > model->max_positions()) {
+    throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " +
+                                    std::to_string(model->max_positions()) + " positions");
+  }
   auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text");
   util::ProgressBar bar;
   auto r = eval::perplexity(*model, tokens, seq_len, stride, 8,

@@ -76,6 +76,21 @@ void ensure_writable_directory(const fs::path& dir, const std::string& what) {
   }
 }
 
+void check_directory_creatable(const fs::path& dir, const std::string& what) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  while (!fs::exists(p, ec)) {
+    if (!p.has_parent_path() || p.parent_path() == p) break;
+    p = p.parent_path();
+  }
+  if (!fs::is_directory(p, ec)) {
+    throw IoError(dir.string(), what + ": cannot create directory: '" + p.string() + "' is not a directory");
+  }
+  if (::access(p.c_str(), W_OK) != 0) {
+    throw IoError(dir.string(), what + ": '" + p.string() + "' is not writable: " + errno_text());
+  }
+}
+
 std::string read_text_file(const fs::path& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

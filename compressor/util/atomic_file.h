@@ -15,8 +15,12 @@ void write_file_atomic(const std::filesystem::path& path,
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 // Throws BadInput naming `path` unless its directory exists (or can be created) and is writable.
-// Called before any work starts, so a run does not spend minutes and then fail at the last step.
 void ensure_writable_directory(const std::filesystem::path& dir, const std::string& what);
+
+// The same check without creating anything: `dir` exists as a writable directory, or its nearest
+// existing ancestor is one. Called before any work starts, so a run neither spends minutes and
+// then fails at the last step nor leaves an empty directory behind when it fails early.
+void check_directory_creatable(const std::filesystem::path& dir, const std::string& what);
 
 std::string read_text_file(const std::filesystem::path& path, const std::string& what);
 

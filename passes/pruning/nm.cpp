@@ -15,11 +15,11 @@ class NmPass final : public pipeline::Pass {
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const recipe::Location& where) const override {
     if (n_ >= m_) {
-      throw BadInput(where.str() + ".nm.n", "n must be smaller than m, got " + std::to_string(n_) + ":" + std::to_string(m_));
+      throw BadInput(where.str() + ".n", "n must be smaller than m, got " + std::to_string(n_) + ":" + std::to_string(m_));
     }
     for (const auto* s : slots) {
       if (s->in_features() % m_ != 0) {
-        throw BadInput(where.str() + ".nm.m", std::to_string(n_) + ":" + std::to_string(m_) + " sparsity needs an input width divisible by " +
+        throw BadInput(where.str() + ".m", std::to_string(n_) + ":" + std::to_string(m_) + " sparsity needs an input width divisible by " +
                                                std::to_string(m_) + ", but '" + s->name + "' has " +
                                                std::to_string(s->in_features()) + " inputs (add it to 'ignore')");
       }
