@@ -1,4 +1,6 @@
-// Helpers shared by the tests: paths into the source tree and fresh temporary directories.
+// Helpers shared by the tests: paths into the source tree, fresh temporary directories and whole-file
+// reads and writes. Catch-free (the CLI fixture uses it outside test cases); see catch_util.h for the
+// helpers that need Catch.
 #pragma once
 
 #include <filesystem>
@@ -11,5 +13,11 @@ inline std::filesystem::path binary_dir() { return COMPRESSOR_BINARY_DIR; }
 
 // A new empty directory under the build tree, unique per call; not removed (inspect on failure).
 std::filesystem::path temp_dir(const std::string& tag);
+
+// The whole file `p` as bytes; throws std::runtime_error if it cannot be opened.
+std::string read_bytes(const std::filesystem::path& p);
+
+// Replaces `p` with exactly `bytes`; throws std::runtime_error if it cannot be opened for writing.
+void write_bytes(const std::filesystem::path& p, const std::string& bytes);
 
 }  // namespace test_util

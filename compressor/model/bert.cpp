@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "compressor/error.h"
+#include "compressor/model/weight_source.h"
 
 namespace compressor::model {
 
@@ -62,7 +63,7 @@ struct Layer {
 
 class BertModel final : public Model {
  public:
-  BertModel(HfConfig config, BertConfig c, std::string prefix) : c_(c), prefix_(std::move(prefix)) {
+  BertModel(HfConfig config, BertConfig c) : c_(c) {
     config_ = std::move(config);
     module_ = std::make_shared<torch::nn::Module>("BertModel");
   }
@@ -71,30 +72,6 @@ class BertModel final : public Model {
   bool is_causal_lm() const override { return false; }
   int64_t max_positions() const override { return c_.max_positions; }
   int64_t vocab_size() const override { return c_.vocab_size; }
-
-  // Registers a tensor as a module parameter (so optimisers see it) under its checkpoint
-  // name; `name` has no prefix, the stored name gets the one this model was loaded with.
-  torch::Tensor param(const std::string& name, torch::Tensor t) {
-    const std::string full = prefix_ + name;
-    std::string key = full;
-    for (char& ch : key) {
-      if (ch == '.') ch = '_';
-    }
-    auto registered = module_->register_parameter(key, std::move(t));
-    named_.emplace_back(full, registered);  // same tensor as the parameter: edits show in both
-    return registered;
-  }
-
-  size_t add_slot(const std::string& name, TensorRole role, int block, torch::Tensor w, torch::Tensor b) {
-    LinearSlot s;
-    s.name = prefix_ + name;
-    s.role = role;
-    s.block = block;
-    s.weight = param(name + ".weight", std::move(w));
-    if (b.defined()) s.bias = param(name + ".bias", std::move(b));
-    slots_.push_back(std::move(s));
-    return slots_.size() - 1;
-  }
 
   torch::Tensor forward(const torch::Tensor& ids) override {
     if (ids.dim() != 2) throw BadInput("bert", "input_ids must be [batch, time]");
@@ -122,15 +99,10 @@ class BertModel final : public Model {
     return x;
   }
 
-  // Every registered parameter in registration order (HF order), under the prefix it was loaded with.
-  std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const override {
-    std::vector<std::pair<std::string, torch::Tensor>> out;
-    for (const auto& [name, t] : named_) out.emplace_back(name, t.detach());
-    return out;
-  }
+  using Model::add_slot;
+  using Model::add_tensor;
 
   BertConfig c_;
-  std::string prefix_;  // "bert." or "" (sentence-transformers / BertModel.save_pretrained)
   size_t word_ = 0;
   torch::Tensor pos_, type_, emb_ln_w_, emb_ln_b_;
   std::vector<Layer> layers_;
@@ -141,80 +113,36 @@ class BertModel final : public Model {
     if (c_.activation == "relu") return torch::relu(m);
     return torch::gelu(m, "tanh");  // gelu_new, gelu_pytorch_tanh
   }
-
-  std::vector<std::pair<std::string, torch::Tensor>> named_;  // checkpoint name, parameter
 };
 
-// Where a tensor comes from: the checkpoint or a fresh random init. Names carry no prefix.
-class Source {
- public:
-  virtual ~Source() = default;
-  virtual bool has(const std::string& name) const = 0;
-  // `std` < 0 means ones, 0 zeros, > 0 normal(0, std).
-  virtual torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double std) = 0;
-  virtual std::string prefix() const = 0;
-};
-
-class CheckpointSource final : public Source {
- public:
-  explicit CheckpointSource(const formats::CheckpointTensors& ckpt) : ckpt_(ckpt) {
-    // BertForMaskedLM & co. (bert-base-uncased) store "bert.embeddings..."; BertModel's own
-    // save_pretrained and sentence-transformers store "embeddings...". Neither found: report
-    // the missing tensor under the prefixed name.
-    const bool bare = !ckpt.contains("bert.embeddings.word_embeddings.weight") &&
-                      ckpt.contains("embeddings.word_embeddings.weight");
-    prefix_ = bare ? "" : "bert.";
-  }
-  bool has(const std::string& name) const override { return ckpt_.contains(prefix_ + name); }
-  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double) override {
-    return load_weight(ckpt_, prefix_ + name, shape);
-  }
-  std::string prefix() const override { return prefix_; }
-
- private:
-  const formats::CheckpointTensors& ckpt_;
-  std::string prefix_;
-};
-
-// Like transformers' BertPreTrainedModel._init_weights: normal(0, 0.02) weights and embeddings,
-// zero biases, LayerNorm ones/zeros. A fresh model is written with the "bert." prefix, the
-// layout of the published BERT checkpoints; transformers loads either.
-class RandomSource final : public Source {
- public:
-  explicit RandomSource(uint64_t seed) : gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
-  bool has(const std::string&) const override { return true; }  // BertModel has a pooler by default
-  torch::Tensor get(const std::string&, const std::vector<int64_t>& shape, double std) override {
-    if (std < 0) return torch::ones(shape);
-    if (std == 0) return torch::zeros(shape);
-    return at::normal(0.0, std, shape, gen_);
-  }
-  std::string prefix() const override { return "bert."; }
-
- private:
-  at::Generator gen_;
-};
-
-std::unique_ptr<Model> build(const HfConfig& config, Source& src, bool zero_pad_row) {
+// BertForMaskedLM & co. (bert-base-uncased) store "bert.embeddings..."; BertModel's own
+// save_pretrained and sentence-transformers store "embeddings...". A fresh model is written with
+// the "bert." prefix, the layout of the published BERT checkpoints; transformers loads either.
+// Random init is transformers' BertPreTrainedModel._init_weights: normal(0, 0.02) weights and
+// embeddings, zero biases, LayerNorm ones/zeros.
+std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zero_pad_row) {
   const BertConfig c = parse_bert_config(config);
-  auto m = std::make_unique<BertModel>(config, c, src.prefix());
+  auto m = std::make_unique<BertModel>(config, c);
+  const std::string p = src.prefix();
+  auto param = [&](const std::string& name, torch::Tensor t) { return m->add_tensor(p + name, std::move(t)); };
   const int64_t D = c.hidden, F = c.intermediate;
   const double std = 0.02;
   auto norm = [&](const std::string& name, torch::Tensor* w, torch::Tensor* b) {
-    *w = m->param(name + ".weight", src.get(name + ".weight", {D}, -1));
-    *b = m->param(name + ".bias", src.get(name + ".bias", {D}, 0));
+    *w = param(name + ".weight", src.get(name + ".weight", {D}, -1));
+    *b = param(name + ".bias", src.get(name + ".bias", {D}, 0));
   };
   // nn.Linear weights are already [out, in]: no transpose, unlike GPT-2's Conv1D.
   auto dense = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out) {
-    return m->add_slot(name, role, block, src.get(name + ".weight", {out, in}, std),
+    return m->add_slot(p + name, role, block, src.get(name + ".weight", {out, in}, std),
                        src.get(name + ".bias", {out}, 0));
   };
 
   auto word = src.get("embeddings.word_embeddings.weight", {c.vocab_size, D}, std);
   if (zero_pad_row && c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size) word[c.pad_token_id].zero_();
-  m->word_ = m->add_slot("embeddings.word_embeddings", TensorRole::Embedding, -1, word, {});
-  m->pos_ = m->param("embeddings.position_embeddings.weight",
+  m->word_ = m->add_slot(p + "embeddings.word_embeddings", TensorRole::Embedding, -1, word, {});
+  m->pos_ = param("embeddings.position_embeddings.weight",
                      src.get("embeddings.position_embeddings.weight", {c.max_positions, D}, std));
-  m->type_ = m->param("embeddings.token_type_embeddings.weight",
+  m->type_ = param("embeddings.token_type_embeddings.weight",
                       src.get("embeddings.token_type_embeddings.weight", {c.type_vocab_size, D}, std));
   norm("embeddings.LayerNorm", &m->emb_ln_w_, &m->emb_ln_b_);
   // "embeddings.position_ids" (a buffer in older checkpoints) is never read: positions are 0..T-1.
@@ -236,8 +164,8 @@ std::unique_ptr<Model> build(const HfConfig& config, Source& src, bool zero_pad_
   // back unchanged) rather than a slot: passes would otherwise compress a layer that calibration
   // never runs.
   if (src.has("pooler.dense.weight")) {
-    m->param("pooler.dense.weight", src.get("pooler.dense.weight", {D, D}, std));
-    m->param("pooler.dense.bias", src.get("pooler.dense.bias", {D}, 0));
+    param("pooler.dense.weight", src.get("pooler.dense.weight", {D, D}, std));
+    param("pooler.dense.bias", src.get("pooler.dense.bias", {D}, 0));
   }
   return m;
 }
@@ -248,12 +176,12 @@ ArchitectureInfo bert_architecture() {
   ArchitectureInfo info;
   info.name = "bert";
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
-    CheckpointSource src(ckpt);
-    return build(config, src, /*zero_pad_row=*/false);
+    auto src = checkpoint_weights(ckpt, "bert.", "embeddings.word_embeddings.weight");
+    return build(config, *src, /*zero_pad_row=*/false);
   };
   info.init = [](const HfConfig& config, uint64_t seed) {
-    RandomSource src(seed);
-    return build(config, src, /*zero_pad_row=*/true);  // as HF's init zeroes the padding_idx row
+    auto src = random_weights(seed, "bert.");
+    return build(config, *src, /*zero_pad_row=*/true);  // as HF's init zeroes the padding_idx row
   };
   return info;
 }

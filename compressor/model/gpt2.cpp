@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "compressor/error.h"
+#include "compressor/model/weight_source.h"
 
 namespace compressor::model {
 
@@ -25,26 +26,6 @@ class Gpt2Model final : public Model {
   bool is_causal_lm() const override { return true; }
   int64_t max_positions() const override { return c_.n_positions; }
   int64_t vocab_size() const override { return c_.vocab_size; }
-
-  // Registers a tensor as a module parameter (so optimisers see it) and returns it.
-  torch::Tensor param(const std::string& name, torch::Tensor t) {
-    std::string key = name;
-    for (char& ch : key) {
-      if (ch == '.') ch = '_';
-    }
-    return module_->register_parameter(key, std::move(t));
-  }
-
-  size_t add_slot(const std::string& name, TensorRole role, int block, torch::Tensor w, torch::Tensor b) {
-    LinearSlot s;
-    s.name = name;
-    s.role = role;
-    s.block = block;
-    s.weight = param(name + ".weight", std::move(w));
-    if (b.defined()) s.bias = param(name + ".bias", std::move(b));
-    slots_.push_back(std::move(s));
-    return slots_.size() - 1;
-  }
 
   torch::Tensor forward(const torch::Tensor& ids) override {
     const int64_t B = ids.size(0), T = ids.size(1);
@@ -79,113 +60,55 @@ class Gpt2Model final : public Model {
     return linear(head, x);
   }
 
-  std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const override {
-    std::vector<std::pair<std::string, torch::Tensor>> out;
-    const std::string p = "transformer.";
-    out.emplace_back(p + "wte.weight", slots_[wte_].weight.detach());
-    out.emplace_back(p + "wpe.weight", wpe_.detach());
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      const auto& b = blocks_[i];
-      const std::string h = p + "h." + std::to_string(i) + ".";
-      out.emplace_back(h + "ln_1.weight", b.ln1_w.detach());
-      out.emplace_back(h + "ln_1.bias", b.ln1_b.detach());
-      for (size_t s : {b.attn, b.attn_out}) push_conv1d(out, slots_[s]);
-      out.emplace_back(h + "ln_2.weight", b.ln2_w.detach());
-      out.emplace_back(h + "ln_2.bias", b.ln2_b.detach());
-      for (size_t s : {b.mlp_up, b.mlp_down}) push_conv1d(out, slots_[s]);
-    }
-    out.emplace_back(p + "ln_f.weight", lnf_w_.detach());
-    out.emplace_back(p + "ln_f.bias", lnf_b_.detach());
-    if (lm_head_) out.emplace_back("lm_head.weight", slots_[*lm_head_].weight.detach());
-    return out;
-  }
+  using Model::add_slot;
+  using Model::add_tensor;
 
   Gpt2Config c_;
   size_t wte_ = 0;
   std::optional<size_t> lm_head_;
   torch::Tensor wpe_, lnf_w_, lnf_b_;
   std::vector<Block> blocks_;
-
- private:
-  static void push_conv1d(std::vector<std::pair<std::string, torch::Tensor>>& out, const LinearSlot& s) {
-    out.emplace_back(s.name + ".weight", s.weight.detach().t());  // back to Conv1D [in, out]
-    out.emplace_back(s.name + ".bias", s.bias->detach());
-  }
 };
 
-// Where a tensor comes from: the checkpoint (with or without the "transformer." prefix that
-// the original OpenAI GPT-2 upload lacks) or a fresh random init.
-class Source {
- public:
-  virtual ~Source() = default;
-  // `shape` as stored in the checkpoint; `std` < 0 means ones, 0 zeros, > 0 normal(0, std).
-  virtual torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double std) = 0;
-};
-
-class CheckpointSource final : public Source {
- public:
-  explicit CheckpointSource(const formats::CheckpointTensors& ckpt) : ckpt_(ckpt) {
-    prefixed_ = ckpt.contains("transformer.wte.weight");
-  }
-  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double) override {
-    std::string key = name;
-    if (!prefixed_ && key.rfind("transformer.", 0) == 0) key = key.substr(12);
-    return load_weight(ckpt_, key, shape);
-  }
-
- private:
-  const formats::CheckpointTensors& ckpt_;
-  bool prefixed_ = true;
-};
-
-class RandomSource final : public Source {
- public:
-  explicit RandomSource(uint64_t seed) : gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
-  torch::Tensor get(const std::string&, const std::vector<int64_t>& shape, double std) override {
-    if (std < 0) return torch::ones(shape);
-    if (std == 0) return torch::zeros(shape);
-    return at::normal(0.0, std, shape, gen_);
-  }
-
- private:
-  at::Generator gen_;
-};
-
-std::unique_ptr<Model> build(const HfConfig& config, Source& src) {
+// Names are relative to the "transformer." prefix (absent in the original OpenAI upload).
+std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src) {
   const Gpt2Config c = parse_gpt2_config(config);
   auto m = std::make_unique<Gpt2Model>(config, c);
+  const std::string p = src.prefix();
   const int64_t D = c.n_embd, F = c.n_inner;
   const double init_std = 0.02, proj_std = 0.02 / std::sqrt(2.0 * static_cast<double>(c.n_layer));
-  m->wte_ = m->add_slot("transformer.wte", TensorRole::Embedding, -1,
-                        src.get("transformer.wte.weight", {c.vocab_size, D}, init_std), {});
+  auto tensor = [&](const std::string& name, const std::vector<int64_t>& shape, double std) {
+    return m->add_tensor(p + name, src.get(name, shape, std));
+  };
+  m->wte_ = m->add_slot(p + "wte", TensorRole::Embedding, -1, src.get("wte.weight", {c.vocab_size, D}, init_std), {});
   // Position embeddings start at std 0.01 (HF uses 0.02); the embedded model was trained from this
   // init, so changing it changes what models/kjv-gpt2/make.sh reproduces.
-  m->wpe_ = m->param("transformer.wpe.weight", src.get("transformer.wpe.weight", {c.n_positions, D}, 0.01));
+  m->wpe_ = tensor("wpe.weight", {c.n_positions, D}, 0.01);
   auto conv = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out, double std) {
     // Conv1D checkpoints hold [in, out]; the slot holds [out, in].
     auto w = src.get(name + ".weight", {in, out}, std).t().contiguous();
     auto b = src.get(name + ".bias", {out}, 0.0);
-    return m->add_slot(name, role, block, w, b);
+    return m->add_slot(p + name, role, block, w, b, /*transposed=*/true);
   };
   for (int64_t i = 0; i < c.n_layer; ++i) {
-    const std::string h = "transformer.h." + std::to_string(i) + ".";
+    const std::string h = "h." + std::to_string(i) + ".";
     const int blk = static_cast<int>(i);
     Block b;
-    b.ln1_w = m->param(h + "ln_1.weight", src.get(h + "ln_1.weight", {D}, -1));
-    b.ln1_b = m->param(h + "ln_1.bias", src.get(h + "ln_1.bias", {D}, 0));
+    b.ln1_w = tensor(h + "ln_1.weight", {D}, -1);
+    b.ln1_b = tensor(h + "ln_1.bias", {D}, 0);
     b.attn = conv(h + "attn.c_attn", TensorRole::AttnQKV, blk, D, 3 * D, init_std);
     b.attn_out = conv(h + "attn.c_proj", TensorRole::AttnOut, blk, D, D, proj_std);
-    b.ln2_w = m->param(h + "ln_2.weight", src.get(h + "ln_2.weight", {D}, -1));
-    b.ln2_b = m->param(h + "ln_2.bias", src.get(h + "ln_2.bias", {D}, 0));
+    b.ln2_w = tensor(h + "ln_2.weight", {D}, -1);
+    b.ln2_b = tensor(h + "ln_2.bias", {D}, 0);
     b.mlp_up = conv(h + "mlp.c_fc", TensorRole::MlpUp, blk, D, F, init_std);
     b.mlp_down = conv(h + "mlp.c_proj", TensorRole::MlpDown, blk, F, D, proj_std);
     m->blocks_.push_back(b);
   }
-  m->lnf_w_ = m->param("transformer.ln_f.weight", src.get("transformer.ln_f.weight", {D}, -1));
-  m->lnf_b_ = m->param("transformer.ln_f.bias", src.get("transformer.ln_f.bias", {D}, 0));
+  m->lnf_w_ = tensor("ln_f.weight", {D}, -1);
+  m->lnf_b_ = tensor("ln_f.bias", {D}, 0);
   if (!c.tie_word_embeddings) {
     m->lm_head_ = m->add_slot("lm_head", TensorRole::LmHead, -1,
-                              src.get("lm_head.weight", {c.vocab_size, D}, init_std), {});
+                              src.get("lm_head.weight", {c.vocab_size, D}, init_std, /*prefixed=*/false), {});
   }
   return m;
 }
@@ -226,12 +149,12 @@ ArchitectureInfo gpt2_architecture() {
   ArchitectureInfo info;
   info.name = "gpt2";
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
-    CheckpointSource src(ckpt);
-    return build(config, src);
+    auto src = checkpoint_weights(ckpt, "transformer.", "wte.weight");
+    return build(config, *src);
   };
   info.init = [](const HfConfig& config, uint64_t seed) {
-    RandomSource src(seed);
-    return build(config, src);
+    auto src = random_weights(seed, "transformer.");
+    return build(config, *src);
   };
   return info;
 }

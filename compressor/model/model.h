@@ -51,8 +51,9 @@ class Model {
   virtual int64_t max_positions() const = 0;
   virtual int64_t vocab_size() const = 0;
 
-  // Every tensor under its checkpoint name and layout, as a Hugging Face loader expects it.
-  virtual std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const = 0;
+  // Every tensor under its checkpoint name and layout, as a Hugging Face loader expects it, in
+  // the order the architecture registered them.
+  std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const;
 
   const HfConfig& config() const { return config_; }
   std::vector<LinearSlot>& slots() { return slots_; }
@@ -68,10 +69,25 @@ class Model {
   // Linear through a slot: y = x W^T + b, calling the input hook first when one is set.
   torch::Tensor linear(const LinearSlot& slot, const torch::Tensor& x) const;
 
+  // Registers `t` as a module parameter (so optimisers see it) under its checkpoint name and
+  // returns it. `transposed`: the checkpoint stores it as t.t() (GPT-2's Conv1D [in, out]).
+  torch::Tensor add_tensor(const std::string& checkpoint_name, torch::Tensor t, bool transposed = false);
+  // A slot named `name` (checkpoint name without ".weight") with weight [out, in] and optional bias.
+  size_t add_slot(const std::string& name, TensorRole role, int block, torch::Tensor weight, torch::Tensor bias,
+                  bool transposed = false);
+
   HfConfig config_;
   std::shared_ptr<torch::nn::Module> module_;
   std::vector<LinearSlot> slots_;
   LinearInputHook hook_;
+
+ private:
+  struct Stored {
+    std::string name;
+    torch::Tensor tensor;  // the parameter itself: in-place edits show here
+    bool transposed;
+  };
+  std::vector<Stored> stored_;
 };
 
 }  // namespace compressor::model

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -40,20 +39,6 @@ std::string shell_quote(const std::string& s) {
 }
 
 }  // namespace
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("test fixture: cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error("test fixture: cannot write " + p.string());
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 CliResult run_cli(const std::vector<std::string>& args) {
   static std::atomic<int> counter{0};

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
+
 namespace cli_test {
 
 namespace fs = std::filesystem;
@@ -24,9 +26,9 @@ struct CliResult {
 // Runs `compressor args...` (every argument shell-quoted), stdin from /dev/null.
 CliResult run_cli(const std::vector<std::string>& args);
 
-// Whole-file helpers.
-std::string read_bytes(const fs::path& p);
-void write_bytes(const fs::path& p, const std::string& bytes);
+// Whole-file helpers (shared with the other test areas).
+using test_util::read_bytes;
+using test_util::write_bytes;
 
 struct TinyShape {
   int64_t n_embd = 32;

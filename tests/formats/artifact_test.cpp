@@ -2,9 +2,6 @@
 // tensor named), f16/bf16 encodings, and files that are not artifacts.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "compressor/error.h"
@@ -12,25 +9,17 @@
 #include "compressor/version.h"
 #include "formats/artifact.h"
 #include "formats/safetensors.h"
+#include "tests/catch_util.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace compressor;
 using namespace compressor::formats;
+using test_util::bad_input_message;
+using test_util::read_bytes;
+using test_util::write_bytes;
 
 namespace {
-
-std::string file_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void put_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A weight with a known number of exact zeros (8 of 32), a dense bias and an integer tensor.
 ArtifactInput sample_input(const std::string& dtype = "f32") {
@@ -47,19 +36,6 @@ ArtifactInput sample_input(const std::string& dtype = "f32") {
   return in;
 }
 
-template <class F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const BadInput& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected BadInput, got another exception: " << e.what());
-  }
-  FAIL("expected BadInput, nothing was thrown");
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("artifact: write_artifact then read_manifest gives every field", "[artifact]") {
@@ -69,7 +45,7 @@ TEST_CASE("artifact: write_artifact then read_manifest gives every field", "[art
 
   REQUIRE(fs::is_regular_file(dir / "config.json"));
   REQUIRE(fs::is_regular_file(dir / "model.safetensors"));
-  CHECK(nlohmann::json::parse(file_bytes(dir / "config.json")) == in.config);
+  CHECK(nlohmann::json::parse(read_bytes(dir / "config.json")) == in.config);
   CHECK(artifact_weights_file(dir) == dir / "model.safetensors");
   CHECK(artifact_weights_file(dir / "model.safetensors") == dir / "model.safetensors");
 
@@ -123,10 +99,10 @@ TEST_CASE("artifact: one flipped byte fails verification naming the tensor", "[a
     const auto& info = st->info("layer.bias");
     offset = st->data_start() + info.begin + 1;
   }
-  std::string bytes = file_bytes(file);
+  std::string bytes = read_bytes(file);
   REQUIRE(offset < bytes.size());
   bytes[offset] = static_cast<char>(bytes[offset] ^ 0x01);
-  put_bytes(file, bytes);
+  write_bytes(file, bytes);
 
   CHECK(has_manifest(dir));  // the manifest itself is intact
   const std::string msg = bad_input_message([&] { verify_artifact(dir); });

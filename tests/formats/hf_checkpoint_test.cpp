@@ -2,35 +2,18 @@
 // and every way the index can disagree with its shards.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-
 #include "compressor/error.h"
 #include "formats/hf_checkpoint.h"
+#include "tests/catch_util.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace compressor;
 using namespace compressor::formats;
+using test_util::bad_input_message;
+using test_util::write_bytes;
 
 namespace {
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
-
-template <class F>
-std::string bad_input(F&& f) {
-  try {
-    f();
-  } catch (const BadInput& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected BadInput, got another exception: " << e.what());
-  }
-  FAIL("expected BadInput, nothing was thrown");
-  return {};
-}
 
 const char* kShard1 = "model-00001-of-00002.safetensors";
 const char* kShard2 = "model-00002-of-00002.safetensors";
@@ -59,7 +42,7 @@ const std::string kGoodMap = std::string(R"("b.weight": ")") + kShard2 +
 
 TEST_CASE("checkpoint: directory with model.safetensors", "[hf_checkpoint]") {
   const auto dir = test_util::temp_dir("ckpt-single");
-  write_text(dir / "config.json", "{}");
+  write_bytes(dir / "config.json", "{}");
   write_safetensors(dir / "model.safetensors",
                     {{"z", torch::ones({3})}, {"a", torch::zeros({2, 2}, torch::kInt32)}},
                     {{"m", "v"}});
@@ -73,7 +56,7 @@ TEST_CASE("checkpoint: directory with model.safetensors", "[hf_checkpoint]") {
   CHECK(torch::equal(ckpt.tensor("z"), torch::ones({3})));
   CHECK(ckpt.info("a").dtype == DType::I32);
   CHECK(ckpt.root() == dir);
-  const std::string msg = bad_input([&] { ckpt.tensor("y"); });
+  const std::string msg = bad_input_message([&] { ckpt.tensor("y"); });
   CHECK_THAT(msg, Catch::Contains(dir.string()) && Catch::Contains("'y'"));
 }
 
@@ -89,7 +72,7 @@ TEST_CASE("checkpoint: a single .safetensors file path", "[hf_checkpoint]") {
 
 TEST_CASE("checkpoint: sharded index", "[hf_checkpoint]") {
   const auto dir = sharded_dir("ckpt-sharded");
-  write_text(dir / "model.safetensors.index.json", index_json(kGoodMap));
+  write_bytes(dir / "model.safetensors.index.json", index_json(kGoodMap));
   auto ckpt = CheckpointTensors::open(dir);
   CHECK(ckpt.names() == std::vector<std::string>{"a.bias", "a.weight", "b.weight"});
   CHECK(ckpt.file_of("a.bias") == dir / kShard1);
@@ -105,7 +88,7 @@ TEST_CASE("checkpoint: sharded index", "[hf_checkpoint]") {
 TEST_CASE("checkpoint: model.safetensors wins over an index, as in transformers",
           "[hf_checkpoint]") {
   const auto dir = sharded_dir("ckpt-both");
-  write_text(dir / "model.safetensors.index.json", "not even json");
+  write_bytes(dir / "model.safetensors.index.json", "not even json");
   write_safetensors(dir / "model.safetensors", {{"only", torch::ones({1})}});
   CHECK(CheckpointTensors::open(dir).names() == std::vector<std::string>{"only"});
 }
@@ -114,8 +97,8 @@ TEST_CASE("checkpoint: bad layouts and inconsistent indexes", "[hf_checkpoint]")
   const auto dir = sharded_dir("ckpt-bad");
   const fs::path index = dir / "model.safetensors.index.json";
   auto index_error = [&](const std::string& text) {
-    write_text(index, text);
-    const std::string msg = bad_input([&] { CheckpointTensors::open(dir); });
+    write_bytes(index, text);
+    const std::string msg = bad_input_message([&] { CheckpointTensors::open(dir); });
     CHECK_THAT(msg, Catch::Contains(index.string()));
     return msg;
   };
@@ -173,9 +156,9 @@ TEST_CASE("checkpoint: bad layouts and inconsistent indexes", "[hf_checkpoint]")
     CHECK_THAT(index_error(index_json(R"("a.weight": 1)")), Catch::Contains("'a.weight'"));
   }
   SECTION("a corrupt shard is reported with the shard's own path") {
-    write_text(dir / kShard2, "garbage!garbage!");
-    const std::string msg = bad_input([&] {
-      write_text(index, index_json(kGoodMap));
+    write_bytes(dir / kShard2, "garbage!garbage!");
+    const std::string msg = bad_input_message([&] {
+      write_bytes(index, index_json(kGoodMap));
       CheckpointTensors::open(dir);
     });
     CHECK_THAT(msg, Catch::Contains((dir / kShard2).string()));
@@ -185,11 +168,11 @@ TEST_CASE("checkpoint: bad layouts and inconsistent indexes", "[hf_checkpoint]")
 TEST_CASE("checkpoint: a directory without weights names what it looked for",
           "[hf_checkpoint]") {
   const auto dir = test_util::temp_dir("ckpt-empty");
-  write_text(dir / "config.json", "{}");
-  const std::string msg = bad_input([&] { CheckpointTensors::open(dir); });
+  write_bytes(dir / "config.json", "{}");
+  const std::string msg = bad_input_message([&] { CheckpointTensors::open(dir); });
   CHECK_THAT(msg, Catch::Contains(dir.string()) && Catch::Contains("model.safetensors") &&
                       Catch::Contains("model.safetensors.index.json"));
   CHECK_THROWS_AS(CheckpointTensors::open(dir / "nope"), IoError);
-  write_text(dir / "pytorch_model.bin", "pickle");
-  CHECK_THAT(bad_input([&] { CheckpointTensors::open(dir); }), Catch::Contains("convert"));
+  write_bytes(dir / "pytorch_model.bin", "pickle");
+  CHECK_THAT(bad_input_message([&] { CheckpointTensors::open(dir); }), Catch::Contains("convert"));
 }

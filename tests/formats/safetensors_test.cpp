@@ -4,33 +4,23 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "compressor/error.h"
 #include "formats/safetensors.h"
+#include "tests/catch_util.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace compressor;
 using namespace compressor::formats;
+using test_util::bad_input_message;
+using test_util::read_bytes;
+using test_util::write_bytes;
 
 namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string u64_le(uint64_t v) {
   std::string s(8, '\0');
@@ -47,20 +37,6 @@ fs::path put(const fs::path& dir, const std::string& name, const std::string& by
   fs::path p = dir / name;
   write_bytes(p, bytes);
   return p;
-}
-
-// Runs `f`, requires a BadInput, returns its message.
-template <class F>
-std::string bad_input(F&& f) {
-  try {
-    f();
-  } catch (const BadInput& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected BadInput, got another exception: " << e.what());
-  }
-  FAIL("expected BadInput, nothing was thrown");
-  return {};
 }
 
 std::string bytes_of(const torch::Tensor& t) {
@@ -305,7 +281,7 @@ const std::string kEight(8, '\0');
 std::string open_error(const std::string& case_name, const std::string& bytes) {
   const auto dir = test_util::temp_dir("st-corrupt");
   const fs::path p = put(dir, case_name + ".safetensors", bytes);
-  const std::string msg = bad_input([&] { SafetensorsFile::open(p); });
+  const std::string msg = bad_input_message([&] { SafetensorsFile::open(p); });
   CHECK_THAT(msg, Catch::Contains(p.string()));
   return msg;
 }
@@ -491,22 +467,22 @@ TEST_CASE("BOOL bytes other than 0 and 1 are rejected when the tensor is read",
                          hand_file(R"({"flags":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})",
                                    std::string("\x01\x00\x02", 3)));
   auto f = SafetensorsFile::open(p);
-  const std::string msg = bad_input([&] { f->tensor("flags"); });
+  const std::string msg = bad_input_message([&] { f->tensor("flags"); });
   CHECK_THAT(msg, Catch::Contains(p.string()) && Catch::Contains("'flags'"));
 }
 
 TEST_CASE("missing files and missing tensors", "[safetensors]") {
   const auto dir = test_util::temp_dir("st-missing");
   CHECK_THROWS_AS(SafetensorsFile::open(dir / "absent.safetensors"), IoError);
-  CHECK_THAT(bad_input([&] { SafetensorsFile::open(dir / "absent.safetensors"); }),
+  CHECK_THAT(bad_input_message([&] { SafetensorsFile::open(dir / "absent.safetensors"); }),
              Catch::Contains("absent.safetensors"));
   CHECK_THROWS_AS(SafetensorsFile::open(dir), IoError);  // a directory is not a file
 
   write_safetensors(dir / "one.safetensors", {{"w", torch::ones({1})}});
   auto f = SafetensorsFile::open(dir / "one.safetensors");
-  CHECK_THAT(bad_input([&] { f->info("nope"); }),
+  CHECK_THAT(bad_input_message([&] { f->info("nope"); }),
              Catch::Contains("one.safetensors") && Catch::Contains("'nope'"));
-  CHECK_THAT(bad_input([&] { f->tensor("nope"); }), Catch::Contains("'nope'"));
+  CHECK_THAT(bad_input_message([&] { f->tensor("nope"); }), Catch::Contains("'nope'"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,23 +495,23 @@ TEST_CASE("writer: a rejected call leaves an existing file byte-identical", "[sa
   const std::string before = read_bytes(p);
 
   SECTION("duplicate tensor name") {
-    const std::string msg = bad_input([&] {
+    const std::string msg = bad_input_message([&] {
       write_safetensors(p, {{"x", torch::ones({2})}, {"x", torch::zeros({2})}});
     });
     CHECK_THAT(msg, Catch::Contains("keep.safetensors") && Catch::Contains("'x'"));
   }
   SECTION("unsupported dtype") {
-    const std::string msg = bad_input([&] {
+    const std::string msg = bad_input_message([&] {
       write_safetensors(p, {{"ok", torch::ones({2})}, {"c", torch::ones({2}, torch::kComplexFloat)}});
     });
     CHECK_THAT(msg, Catch::Contains("keep.safetensors") && Catch::Contains("'c'"));
   }
   SECTION("reserved, empty or undefined names and tensors") {
-    bad_input([&] { write_safetensors(p, {{"__metadata__", torch::ones({1})}}); });
-    bad_input([&] { write_safetensors(p, {{"", torch::ones({1})}}); });
-    bad_input([&] { write_safetensors(p, {{"u", torch::Tensor()}}); });
-    bad_input([&] { write_safetensors(p, {{"bad\xff", torch::ones({1})}}); });
-    bad_input([&] { write_safetensors(p, {{"ok", torch::ones({1})}}, {{"k", "\xc3"}}); });
+    bad_input_message([&] { write_safetensors(p, {{"__metadata__", torch::ones({1})}}); });
+    bad_input_message([&] { write_safetensors(p, {{"", torch::ones({1})}}); });
+    bad_input_message([&] { write_safetensors(p, {{"u", torch::Tensor()}}); });
+    bad_input_message([&] { write_safetensors(p, {{"bad\xff", torch::ones({1})}}); });
+    bad_input_message([&] { write_safetensors(p, {{"ok", torch::ones({1})}}, {{"k", "\xc3"}}); });
   }
   CHECK(read_bytes(p) == before);
   CHECK(leftover_temp_files(dir).empty());
@@ -546,7 +522,7 @@ TEST_CASE("writer: a directory that does not exist is an IoError and leaves no t
   const auto dir = test_util::temp_dir("st-nodir");
   const fs::path p = dir / "missing" / "out.safetensors";
   CHECK_THROWS_AS(write_safetensors(p, {{"w", torch::ones({2})}}), IoError);
-  CHECK_THAT(bad_input([&] { write_safetensors(p, {{"w", torch::ones({2})}}); }),
+  CHECK_THAT(bad_input_message([&] { write_safetensors(p, {{"w", torch::ones({2})}}); }),
              Catch::Contains("out.safetensors"));
   CHECK_FALSE(fs::exists(dir / "missing"));
   CHECK(leftover_temp_files(dir).empty());

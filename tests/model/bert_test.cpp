@@ -3,12 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
-#include <fstream>
-#include <functional>
 
 #include "compressor/error.h"
 #include "compressor/model/architecture.h"
 #include "formats/safetensors.h"
+#include "tests/model/golden_util.h"
 #include "tests/test_util.h"
 
 using namespace compressor;
@@ -16,48 +15,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Tensors = std::vector<std::pair<std::string, torch::Tensor>>;
+using golden_util::load_error;
+using golden_util::max_abs_diff;
+using golden_util::Tensors;
 
-fs::path golden() { return test_util::source_dir() / "tests" / "golden" / "tiny-bert"; }
-
-torch::Tensor expected(const std::string& name) {
-  return formats::SafetensorsFile::open(golden() / "expected.safetensors")->tensor(name).clone();
-}
-
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return (a - b).abs().max().item<double>();
-}
-
-torch::Tensor run(model::Model& m) {
-  torch::NoGradGuard no_grad;
-  return m.forward(expected("input_ids"));
-}
-
-// A copy of the golden checkpoint with its tensor names and/or config.json edited.
-fs::path edited_copy(const std::string& tag, const std::function<void(Tensors&)>& edit_tensors,
-                     const std::function<void(nlohmann::json&)>& edit_config = {}) {
-  const fs::path dir = test_util::temp_dir(tag);
-  auto f = formats::SafetensorsFile::open(golden() / "model.safetensors");
-  Tensors t;
-  for (const auto& info : f->tensors()) t.emplace_back(info.name, f->tensor(info.name).clone());
-  if (edit_tensors) edit_tensors(t);
-  formats::write_safetensors(dir / "model.safetensors", t);
-  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(golden() / "config.json"));
-  if (edit_config) edit_config(cfg);
-  std::ofstream(dir / "config.json") << cfg.dump(2);
-  return dir;
-}
-
-std::string load_error(const fs::path& dir) {
-  try {
-    model::load_model(dir);
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  FAIL("loading " << dir << " did not throw BadInput");
-  return {};
-}
+const golden_util::Golden golden("tiny-bert");
 
 std::vector<std::string> names(const Tensors& t) {
   std::vector<std::string> out;
@@ -68,18 +30,18 @@ std::vector<std::string> names(const Tensors& t) {
 }  // namespace
 
 TEST_CASE("bert: forward matches the Python reference hidden states", "[model][bert]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   CHECK(m->architecture() == "bert");
   CHECK_FALSE(m->is_causal_lm());
   CHECK(m->vocab_size() == 100);
   CHECK(m->max_positions() == 32);
-  const double diff = max_abs_diff(run(*m), expected("hidden"));
+  const double diff = max_abs_diff(golden.run(*m), golden.expected("hidden"));
   CAPTURE(diff);
   CHECK(diff < 1e-4);
 }
 
 TEST_CASE("bert: slot table names, roles, blocks and [out, in] shapes", "[model][bert]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   using R = model::TensorRole;
   struct Want {
     std::string name;
@@ -108,18 +70,18 @@ TEST_CASE("bert: slot table names, roles, blocks and [out, in] shapes", "[model]
     CHECK(s.bias.has_value() == (want[i].role != R::Embedding));
   }
   // nn.Linear is stored [out, in] already: the slot is the file's tensor as is.
-  auto file = formats::SafetensorsFile::open(golden() / "model.safetensors");
+  auto file = formats::SafetensorsFile::open(golden.dir() / "model.safetensors");
   CHECK(torch::equal(m->find_slot("bert.encoder.layer.1.intermediate.dense")->weight,
                      file->tensor("bert.encoder.layer.1.intermediate.dense.weight")));
 }
 
 TEST_CASE("bert: checkpoint_tensors round-trips, pooler kept, position_ids dropped", "[model][bert]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   const fs::path dir = test_util::temp_dir("bert-roundtrip");
   formats::write_safetensors(dir / "model.safetensors", m->checkpoint_tensors());
-  fs::copy_file(golden() / "config.json", dir / "config.json");
+  fs::copy_file(golden.dir() / "config.json", dir / "config.json");
 
-  auto orig = formats::SafetensorsFile::open(golden() / "model.safetensors");
+  auto orig = formats::SafetensorsFile::open(golden.dir() / "model.safetensors");
   auto back = formats::SafetensorsFile::open(dir / "model.safetensors");
   CHECK(back->contains("bert.pooler.dense.weight"));
   CHECK(back->contains("bert.pooler.dense.bias"));
@@ -134,18 +96,18 @@ TEST_CASE("bert: checkpoint_tensors round-trips, pooler kept, position_ids dropp
     REQUIRE(b.end - b.begin == o.end - o.begin);
     CHECK(std::memcmp(back->data(b), orig->data(o), o.end - o.begin) == 0);
   }
-  CHECK(torch::equal(run(*model::load_model(dir)), run(*m)));
+  CHECK(torch::equal(golden.run(*model::load_model(dir)), golden.run(*m)));
 }
 
 TEST_CASE("bert: checkpoints without the bert. prefix load and save without it", "[model][bert]") {
   // sentence-transformers (all-MiniLM-L6-v2) and BertModel.save_pretrained write "embeddings...".
-  const auto dir = edited_copy("bert-noprefix", [](Tensors& t) {
+  const auto dir = golden.edited_copy("bert-noprefix", [](Tensors& t) {
     for (auto& [name, v] : t) {
       if (name.rfind("bert.", 0) == 0) name = name.substr(5);
     }
   });
   auto m = model::load_model(dir);
-  CHECK(max_abs_diff(run(*m), expected("hidden")) < 1e-4);
+  CHECK(max_abs_diff(golden.run(*m), golden.expected("hidden")) < 1e-4);
   CHECK(m->find_slot("encoder.layer.0.attention.self.query") != nullptr);
   for (const auto& n : names(m->checkpoint_tensors())) {
     INFO(n);
@@ -154,15 +116,15 @@ TEST_CASE("bert: checkpoints without the bert. prefix load and save without it",
 }
 
 TEST_CASE("bert: editing a slot in place changes the network", "[model][bert]") {
-  auto m = model::load_model(golden());
-  const auto before = run(*m);
+  auto m = model::load_model(golden.dir());
+  const auto before = golden.run(*m);
   auto* q = m->find_slot("bert.encoder.layer.1.attention.self.query");
   REQUIRE(q != nullptr);
   {
     torch::NoGradGuard no_grad;
     q->weight.mul_(3.0);
   }
-  CHECK(max_abs_diff(run(*m), before) > 1e-3);
+  CHECK(max_abs_diff(golden.run(*m), before) > 1e-3);
   bool saved = false;
   for (const auto& [name, t] : m->checkpoint_tensors()) {
     if (name == "bert.encoder.layer.1.attention.self.query.weight") saved = torch::equal(t, q->weight);
@@ -171,15 +133,15 @@ TEST_CASE("bert: editing a slot in place changes the network", "[model][bert]") 
 }
 
 TEST_CASE("bert: random init is seeded, HF-like and saves with the bert. prefix", "[model][bert]") {
-  const auto config = model::load_hf_config(golden());
+  const auto config = model::load_hf_config(golden.dir());
   auto a = model::architectures().at("bert").init(config, 11);
   auto b = model::architectures().at("bert").init(config, 11);
-  auto out = run(*a);
+  auto out = golden.run(*a);
   CHECK(out.sizes() == at::IntArrayRef({2, 16, 32}));
   CHECK(torch::isfinite(out).all().item<bool>());
-  CHECK(torch::equal(out, run(*b)));
+  CHECK(torch::equal(out, golden.run(*b)));
   // Same names as the golden file (less the position_ids buffer), pooler included.
-  auto orig = formats::SafetensorsFile::open(golden() / "model.safetensors");
+  auto orig = formats::SafetensorsFile::open(golden.dir() / "model.safetensors");
   const auto saved = a->checkpoint_tensors();
   CHECK(saved.size() == orig->tensors().size() - 1);
   for (const auto& [n, t] : saved) {
@@ -194,27 +156,28 @@ TEST_CASE("bert: random init is seeded, HF-like and saves with the bert. prefix"
 
 TEST_CASE("bert: bad configs and inputs are reported with names", "[model][bert][errors]") {
   SECTION("hidden_size not divisible by num_attention_heads") {
-    const auto msg = load_error(edited_copy("bert-heads", {}, [](auto& c) { c["num_attention_heads"] = 5; }));
+    const auto msg = load_error(
+        golden.edited_copy("bert-heads", {}, [](auto& c) { c["num_attention_heads"] = 5; }));
     CHECK_THAT(msg, Catch::Contains("config.json") && Catch::Contains("hidden_size") &&
                         Catch::Contains("num_attention_heads"));
   }
   SECTION("relative position embeddings are rejected") {
     const auto msg = load_error(
-        edited_copy("bert-pos", {}, [](auto& c) { c["position_embedding_type"] = "relative_key"; }));
+        golden.edited_copy("bert-pos", {}, [](auto& c) { c["position_embedding_type"] = "relative_key"; }));
     CHECK_THAT(msg, Catch::Contains("position_embedding_type") && Catch::Contains("relative_key"));
   }
   SECTION("unknown activation") {
-    const auto msg = load_error(edited_copy("bert-act", {}, [](auto& c) { c["hidden_act"] = "swish"; }));
+    const auto msg = load_error(golden.edited_copy("bert-act", {}, [](auto& c) { c["hidden_act"] = "swish"; }));
     CHECK_THAT(msg, Catch::Contains("hidden_act") && Catch::Contains("swish"));
   }
   SECTION("missing and non-positive keys") {
-    CHECK_THAT(load_error(edited_copy("bert-nokey", {}, [](auto& c) { c.erase("num_hidden_layers"); })),
+    CHECK_THAT(load_error(golden.edited_copy("bert-nokey", {}, [](auto& c) { c.erase("num_hidden_layers"); })),
                Catch::Contains("num_hidden_layers") && Catch::Contains("config.json"));
-    CHECK_THAT(load_error(edited_copy("bert-zero", {}, [](auto& c) { c["intermediate_size"] = 0; })),
+    CHECK_THAT(load_error(golden.edited_copy("bert-zero", {}, [](auto& c) { c["intermediate_size"] = 0; })),
                Catch::Contains("intermediate_size"));
   }
   SECTION("a wrong-shaped tensor names tensor and shapes") {
-    const auto msg = load_error(edited_copy("bert-shape", [](Tensors& t) {
+    const auto msg = load_error(golden.edited_copy("bert-shape", [](Tensors& t) {
       for (auto& [n, v] : t) {
         if (n == "bert.encoder.layer.0.output.dense.weight") v = torch::zeros({32, 32});
       }
@@ -223,7 +186,7 @@ TEST_CASE("bert: bad configs and inputs are reported with names", "[model][bert]
                         Catch::Contains("[32, 64]"));
   }
   SECTION("a sequence longer than max_position_embeddings") {
-    auto m = model::load_model(golden());
+    auto m = model::load_model(golden.dir());
     torch::NoGradGuard no_grad;
     CHECK_THROWS_AS(m->forward(torch::zeros({1, 33}, torch::kLong)), BadInput);
   }

@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <functional>
 
 #include "compressor/error.h"
 #include "compressor/model/architecture.h"
 #include "formats/safetensors.h"
+#include "tests/model/golden_util.h"
 #include "tests/test_util.h"
 
 using namespace compressor;
@@ -18,43 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Tensors = std::vector<std::pair<std::string, torch::Tensor>>;
+using golden_util::load_error;
+using golden_util::max_abs_diff;
+using golden_util::Tensors;
 
-fs::path golden() { return test_util::source_dir() / "tests" / "golden" / "tiny-gpt2"; }
-
-torch::Tensor expected(const std::string& name) {
-  return formats::SafetensorsFile::open(golden() / "expected.safetensors")->tensor(name).clone();
-}
-
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return (a - b).abs().max().item<double>();
-}
-
-torch::Tensor run(model::Model& m) {
-  torch::NoGradGuard no_grad;
-  return m.forward(expected("input_ids"));
-}
-
-Tensors read_all(const fs::path& file) {
-  auto f = formats::SafetensorsFile::open(file);
-  Tensors out;
-  for (const auto& info : f->tensors()) out.emplace_back(info.name, f->tensor(info.name).clone());
-  return out;
-}
-
-// A copy of the golden checkpoint with its tensors and/or config.json edited.
-fs::path edited_copy(const std::string& tag, const std::function<void(Tensors&)>& edit_tensors,
-                     const std::function<void(nlohmann::json&)>& edit_config = {}) {
-  const fs::path dir = test_util::temp_dir(tag);
-  Tensors t = read_all(golden() / "model.safetensors");
-  if (edit_tensors) edit_tensors(t);
-  formats::write_safetensors(dir / "model.safetensors", t);
-  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(golden() / "config.json"));
-  if (edit_config) edit_config(cfg);
-  std::ofstream(dir / "config.json") << cfg.dump(2);
-  return dir;
-}
+const golden_util::Golden golden("tiny-gpt2");
 
 torch::Tensor& find(Tensors& t, const std::string& name) {
   for (auto& [n, v] : t) {
@@ -64,32 +31,21 @@ torch::Tensor& find(Tensors& t, const std::string& name) {
   throw;  // unreachable
 }
 
-// The BadInput message thrown while loading `dir`.
-std::string load_error(const fs::path& dir) {
-  try {
-    model::load_model(dir);
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  FAIL("loading " << dir << " did not throw BadInput");
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("gpt2: forward matches the Python reference logits", "[model][gpt2]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   CHECK(m->architecture() == "gpt2");
   CHECK(m->is_causal_lm());
   CHECK(m->vocab_size() == 96);
   CHECK(m->max_positions() == 32);
-  const double diff = max_abs_diff(run(*m), expected("logits"));
+  const double diff = max_abs_diff(golden.run(*m), golden.expected("logits"));
   CAPTURE(diff);
   CHECK(diff < 1e-4);
 }
 
 TEST_CASE("gpt2: slot table names, roles, blocks and [out, in] shapes", "[model][gpt2]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   struct Want {
     std::string name;
     model::TensorRole role;
@@ -115,18 +71,18 @@ TEST_CASE("gpt2: slot table names, roles, blocks and [out, in] shapes", "[model]
     CHECK(s.bias.has_value() == (want[i].role != model::TensorRole::Embedding));
   }
   // Conv1D [in, out] in the file becomes [out, in] in the slot.
-  auto file = formats::SafetensorsFile::open(golden() / "model.safetensors");
+  auto file = formats::SafetensorsFile::open(golden.dir() / "model.safetensors");
   CHECK(torch::equal(m->find_slot("transformer.h.1.mlp.c_fc")->weight,
                      file->tensor("transformer.h.1.mlp.c_fc.weight").t()));
 }
 
 TEST_CASE("gpt2: checkpoint_tensors round-trips byte for byte", "[model][gpt2]") {
-  auto m = model::load_model(golden());
+  auto m = model::load_model(golden.dir());
   const fs::path dir = test_util::temp_dir("gpt2-roundtrip");
   formats::write_safetensors(dir / "model.safetensors", m->checkpoint_tensors());
-  fs::copy_file(golden() / "config.json", dir / "config.json");
+  fs::copy_file(golden.dir() / "config.json", dir / "config.json");
 
-  auto orig = formats::SafetensorsFile::open(golden() / "model.safetensors");
+  auto orig = formats::SafetensorsFile::open(golden.dir() / "model.safetensors");
   auto back = formats::SafetensorsFile::open(dir / "model.safetensors");
   REQUIRE(back->tensors().size() == orig->tensors().size());
   for (const auto& o : orig->tensors()) {
@@ -139,17 +95,17 @@ TEST_CASE("gpt2: checkpoint_tensors round-trips byte for byte", "[model][gpt2]")
     CHECK(std::memcmp(back->data(b), orig->data(o), o.end - o.begin) == 0);
   }
   auto reloaded = model::load_model(dir);
-  CHECK(torch::equal(run(*reloaded), run(*m)));
+  CHECK(torch::equal(golden.run(*reloaded), golden.run(*m)));
 }
 
 TEST_CASE("gpt2: editing a slot in place changes the network", "[model][gpt2]") {
-  auto m = model::load_model(golden());
-  const auto before = run(*m);
+  auto m = model::load_model(golden.dir());
+  const auto before = golden.run(*m);
   {
     torch::NoGradGuard no_grad;
     m->find_slot("transformer.h.0.mlp.c_fc")->weight.mul_(0.5);
   }
-  CHECK(max_abs_diff(run(*m), before) > 1e-3);
+  CHECK(max_abs_diff(golden.run(*m), before) > 1e-3);
   // ...and what is saved: the Conv1D tensor written back is the edited weight, transposed.
   for (const auto& [name, t] : m->checkpoint_tensors()) {
     if (name == "transformer.h.0.mlp.c_fc.weight") {
@@ -157,64 +113,64 @@ TEST_CASE("gpt2: editing a slot in place changes the network", "[model][gpt2]") 
     }
   }
   // The tied head reads the embedding slot.
-  const auto mid = run(*m);
+  const auto mid = golden.run(*m);
   {
     torch::NoGradGuard no_grad;
     m->find_slot("transformer.wte")->weight[5].zero_();
   }
-  CHECK(run(*m).select(2, 5).abs().max().item<double>() == 0.0);
-  CHECK(max_abs_diff(run(*m), mid) > 1e-3);
+  CHECK(golden.run(*m).select(2, 5).abs().max().item<double>() == 0.0);
+  CHECK(max_abs_diff(golden.run(*m), mid) > 1e-3);
 }
 
 TEST_CASE("gpt2: checkpoints without the transformer. prefix load", "[model][gpt2]") {
   // The original OpenAI upload names tensors "h.0.attn..." rather than "transformer.h.0...".
-  const auto dir = edited_copy("gpt2-noprefix", [](Tensors& t) {
+  const auto dir = golden.edited_copy("gpt2-noprefix", [](Tensors& t) {
     for (auto& [name, v] : t) {
       if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
     }
   });
   auto m = model::load_model(dir);
-  CHECK(max_abs_diff(run(*m), expected("logits")) < 1e-4);
+  CHECK(max_abs_diff(golden.run(*m), golden.expected("logits")) < 1e-4);
 }
 
 TEST_CASE("gpt2: random init builds a working model", "[model][gpt2]") {
-  const auto config = model::load_hf_config(golden());
+  const auto config = model::load_hf_config(golden.dir());
   auto a = model::architectures().at("gpt2").init(config, 7);
   auto b = model::architectures().at("gpt2").init(config, 7);
-  auto out = run(*a);
+  auto out = golden.run(*a);
   CHECK(out.sizes() == at::IntArrayRef({2, 16, 96}));
   CHECK(torch::isfinite(out).all().item<bool>());
-  CHECK(torch::equal(out, run(*b)));  // seeded
+  CHECK(torch::equal(out, golden.run(*b)));  // seeded
 }
 
 TEST_CASE("gpt2: bad checkpoints are reported with names", "[model][gpt2][errors]") {
   SECTION("unsupported model_type lists the supported ones") {
-    const auto msg = load_error(edited_copy("gpt2-type", {}, [](auto& c) { c["model_type"] = "t5"; }));
+    const auto msg = load_error(golden.edited_copy("gpt2-type", {}, [](auto& c) { c["model_type"] = "t5"; }));
     CHECK_THAT(msg, Catch::Contains("'t5'") && Catch::Contains("gpt2") && Catch::Contains("bert") &&
                         Catch::Contains("config.json"));
   }
   SECTION("wrong shape names the tensor, expected and found shape") {
-    const auto msg = load_error(edited_copy("gpt2-shape", [](Tensors& t) {
+    const auto msg = load_error(golden.edited_copy("gpt2-shape", [](Tensors& t) {
       find(t, "transformer.h.1.mlp.c_fc.weight") = torch::zeros({32, 63});
     }));
     CHECK_THAT(msg, Catch::Contains("transformer.h.1.mlp.c_fc.weight") && Catch::Contains("[32, 63]") &&
                         Catch::Contains("[32, 64]"));
   }
   SECTION("a NaN weight names the tensor") {
-    const auto msg = load_error(edited_copy("gpt2-nan", [](Tensors& t) {
+    const auto msg = load_error(golden.edited_copy("gpt2-nan", [](Tensors& t) {
       find(t, "transformer.ln_f.weight")[3] = std::nan("");
     }));
     CHECK_THAT(msg, Catch::Contains("transformer.ln_f.weight") && Catch::Contains("NaN"));
   }
   SECTION("a missing tensor is named") {
-    const auto msg = load_error(edited_copy("gpt2-missing", [](Tensors& t) {
+    const auto msg = load_error(golden.edited_copy("gpt2-missing", [](Tensors& t) {
       t.erase(std::remove_if(t.begin(), t.end(), [](auto& p) { return p.first == "transformer.h.1.attn.c_proj.bias"; }),
               t.end());
     }));
     CHECK_THAT(msg, Catch::Contains("transformer.h.1.attn.c_proj.bias") && Catch::Contains("missing"));
   }
   SECTION("n_embd not divisible by n_head names the config file and keys") {
-    const auto msg = load_error(edited_copy("gpt2-heads", {}, [](auto& c) { c["n_head"] = 5; }));
+    const auto msg = load_error(golden.edited_copy("gpt2-heads", {}, [](auto& c) { c["n_head"] = 5; }));
     CHECK_THAT(msg, Catch::Contains("config.json") && Catch::Contains("n_embd") && Catch::Contains("n_head"));
   }
 }

@@ -39,7 +39,7 @@ struct Recipe {
 
   std::string error(const std::string& text, const std::vector<std::string>& overrides = {},
                     const std::string& name = "r.yaml") {
-    std::string msg = error_of([&] { resolve_recipe_text(text, dir / name, overrides, catalog); });
+    std::string msg = bad_input_message([&] { resolve_recipe_text(text, dir / name, overrides, catalog); });
     std::string prefix = dir.string() + "/";
     for (size_t p; (p = msg.find(prefix)) != std::string::npos;) msg.erase(p, prefix.size());
     return msg;

@@ -10,6 +10,7 @@
 
 #include "compressor/error.h"
 #include "compressor/recipe/resolve.h"
+#include "tests/catch_util.h"
 #include "tests/test_util.h"
 
 namespace recipe_test {
@@ -60,16 +61,6 @@ inline std::filesystem::path recipe_dir(const std::string& tag) {
   return dir;
 }
 
-// The message of the BadInput `f` throws; fails the test when it throws nothing.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const compressor::BadInput& e) {
-    return e.what();
-  }
-  FAIL("expected a BadInput error");
-  return "";
-}
+using test_util::bad_input_message;
 
 }  // namespace recipe_test

@@ -25,7 +25,7 @@ struct Recipe {
     return resolve_recipe_text(kRecipe, dir / "r.yaml", overrides, catalog);
   }
   std::string error(const std::vector<std::string>& overrides) {
-    return error_of([&] { plan(overrides); });
+    return bad_input_message([&] { plan(overrides); });
   }
 };
 

@@ -1,0 +1,38 @@
+// Where an architecture's tensors come from while it is built: a checkpoint, or a seeded random
+// initialisation. Architectures ask by name without the checkpoint's prefix ("transformer.",
+// "bert." or none, depending on who saved it) and get float32 tensors of the checkpoint's shape.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "formats/hf_checkpoint.h"
+
+namespace compressor::model {
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  const std::string& prefix() const { return prefix_; }
+  virtual bool has(const std::string& name) const = 0;
+  // `shape` as stored in the checkpoint. `init_std` only matters for random init: < 0 ones,
+  // 0 zeros, > 0 normal(0, init_std). `prefixed` false for names outside the prefix (lm_head).
+  virtual torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double init_std,
+                            bool prefixed = true) = 0;
+
+ protected:
+  std::string prefix_;
+};
+
+// The checkpoint's tensors. Its prefix is `prefix` when the checkpoint holds `probe` under it, ""
+// when it holds `probe` bare, and `prefix` otherwise (so a missing tensor is reported under the
+// name the family normally uses).
+std::unique_ptr<WeightSource> checkpoint_weights(const formats::CheckpointTensors& ckpt, const std::string& prefix,
+                                                 const std::string& probe);
+// Random tensors from `seed`; the model is later written under `prefix`.
+std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix);
+
+}  // namespace compressor::model
