@@ -5,6 +5,7 @@
 #include "compressor/error.h"
 #include "compressor/model/bert.h"
 #include "compressor/model/gpt2.h"
+#include "compressor/model/llama.h"
 
 namespace compressor::model {
 
@@ -22,6 +23,7 @@ std::map<std::string, ArchitectureInfo> make_registry() {
   auto add = [&](ArchitectureInfo info) { r.emplace(info.name, std::move(info)); };
   add(gpt2_architecture());
   add(bert_architecture());
+  add(llama_architecture());
   return r;
 }
 }  // namespace

@@ -1,0 +1,237 @@
+#include "compressor/model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+#include "compressor/error.h"
+#include "compressor/model/weight_source.h"
+
+namespace compressor::model {
+
+namespace {
+
+bool get_bool(const HfConfig& config, const std::string& key, bool fallback) {
+  if (!config.has(key)) return fallback;
+  const auto& v = config.raw.at(key);
+  if (!v.is_boolean()) {
+    throw BadInput(config.file.string(), "key '" + key + "': expected true or false, got " + v.dump());
+  }
+  return v.get<bool>();
+}
+
+struct Layer {
+  torch::Tensor ln1_w, ln2_w;               // input_layernorm, post_attention_layernorm
+  size_t q, k, v, o, gate, up, down;        // indices into the slot table
+};
+
+class LlamaModel final : public Model {
+ public:
+  LlamaModel(HfConfig config, LlamaConfig c) : c_(c) {
+    config_ = std::move(config);
+    module_ = std::make_shared<torch::nn::Module>("LlamaForCausalLM");
+  }
+
+  std::string architecture() const override { return "llama"; }
+  bool is_causal_lm() const override { return true; }
+  int64_t max_positions() const override { return c_.max_position_embeddings; }
+  int64_t vocab_size() const override { return c_.vocab_size; }
+
+  torch::Tensor forward(const torch::Tensor& ids) override {
+    if (ids.dim() != 2) throw BadInput("llama", "input_ids must be [batch, time]");
+    const int64_t B = ids.size(0), T = ids.size(1), D = c_.hidden_size;
+    if (T > c_.max_position_embeddings) {
+      throw BadInput("llama", "sequence of " + std::to_string(T) + " tokens exceeds max_position_embeddings " +
+                                  std::to_string(c_.max_position_embeddings));
+    }
+    if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c_.vocab_size)) {
+      throw BadInput("llama", "token ids must be in [0, " + std::to_string(c_.vocab_size) + ")");
+    }
+    const int64_t H = c_.num_attention_heads, KV = c_.num_key_value_heads, hd = c_.head_dim, rep = H / KV;
+    auto x = slots_[embed_].weight.index_select(0, ids.reshape({-1})).view({B, T, D});
+    const auto [cos, sin] = rope_tables(T, x.scalar_type());
+    auto causal = torch::ones({T, T}, torch::kBool).triu(1);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, hd}).transpose(1, 2); };
+    for (const auto& l : layers_) {
+      auto h = rms_norm(x, l.ln1_w);
+      auto q = rope(heads(linear(slots_[l.q], h), H), cos, sin);   // [B, H, T, hd]
+      auto k = rope(heads(linear(slots_[l.k], h), KV), cos, sin);  // [B, KV, T, hd]
+      auto v = heads(linear(slots_[l.v], h), KV);
+      if (rep > 1) {  // HF repeat_kv: query head j reads kv head j / rep
+        k = k.repeat_interleave(rep, 1);
+        v = v.repeat_interleave(rep, 1);
+      }
+      auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
+      att.masked_fill_(causal, -std::numeric_limits<float>::infinity());
+      auto y = torch::matmul(torch::softmax(att, -1), v).transpose(1, 2).reshape({B, T, H * hd});
+      x = x + linear(slots_[l.o], y);
+      h = rms_norm(x, l.ln2_w);
+      x = x + linear(slots_[l.down], torch::silu(linear(slots_[l.gate], h)) * linear(slots_[l.up], h));
+    }
+    x = rms_norm(x, norm_w_);
+    return linear(lm_head_ ? slots_[*lm_head_] : slots_[embed_], x);
+  }
+
+  using Model::add_slot;
+  using Model::add_tensor;
+
+  LlamaConfig c_;
+  size_t embed_ = 0;
+  std::optional<size_t> lm_head_;
+  torch::Tensor norm_w_;
+  std::vector<Layer> layers_;
+
+ private:
+  // HF LlamaRMSNorm: normalised in float32, back to the input dtype, then scaled by the weight.
+  torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w) const {
+    auto xf = x.to(torch::kFloat32);
+    xf = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + c_.rms_norm_eps);
+    return w * xf.to(x.scalar_type());
+  }
+
+  // cos/sin [T, hd] of pos * inv_freq, inv_freq_i = theta^(-2i/hd), duplicated over both halves.
+  std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t T, torch::ScalarType dtype) const {
+    const int64_t hd = c_.head_dim;
+    auto inv_freq = torch::pow(c_.rope_theta, -torch::arange(0, hd, 2, torch::kFloat64) / static_cast<double>(hd));
+    auto ang = torch::outer(torch::arange(T, torch::kFloat64), inv_freq);
+    ang = torch::cat({ang, ang}, -1);
+    return {ang.cos().to(dtype), ang.sin().to(dtype)};
+  }
+
+  // rotate_half layout: element i pairs with i + hd/2 (not interleaved pairs).
+  static torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+    const int64_t half = x.size(-1) / 2;
+    auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+    return x * cos + rotated * sin;
+  }
+};
+
+// Names are relative to the "model." prefix (absent when a bare LlamaModel was saved); lm_head is
+// outside it. Random init is HF LlamaPreTrainedModel._init_weights: normal(0, initializer_range)
+// linears and embedding, zero biases, RMSNorm weights one, the padding row zeroed.
+std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zero_pad_row) {
+  const LlamaConfig c = parse_llama_config(config);
+  auto m = std::make_unique<LlamaModel>(config, c);
+  const std::string p = src.prefix();
+  const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int64_t q_out = c.num_attention_heads * c.head_dim, kv_out = c.num_key_value_heads * c.head_dim;
+  const double std = c.initializer_range;
+  auto norm = [&](const std::string& name) { return m->add_tensor(p + name, src.get(name, {D}, -1)); };
+  auto dense = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out, bool bias) {
+    return m->add_slot(p + name, role, block, src.get(name + ".weight", {out, in}, std),
+                       bias ? src.get(name + ".bias", {out}, 0) : torch::Tensor());
+  };
+
+  auto embed = src.get("embed_tokens.weight", {V, D}, std);
+  if (zero_pad_row && c.pad_token_id >= 0 && c.pad_token_id < V) embed[c.pad_token_id].zero_();
+  m->embed_ = m->add_slot(p + "embed_tokens", TensorRole::Embedding, -1, embed, {});
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string l = "layers." + std::to_string(i) + ".";
+    const int blk = static_cast<int>(i);
+    const bool ab = c.attention_bias, mb = c.mlp_bias;
+    Layer L;
+    L.ln1_w = norm(l + "input_layernorm.weight");
+    L.q = dense(l + "self_attn.q_proj", TensorRole::AttnQ, blk, D, q_out, ab);
+    L.k = dense(l + "self_attn.k_proj", TensorRole::AttnK, blk, D, kv_out, ab);
+    L.v = dense(l + "self_attn.v_proj", TensorRole::AttnV, blk, D, kv_out, ab);
+    L.o = dense(l + "self_attn.o_proj", TensorRole::AttnOut, blk, q_out, D, ab);
+    L.ln2_w = norm(l + "post_attention_layernorm.weight");
+    L.gate = dense(l + "mlp.gate_proj", TensorRole::MlpGate, blk, D, F, mb);
+    L.up = dense(l + "mlp.up_proj", TensorRole::MlpUp, blk, D, F, mb);
+    L.down = dense(l + "mlp.down_proj", TensorRole::MlpDown, blk, F, D, mb);
+    m->layers_.push_back(L);
+  }
+  m->norm_w_ = norm("norm.weight");
+  if (!c.tie_word_embeddings) {
+    m->lm_head_ = m->add_slot("lm_head", TensorRole::LmHead, -1,
+                              src.get("lm_head.weight", {V, D}, std, /*prefixed=*/false), {});
+  }
+  return m;
+}
+
+}  // namespace
+
+LlamaConfig parse_llama_config(const HfConfig& config) {
+  LlamaConfig c;
+  const std::string f = config.file.string();
+  // Scaled RoPE (linear, dynamic, yarn, llama3, ...) changes every position's angles; refuse it
+  // rather than run a model that silently disagrees with transformers.
+  if (config.has("rope_scaling")) {
+    const auto& rs = config.raw.at("rope_scaling");
+    std::string type;
+    if (rs.is_object()) {
+      for (const char* key : {"rope_type", "type"}) {
+        if (rs.contains(key) && rs[key].is_string()) {
+          type = std::string(key) + " '" + rs[key].get<std::string>() + "'";
+          break;
+        }
+      }
+    }
+    if (type.empty()) type = "value " + rs.dump();
+    throw BadInput(f, "key 'rope_scaling' (" + type + "): scaled RoPE is not supported yet; only null is accepted");
+  }
+  c.vocab_size = config.get_int("vocab_size");
+  c.hidden_size = config.get_int("hidden_size");
+  c.intermediate_size = config.get_int("intermediate_size");
+  c.num_hidden_layers = config.get_int("num_hidden_layers");
+  c.num_attention_heads = config.get_int("num_attention_heads");
+  // Defaults are transformers' LlamaConfig defaults, for configs that leave them out.
+  c.num_key_value_heads = config.get_int("num_key_value_heads", c.num_attention_heads);
+  c.max_position_embeddings = config.get_int("max_position_embeddings", 2048);
+  c.rms_norm_eps = config.get_float("rms_norm_eps", 1e-6);
+  c.rope_theta = config.get_float("rope_theta", 10000.0);
+  c.initializer_range = config.get_float("initializer_range", 0.02);
+  c.pad_token_id = config.get_int("pad_token_id", -1);
+  c.attention_bias = get_bool(config, "attention_bias", false);
+  c.mlp_bias = get_bool(config, "mlp_bias", false);
+  c.tie_word_embeddings = get_bool(config, "tie_word_embeddings", false);
+  for (auto [key, v] : {std::pair{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size},
+                        {"intermediate_size", c.intermediate_size}, {"num_hidden_layers", c.num_hidden_layers},
+                        {"num_attention_heads", c.num_attention_heads},
+                        {"num_key_value_heads", c.num_key_value_heads},
+                        {"max_position_embeddings", c.max_position_embeddings}}) {
+    if (v <= 0) throw BadInput(f, std::string("key '") + key + "' must be positive, got " + std::to_string(v));
+  }
+  if (config.has("head_dim")) {
+    // An explicit head_dim (Gemma-style configs) need not divide hidden_size: q_proj is
+    // [heads * head_dim, hidden] and o_proj its transpose.
+    c.head_dim = config.get_int("head_dim");
+    if (c.head_dim <= 0) throw BadInput(f, "key 'head_dim' must be positive, got " + std::to_string(c.head_dim));
+  } else {
+    if (c.hidden_size % c.num_attention_heads != 0) {
+      throw BadInput(f, "key 'num_attention_heads': hidden_size " + std::to_string(c.hidden_size) +
+                            " is not divisible by num_attention_heads " + std::to_string(c.num_attention_heads));
+    }
+    c.head_dim = c.hidden_size / c.num_attention_heads;
+  }
+  if (c.head_dim % 2 != 0) {
+    throw BadInput(f, "key 'head_dim': rotary embeddings need an even head dimension, got " +
+                          std::to_string(c.head_dim));
+  }
+  if (c.num_attention_heads % c.num_key_value_heads != 0) {
+    throw BadInput(f, "key 'num_key_value_heads': num_attention_heads " + std::to_string(c.num_attention_heads) +
+                          " is not divisible by num_key_value_heads " + std::to_string(c.num_key_value_heads));
+  }
+  if (!(c.rms_norm_eps > 0)) throw BadInput(f, "key 'rms_norm_eps' must be positive");
+  if (!(c.rope_theta > 0)) throw BadInput(f, "key 'rope_theta' must be positive");
+  if (!(c.initializer_range > 0)) throw BadInput(f, "key 'initializer_range' must be positive");
+  const std::string act = config.get_string("hidden_act", "silu");
+  if (act != "silu") throw BadInput(f, "key 'hidden_act': '" + act + "' is not supported (silu)");
+  return c;
+}
+
+ArchitectureInfo llama_architecture() {
+  ArchitectureInfo info;
+  info.name = "llama";
+  info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
+    auto src = checkpoint_weights(ckpt, "model.", "embed_tokens.weight");
+    return build(config, *src, /*zero_pad_row=*/false);
+  };
+  info.init = [](const HfConfig& config, uint64_t seed) {
+    auto src = random_weights(seed, "model.");
+    return build(config, *src, /*zero_pad_row=*/true);
+  };
+  return info;
+}
+
+}  // namespace compressor::model
