@@ -6,6 +6,7 @@
 #include "compressor/error.h"
 #include "compressor/eval/report.h"
 #include "formats/artifact.h"
+#include "formats/gguf.h"
 #include "formats/hf_checkpoint.h"
 
 namespace compressor::cli {
@@ -61,12 +62,62 @@ void print_checkpoint(const std::filesystem::path& path) {
   }
 }
 
+// One metadata value on one line: strings shortened and escaped, arrays summarised (tokenizer
+// arrays hold tens of thousands of items).
+std::string gguf_value_text(const formats::GgufValue& v) {
+  if (const auto* a = std::get_if<formats::GgufArray>(&v.value)) {
+    return "[" + std::to_string(a->size()) + " items of " + formats::gguf_value_type_name(a->type) + "]";
+  }
+  if (const auto* s = std::get_if<std::string>(&v.value)) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s->size() && i < 60; ++i) {
+      const char c = (*s)[i];
+      if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else if (c == '"') out += "\\\"";
+      else out += c;
+    }
+    return out + (s->size() > 60 ? "\"... (" + std::to_string(s->size()) + " bytes)" : "\"");
+  }
+  if (const auto* u = std::get_if<uint64_t>(&v.value)) return std::to_string(*u);
+  if (const auto* i = std::get_if<int64_t>(&v.value)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&v.value)) return *b ? "true" : "false";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", std::get<double>(v.value));
+  return buf;
+}
+
+void print_gguf(const std::filesystem::path& path) {
+  auto f = formats::GgufFile::open(path);
+  std::printf("gguf       %s\n", path.string().c_str());
+  std::printf("version    %u, alignment %llu, %zu metadata keys, %zu tensors\n", f->version(),
+              static_cast<unsigned long long>(f->alignment()), f->metadata().size(), f->tensors().size());
+  std::printf("\n%-44s %-8s %s\n", "key", "type", "value");
+  for (const auto& [key, v] : f->metadata()) {
+    std::printf("%-44s %-8s %s\n", key.c_str(), formats::gguf_value_type_name(v.type),
+                gguf_value_text(v).c_str());
+  }
+  std::printf("\n%-44s %-8s %-16s %12s\n", "tensor", "type", "shape", "bytes");
+  uint64_t bytes = 0, values = 0;
+  for (const auto& t : f->tensors()) {
+    bytes += t.size;
+    values += t.numel;
+    std::printf("%-44s %-8s %-16s %12llu\n", t.name.c_str(), formats::ggml_type_name(t.type).c_str(),
+                shape_text(t.shape()).c_str(), static_cast<unsigned long long>(t.size));
+  }
+  std::printf("\n%zu tensors, %llu values, %.1f MB of tensor data (%.2f bits per value)\n",
+              f->tensors().size(), static_cast<unsigned long long>(values), static_cast<double>(bytes) / 1e6,
+              values ? 8.0 * static_cast<double>(bytes) / static_cast<double>(values) : 0.0);
+}
+
 }  // namespace
 
 int inspect_path_cmd(const std::string& p) {
   const std::filesystem::path path = p;
   if (!std::filesystem::exists(path)) throw BadInput(p, "no such file or directory");
-  if (formats::has_manifest(path)) {
+  if (path.extension() == ".gguf") {
+    print_gguf(path);
+  } else if (formats::has_manifest(path)) {
     print_artifact(path);
   } else {
     print_checkpoint(path);
