@@ -6,7 +6,7 @@
 namespace compressor::calibration {
 
 torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer, int64_t max_bytes,
-                               const std::string& what) {
+                               const std::string& what, int64_t* bytes_out) {
   std::string text = util::read_text_file(path, what);
   if (max_bytes > 0 && static_cast<int64_t>(text.size()) > max_bytes) {
     text.resize(static_cast<size_t>(max_bytes));
@@ -14,6 +14,7 @@ torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenize
     if (nl != std::string::npos) text.resize(nl + 1);
   }
   if (text.empty()) throw BadInput(path.string(), what + ": the file is empty");
+  if (bytes_out) *bytes_out = static_cast<int64_t>(text.size());
   auto ids = tokenizer.encode(text);
   return torch::tensor(ids, torch::kLong);
 }

@@ -15,8 +15,9 @@ namespace compressor::calibration {
 // Token ids of a text file as a 1-D int64 tensor. `max_bytes` > 0 keeps only that many leading
 // bytes (cut back to the last complete line so no word is split). Missing or empty files are
 // BadInput naming the file and `what` ("evaluate.datasets[0].path", ...).
+// `bytes_out`, when given, receives the number of text bytes behind the tokens (bits per byte).
 torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer,
-                               int64_t max_bytes, const std::string& what);
+                               int64_t max_bytes, const std::string& what, int64_t* bytes_out = nullptr);
 
 // `samples` windows of `seq_len` tokens at random offsets drawn from `seed`: [samples, seq_len].
 // The same seed gives the same windows on every machine (torch's CPU generator is portable).

@@ -1,5 +1,8 @@
 #include "calibration/tokenizer.h"
 
+#include "calibration/bpe.h"
+#include "calibration/wordpiece.h"
+
 #include "compressor/error.h"
 #include "compressor/model/model.h"
 
@@ -22,18 +25,30 @@ std::string ByteTokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 std::unique_ptr<Tokenizer> tokenizer_for(const model::Model& model, const std::filesystem::path& dir) {
-  for (const char* f : {"tokenizer.json", "vocab.txt", "vocab.json"}) {
-    if (std::filesystem::exists(dir / f)) {
-      throw BadInput((dir / f).string(), "this tokenizer format is not supported yet; only byte-level "
-                                         "models (vocab_size 256, no tokenizer file) can be evaluated");
-    }
-  }
-  if (model.vocab_size() != 256) {
+  std::unique_ptr<Tokenizer> tok;
+  std::filesystem::path source;
+  if (std::filesystem::exists(dir / "tokenizer.json")) {
+    source = dir / "tokenizer.json";
+    tok = load_tokenizer_json(source);
+  } else if (std::filesystem::exists(dir / "vocab.txt")) {
+    source = dir / "vocab.txt";
+    tok = WordPieceTokenizer::from_vocab_txt(source);
+  } else if (std::filesystem::exists(dir / "vocab.json")) {
+    throw BadInput((dir / "vocab.json").string(), "vocab.json + merges.txt tokenizers are not supported; "
+                                                  "save the tokenizer as tokenizer.json");
+  } else if (model.vocab_size() == 256) {
+    return std::make_unique<ByteTokenizer>();
+  } else {
     throw BadInput((dir / "config.json").string(),
                    "vocab_size " + std::to_string(model.vocab_size()) +
-                       " with no tokenizer file: only byte-level models (vocab_size 256) can be tokenized");
+                       " and no tokenizer.json or vocab.txt beside it: only byte-level models (vocab_size 256) "
+                       "need no tokenizer file");
   }
-  return std::make_unique<ByteTokenizer>();
+  if (tok->vocab_size() > model.vocab_size()) {
+    throw BadInput(source.string(), "the tokenizer has " + std::to_string(tok->vocab_size()) +
+                                        " tokens, more than the model's vocab_size " + std::to_string(model.vocab_size()));
+  }
+  return tok;
 }
 
 }  // namespace compressor::calibration

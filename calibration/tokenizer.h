@@ -1,5 +1,6 @@
 // Tokenizers. The embedded model is byte-level (vocab 256: token id = byte value), which needs no
-// vocabulary file; BPE and WordPiece tokenizers for pretrained checkpoints arrive with issue 4.
+// vocabulary file; pretrained checkpoints bring a Hugging Face tokenizer.json (byte-level BPE or
+// WordPiece, calibration/bpe.h and calibration/wordpiece.h) or a BERT vocab.txt.
 #pragma once
 
 #include <cstdint>
@@ -31,8 +32,9 @@ class ByteTokenizer final : public Tokenizer {
   int64_t vocab_size() const override { return 256; }
 };
 
-// The tokenizer a checkpoint directory implies. Today: byte-level when the model has a 256-token
-// vocabulary and the directory has no tokenizer files; anything else is a clear error.
+// The tokenizer a checkpoint directory implies: its tokenizer.json, else its vocab.txt (BERT
+// WordPiece), else byte-level when the model has a 256-token vocabulary; otherwise a clear error.
+// A tokenizer with more ids than the model's vocabulary is an error too.
 std::unique_ptr<Tokenizer> tokenizer_for(const model::Model& model, const std::filesystem::path& checkpoint_dir);
 
 }  // namespace compressor::calibration
