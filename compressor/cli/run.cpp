@@ -74,10 +74,12 @@ int eval_model(const EvalArgs& args) {
     throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " +
                                     std::to_string(model->max_positions()) + " positions");
   }
-  auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text");
+  int64_t bytes = 0;
+  auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text", &bytes);
   util::ProgressBar bar;
   auto r = eval::perplexity(*model, tokens, seq_len, stride, 8,
                             [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
+  r.bytes = bytes;
   std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld)\n",
               dir.string().c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
               static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride));

@@ -18,7 +18,8 @@ namespace compressor::eval {
 struct PerplexityResult {
   double nll_sum = 0;      // natural log, summed over scored tokens
   int64_t tokens = 0;      // scored tokens: always input tokens - 1
-  int64_t bytes = 0;       // bytes of text behind the tokens (for bits per byte)
+  int64_t bytes = 0;       // bytes of text behind the tokens (for bits per byte); set by the caller
+                           // for multi-byte tokenizers, defaults to one byte per token
   double perplexity() const;
   double bits_per_byte() const;
 };

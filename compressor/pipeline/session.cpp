@@ -4,7 +4,9 @@
 
 #include "calibration/dataset.h"
 #include "compressor/error.h"
+#include "compressor/eval/embedding.h"
 #include "compressor/eval/perplexity.h"
+#include "compressor/eval/probe.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
 #include "formats/artifact.h"
@@ -28,7 +30,10 @@ void Session::load() {
   }
   model_ = model::load_model(plan_.model.path, plan_.model.architecture);
   spdlog::info("loaded {} ({} slots) from {}", model_->architecture(), model_->slots().size(), plan_.model.path.string());
-  if (model_->is_causal_lm()) tokenizer_ = calibration::tokenizer_for(*model_, plan_.model.path);
+  // Only what is used needs a tokenizer: a model with none can still be pruned and written.
+  if (!plan_.evaluate.datasets.empty() || plan_.calibration.enabled) {
+    tokenizer_ = calibration::tokenizer_for(*model_, plan_.model.path);
+  }
   context_ = std::make_unique<Context>(plan_, tokenizer_.get());
 
   bound_.clear();
@@ -46,29 +51,97 @@ void Session::load() {
     bound_.push_back(std::move(passes));
   }
 
-  eval_tokens_.clear();
-  for (const auto& d : plan_.evaluate.datasets) {
-    if (!tokenizer_) throw BadInput(d.where.str(), "perplexity needs a causal LM; " + model_->architecture() + " is an encoder");
-    if (d.seq_len > model_->max_positions()) {
-      throw BadInput(d.where.str() + ".seq_len", "seq_len " + std::to_string(d.seq_len) + " exceeds the model's " +
-                                                      std::to_string(model_->max_positions()) + " positions");
-    }
-    eval_tokens_.push_back(calibration::load_text_tokens(d.path, *tokenizer_, d.max_bytes, d.where.str() + ".path"));
+  eval_data_.clear();
+  for (const auto& d : plan_.evaluate.datasets) eval_data_.push_back(load_eval_data(d));
+}
+
+namespace {
+// Rows of a labelled file, cut to the first `max_bytes` bytes of text when positive.
+eval::LabelledText first_rows(eval::LabelledText rows, int64_t max_bytes) {
+  if (max_bytes <= 0) return rows;
+  int64_t bytes = 0;
+  size_t keep = 0;
+  while (keep < rows.text.size() && bytes + static_cast<int64_t>(rows.text[keep].size()) <= max_bytes) {
+    bytes += static_cast<int64_t>(rows.text[keep++].size());
   }
+  rows.text.resize(keep);
+  rows.y.resize(keep);
+  return rows;
+}
+}  // namespace
+
+Session::EvalData Session::load_eval_data(const recipe::DatasetSpec& d) const {
+  EvalData data;
+  if (!tokenizer_) throw BadInput(d.where.str(), "the model has no tokenizer to read " + d.path.string() + " with");
+  const bool probe = d.task == "probe";
+  if (probe == model_->is_causal_lm()) {
+    throw BadInput(d.where.str() + ".task", "task " + d.task + " needs " + (probe ? "an encoder" : "a causal language model") +
+                                                ", but " + model_->architecture() + " is " +
+                                                (model_->is_causal_lm() ? "a causal language model" : "an encoder"));
+  }
+  if (d.seq_len > model_->max_positions()) {
+    throw BadInput(d.where.str() + ".seq_len", "seq_len " + std::to_string(d.seq_len) + " exceeds the model's " +
+                                                    std::to_string(model_->max_positions()) + " positions");
+  }
+  if (!probe) {
+    data.tokens = calibration::load_text_tokens(d.path, *tokenizer_, d.max_bytes, d.where.str() + ".path", &data.text_bytes);
+    return data;
+  }
+  const auto train = first_rows(eval::read_labelled_tsv(d.train), d.max_bytes);
+  const auto test = first_rows(eval::read_labelled_tsv(d.path, train.labels), d.max_bytes);
+  auto ids = [&](const std::string& text) {
+    auto v = tokenizer_->encode(text);
+    if (static_cast<int64_t>(v.size()) > d.seq_len) v.resize(static_cast<size_t>(d.seq_len));
+    return torch::tensor(v, torch::kLong);
+  };
+  for (const auto& t : train.text) data.train_ids.push_back(ids(t));
+  for (const auto& t : test.text) data.test_ids.push_back(ids(t));
+  data.train_y = torch::tensor(train.y, torch::kLong);
+  data.test_y = torch::tensor(test.y, torch::kLong);
+  data.classes = static_cast<int64_t>(train.labels.size());
+  return data;
 }
 
 eval::Metrics Session::evaluate(const ProgressFn& progress) {
   eval::Metrics m;
   for (size_t i = 0; i < plan_.evaluate.datasets.size(); ++i) {
     const auto& d = plan_.evaluate.datasets[i];
-    auto r = eval::perplexity(*model_, eval_tokens_[i], d.seq_len, d.stride, 8, [&](int64_t done, int64_t total) {
+    const auto& data = eval_data_[i];
+    auto want = [&](const std::string& metric) {
+      return std::find(plan_.evaluate.metrics.begin(), plan_.evaluate.metrics.end(), metric) != plan_.evaluate.metrics.end();
+    };
+    if (d.task == "probe") {
+      if (want("accuracy")) m[d.name + "/accuracy"] = probe_accuracy(data, d.name, progress);
+      continue;
+    }
+    auto r = eval::perplexity(*model_, data.tokens, d.seq_len, d.stride, 8, [&](int64_t done, int64_t total) {
       if (progress) progress("eval " + d.name, done, total);
     });
-    for (const auto& metric : plan_.evaluate.metrics) {
-      m[d.name + "/" + metric] = metric == "perplexity" ? r.perplexity() : r.bits_per_byte();
-    }
+    r.bytes = data.text_bytes;
+    if (want("perplexity")) m[d.name + "/perplexity"] = r.perplexity();
+    if (want("bits_per_byte")) m[d.name + "/bits_per_byte"] = r.bits_per_byte();
   }
   return m;
+}
+
+// The probe is refitted on the current model's embeddings: it measures what the (compressed)
+// features still separate, the usual frozen-feature protocol.
+double Session::probe_accuracy(const EvalData& data, const std::string& name, const ProgressFn& progress) {
+  const int64_t total = static_cast<int64_t>(data.train_ids.size() + data.test_ids.size());
+  int64_t done = 0;
+  auto embed = [&](const std::vector<torch::Tensor>& rows) {
+    std::vector<torch::Tensor> out;
+    for (const auto& ids : rows) {
+      out.push_back(eval::sentence_embedding(*model_, ids));
+      if (progress && ++done % 64 == 0) progress("embed " + name, done, total);
+    }
+    return torch::stack(out);
+  };
+  const auto train = embed(data.train_ids), test = embed(data.test_ids);
+  if (progress) progress("embed " + name, total, total);
+  eval::LinearProbe probe;
+  probe.fit(train, data.train_y, data.classes);
+  return eval::accuracy(probe.predict(test), data.test_y);
 }
 
 StageTiming Session::run_stage(size_t index) {

@@ -65,7 +65,17 @@ class Session {
   std::unique_ptr<calibration::Tokenizer> tokenizer_;
   std::unique_ptr<Context> context_;
   std::vector<std::vector<BoundPass>> bound_;  // per stage
-  std::vector<torch::Tensor> eval_tokens_;     // per dataset, tokenized once
+  // Evaluation data per dataset, tokenized once at load.
+  struct EvalData {
+    torch::Tensor tokens;                          // perplexity: the whole text
+    int64_t text_bytes = 0;
+    std::vector<torch::Tensor> train_ids, test_ids;  // probe: one id list per text
+    torch::Tensor train_y, test_y;
+    int64_t classes = 0;
+  };
+  std::vector<EvalData> eval_data_;
+  EvalData load_eval_data(const recipe::DatasetSpec& d) const;
+  double probe_accuracy(const EvalData& data, const std::string& name, const ProgressFn& progress);
   std::vector<StageTiming> timings_;
 };
 

@@ -82,9 +82,11 @@ void emit_evaluate(YAML::Emitter& out, const EvaluateSpec& eval) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value;
     emit_string(out, d.name);
+    out << YAML::Key << "task" << YAML::Value << d.task;
     out << YAML::Key << "path" << YAML::Value << d.path.string();
+    if (d.task == "probe") out << YAML::Key << "train" << YAML::Value << d.train.string();
     out << YAML::Key << "seq_len" << YAML::Value << d.seq_len;
-    out << YAML::Key << "stride" << YAML::Value << d.stride;
+    if (d.task != "probe") out << YAML::Key << "stride" << YAML::Value << d.stride;
     out << YAML::Key << "max_bytes" << YAML::Value << d.max_bytes;
     out << YAML::EndMap;
   }

@@ -52,16 +52,22 @@ struct StageSpec {
 
 struct DatasetSpec {
   std::string name;
-  std::filesystem::path path;  // text file
-  int64_t seq_len = 256;       // window length in tokens
-  int64_t stride = 128;        // tokens the window advances; only the new ones are scored
-  int64_t max_bytes = 0;       // 0: the whole file; otherwise its first max_bytes bytes
+  // perplexity: a causal LM on a text file. probe: an encoder's sentence embeddings, a linear
+  // probe fitted on `train` and scored (accuracy) on `path`, both "label<TAB>text" files.
+  std::string task = "perplexity";
+  std::filesystem::path path;   // text file (perplexity) or labelled test file (probe)
+  std::filesystem::path train;  // probe only
+  int64_t seq_len = 256;       // window length in tokens (probe: the most tokens kept per text)
+  int64_t stride = 128;        // tokens the window advances; only the new ones are scored (perplexity)
+  int64_t max_bytes = 0;       // 0: the whole file(s); otherwise their first max_bytes bytes
   Location where;
 };
 
 struct EvaluateSpec {
   std::vector<DatasetSpec> datasets;
-  std::vector<std::string> metrics = {"perplexity"};  // "perplexity", "bits_per_byte"
+  // Of "perplexity", "bits_per_byte" (perplexity datasets) and "accuracy" (probe datasets); each
+  // dataset reports those its task computes.
+  std::vector<std::string> metrics = {"perplexity"};
 };
 
 // "The compressed model may lose at most `limit` of `metric`": an absolute difference, or a

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kMetrics = {"perplexity", "bits_per_byte"};
+const std::vector<std::string> kMetrics = {"perplexity", "bits_per_byte", "accuracy"};
+const std::vector<std::string> kTasks = {"perplexity", "probe"};
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -88,14 +89,21 @@ std::vector<StageSpec> resolve_stages(const Field& f, const PassCatalog& catalog
 }
 
 DatasetSpec resolve_dataset(const Field& f) {
-  MapReader m(f, {"name", "path", "seq_len", "stride", "max_bytes"});
+  MapReader m(f, {"name", "task", "path", "train", "seq_len", "stride", "max_bytes"});
   DatasetSpec d;
   d.where = f.where();
   Field name = m.require("name");
   d.name = read_string(name);
   // Gate rules address datasets as "<dataset>/<metric>".
   if (d.name.find('/') != std::string::npos) name.fail("a dataset name cannot contain '/'");
+  if (auto v = m.get("task")) d.task = read_choice(*v, kTasks);
   d.path = read_existing_file(m.require("path"));
+  if (d.task == "probe") {
+    d.train = read_existing_file(m.require("train"));
+    if (auto v = m.get("stride")) v->fail_at_key("'stride' applies to perplexity datasets, not to task probe");
+  } else if (auto v = m.get("train")) {
+    v->fail_at_key("'train' applies to task probe, not to perplexity datasets");
+  }
   if (auto v = m.get("seq_len")) d.seq_len = read_int(*v, 2);
   d.stride = d.seq_len / 2;
   if (auto v = m.get("stride")) {
@@ -153,11 +161,23 @@ void check_gate_metric(const Field& key, const std::string& metric, const Evalua
   if (eval.datasets.empty()) {
     key.fail_at_key("evaluate.datasets is empty; there is nothing to measure '" + metric + "' on");
   }
-  if (dataset.empty()) return;
+  // accuracy comes from probe datasets, perplexity and bits_per_byte from the others.
+  auto computes = [&](const DatasetSpec& d) { return (name == "accuracy") == (d.task == "probe"); };
   std::vector<std::string> names;
   for (const auto& d : eval.datasets) names.push_back(d.name);
+  if (dataset.empty()) {
+    if (std::none_of(eval.datasets.begin(), eval.datasets.end(), computes)) {
+      key.fail_at_key("no dataset in evaluate.datasets computes '" + name + "'");
+    }
+    return;
+  }
   if (!contains(names, dataset)) {
     key.fail_at_key("unknown dataset '" + dataset + "'; evaluate.datasets has: " + join_list(names));
+  }
+  for (const auto& d : eval.datasets) {
+    if (d.name == dataset && !computes(d)) {
+      key.fail_at_key("dataset '" + dataset + "' (task " + d.task + ") does not compute '" + name + "'");
+    }
   }
 }
 

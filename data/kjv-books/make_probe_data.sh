@@ -5,7 +5,8 @@
 # epistles (Romans-Jude). Deterministic: chapters in canonical order, chapter k goes to test when
 # k % 5 == 4, to train otherwise; then, per class and split, every n-th verse is kept so that each
 # class has 400 train and 200 test verses (n = class size / quota, rounded down).
-# Output: train.tsv and test.tsv, "label<TAB>verse" (label = class name), committed.
+# Output: train.tsv and test.tsv, "label<TAB>verse" (label = class name), classes interleaved
+# row by row; committed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 command -v bible >/dev/null || { echo "make_probe_data.sh: 'bible' not found: apt-get install bible-kjv" >&2; exit 2; }
@@ -33,10 +34,12 @@ bible -l10000 "Gen1:1-Rev22:21" | LC_ALL=C awk -F'\t' '
     for (s in quota) {
       out = dir "/" s ".tsv.tmp"
       for (i = 1; i <= ng; i++) {
-        g = groups[i]; total = count[s, g]; step = int(total / quota[s])
-        if (step < 1) { print "not enough verses for " g " in " s > "/dev/stderr"; exit 1 }
-        for (j = 1; j <= quota[s]; j++) print g "\t" verse[s, g, 1 + (j - 1) * step] > out
+        g = groups[i]; step[g] = int(count[s, g] / quota[s])
+        if (step[g] < 1) { print "not enough verses for " g " in " s > "/dev/stderr"; exit 1 }
       }
+      # Classes interleaved row by row, so any prefix of the file (max_bytes) stays balanced.
+      for (j = 1; j <= quota[s]; j++)
+        for (i = 1; i <= ng; i++) { g = groups[i]; print g "\t" verse[s, g, 1 + (j - 1) * step[g]] > out }
     }
   }' dir="$here"
 for s in train test; do mv "$here/$s.tsv.tmp" "$here/$s.tsv"; done

@@ -181,7 +181,27 @@ TEST_CASE("names must be unique and gate rules must name what is evaluated", "[r
   CHECK(r.error(edit(kBase, "{perplexity: 5%}", "{val/bits_per_byte: 0.1}")) ==
         "r.yaml:14:14: validate.max_drop.val/bits_per_byte: metric 'bits_per_byte' is not computed; "
         "evaluate.metrics is [perplexity]");
-  CHECK(r.error(edit(kBase, "{perplexity: 5%}", "{accuracy: 1}")) ==
-        "r.yaml:14:14: validate.max_drop.accuracy: unknown metric 'accuracy'; valid: perplexity, bits_per_byte, "
+  CHECK(r.error(edit(kBase, "{perplexity: 5%}", "{loss: 1}")) ==
+        "r.yaml:14:14: validate.max_drop.loss: unknown metric 'loss'; valid: perplexity, bits_per_byte, accuracy, "
         "optionally as <dataset>/<metric>");
+}
+
+TEST_CASE("probe datasets take a train file, no stride, and are the only ones computing accuracy", "[recipe]") {
+  Recipe r;
+  const std::string probe = "{name: books, task: probe, train: data/calib.txt, path: data/val.txt}";
+  const std::string with_probe = edit(kBase, "{name: val, path: data/val.txt}", probe);
+  CHECK(r.error(edit(with_probe, "train: data/calib.txt, ", "")) ==
+        "r.yaml:12:7: evaluate.datasets[0]: missing required key 'train'");
+  CHECK(r.error(edit(with_probe, "path: data/val.txt}", "path: data/val.txt, stride: 4}")) ==
+        "r.yaml:12:77: evaluate.datasets[0].stride: 'stride' applies to perplexity datasets, not to task probe");
+  CHECK(r.error(edit(kBase, "{name: val, path: data/val.txt}", "{name: val, path: data/val.txt, train: data/calib.txt}")) ==
+        "r.yaml:12:39: evaluate.datasets[0].train: 'train' applies to task probe, not to perplexity datasets");
+  CHECK(r.error(edit(kBase, "{name: val, path: data/val.txt}", "{name: val, task: ppl, path: data/val.txt}")) ==
+        "r.yaml:12:25: evaluate.datasets[0].task: expected one of perplexity, probe, got 'ppl'");
+  // accuracy on a perplexity dataset, and perplexity with only a probe dataset, are caught here.
+  const std::string both = edit(kBase, "validate:", "  metrics: [perplexity, accuracy]\nvalidate:");
+  CHECK_THAT(r.error(edit(both, "{perplexity: 5%}", "{val/accuracy: 0.01}")),
+             Contains("dataset 'val' (task perplexity) does not compute 'accuracy'"));
+  CHECK_THAT(r.error(edit(edit(both, "{name: val, path: data/val.txt}", probe), "{perplexity: 5%}", "{perplexity: 5%}")),
+             Contains("no dataset in evaluate.datasets computes 'perplexity'"));
 }
