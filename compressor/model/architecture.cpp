@@ -4,6 +4,7 @@
 
 #include "compressor/error.h"
 #include "compressor/model/bert.h"
+#include "compressor/model/gguf_model.h"
 #include "compressor/model/gpt2.h"
 #include "compressor/model/llama.h"
 
@@ -61,6 +62,13 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
 }
 
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture) {
+  if (dir.extension() == ".gguf" && std::filesystem::is_regular_file(dir)) {
+    if (architecture != "auto" && architecture != "llama") {
+      throw BadInput(dir.string(), "recipe asks for architecture '" + architecture +
+                                       "' but only llama GGUF files can be loaded");
+    }
+    return load_gguf_model(dir);
+  }
   HfConfig config = load_hf_config(dir);
   std::string arch = architecture == "auto" ? config.model_type : architecture;
   auto it = architectures().find(arch);

@@ -26,7 +26,8 @@ const std::map<std::string, ArchitectureInfo>& architectures();
 std::vector<std::string> architecture_names();
 
 // Reads config.json in `dir`, picks the architecture (or checks `architecture` when not "auto"),
-// loads the tensors. NaN/Inf in any weight is an error naming the tensor.
+// loads the tensors. A path to a .gguf file goes to load_gguf_model (gguf_model.h) instead.
+// NaN/Inf in any weight is an error naming the tensor.
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture = "auto");
 
 // Helpers shared by architectures: fetch a tensor with the expected shape as float32, naming the

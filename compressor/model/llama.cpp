@@ -151,6 +151,10 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
 
 }  // namespace
 
+std::unique_ptr<Model> build_llama(const HfConfig& config, WeightSource& src) {
+  return build(config, src, /*zero_pad_row=*/false);
+}
+
 LlamaConfig parse_llama_config(const HfConfig& config) {
   LlamaConfig c;
   const std::string f = config.file.string();

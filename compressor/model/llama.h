@@ -29,4 +29,9 @@ struct LlamaConfig {
 LlamaConfig parse_llama_config(const HfConfig& config);
 ArchitectureInfo llama_architecture();
 
+class WeightSource;
+// Builds the model with every tensor taken from `src` under HF names relative to src.prefix()
+// (lm_head unprefixed); used by load/init above and by the GGUF loader (gguf_model.h).
+std::unique_ptr<Model> build_llama(const HfConfig& config, WeightSource& src);
+
 }  // namespace compressor::model
