@@ -1,6 +1,7 @@
 #include "calibration/tokenizer.h"
 
 #include "calibration/bpe.h"
+#include "calibration/gguf_tokenizer.h"
 #include "calibration/wordpiece.h"
 
 #include "compressor/error.h"
@@ -27,7 +28,10 @@ std::string ByteTokenizer::decode(const std::vector<int64_t>& ids) const {
 std::unique_ptr<Tokenizer> tokenizer_for(const model::Model& model, const std::filesystem::path& dir) {
   std::unique_ptr<Tokenizer> tok;
   std::filesystem::path source;
-  if (std::filesystem::exists(dir / "tokenizer.json")) {
+  if (dir.extension() == ".gguf" && std::filesystem::is_regular_file(dir)) {
+    source = dir;
+    tok = load_gguf_tokenizer(dir);
+  } else if (std::filesystem::exists(dir / "tokenizer.json")) {
     source = dir / "tokenizer.json";
     tok = load_tokenizer_json(source);
   } else if (std::filesystem::exists(dir / "vocab.txt")) {

@@ -32,7 +32,7 @@ class ByteTokenizer final : public Tokenizer {
   int64_t vocab_size() const override { return 256; }
 };
 
-// The tokenizer a checkpoint directory implies: its tokenizer.json, else its vocab.txt (BERT
+// The tokenizer a checkpoint implies: a GGUF file's own (tokenizer.ggml.*), a directory's tokenizer.json, else its vocab.txt (BERT
 // WordPiece), else byte-level when the model has a 256-token vocabulary; otherwise a clear error.
 // A tokenizer with more ids than the model's vocabulary is an error too.
 std::unique_ptr<Tokenizer> tokenizer_for(const model::Model& model, const std::filesystem::path& checkpoint_dir);

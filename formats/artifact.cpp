@@ -69,7 +69,7 @@ nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
 
 bool has_manifest(const fs::path& path) {
   const auto file = artifact_weights_file(path);
-  if (!fs::exists(file)) return false;
+  if (!fs::exists(file) || file.extension() != ".safetensors") return false;
   return SafetensorsFile::open(file)->metadata().count(kManifestKey) != 0;
 }
 
