@@ -63,6 +63,12 @@ nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
   }
   manifest["tensors"] = tensors;
   util::write_file_atomic(dir / "config.json", input.config.dump(2) + "\n");
+  for (const auto& [name, content] : input.extra_files) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "model.safetensors" || name == "config.json") {
+      throw InternalError(dir.string(), "artifact extra file name '" + name + "' is not a plain new file name");
+    }
+    util::write_file_atomic(dir / name, content);
+  }
   write_safetensors(dir / "model.safetensors", encoded, {{"format", "pt"}, {kManifestKey, manifest.dump()}});
   return manifest;
 }

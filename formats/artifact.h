@@ -25,9 +25,12 @@ struct ArtifactInput {
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   std::string dtype = "f32";  // encoding of floating-point tensors: f32 | f16 | bf16
   nlohmann::json manifest = nlohmann::json::object();  // caller's fields (recipe, metrics, stages)
+  // Files written beside the weights, e.g. the tokenizer ("tokenizer.json" -> content).
+  std::vector<std::pair<std::string, std::string>> extra_files;
 };
 
-// Writes config.json then model.safetensors, each atomically; the directory is created if needed.
+// Writes config.json and the extra files, then model.safetensors, each atomically; the directory
+// is created if needed.
 // Returns the manifest as written (with format_version, tool and tensors filled in).
 nlohmann::json write_artifact(const std::filesystem::path& dir, const ArtifactInput& input);
 

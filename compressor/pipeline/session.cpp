@@ -9,7 +9,10 @@
 #include "compressor/eval/probe.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
+#include "calibration/gguf_tokenizer.h"
+#include "compressor/util/atomic_file.h"
 #include "formats/artifact.h"
+#include "formats/gguf.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::pipeline {
@@ -160,6 +163,24 @@ StageTiming Session::run_stage(size_t index) {
   return t;
 }
 
+// The model's tokenizer travels with the artifact, so `compressor eval ARTIFACT` and Hugging Face
+// loaders can tokenize as the source did: its files copied from a checkpoint directory, or the
+// tokenizer.json equivalent of a GGUF file's tokenizer.ggml.* metadata.
+std::vector<std::pair<std::string, std::string>> Session::tokenizer_files() const {
+  std::vector<std::pair<std::string, std::string>> files;
+  const auto& src = plan_.model.path;
+  if (src.extension() == ".gguf") {
+    files.emplace_back("tokenizer.json", calibration::gguf_tokenizer_json(*formats::GgufFile::open(src)).dump(2) + "\n");
+    return files;
+  }
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"}) {
+    if (std::filesystem::is_regular_file(src / name)) {
+      files.emplace_back(name, util::read_text_file(src / name, "tokenizer file"));
+    }
+  }
+  return files;
+}
+
 nlohmann::json Session::timings_json() const {
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& t : timings_) {
@@ -182,6 +203,7 @@ nlohmann::json Session::write_artifact(const eval::Metrics& before, const eval::
   in.tensors = model_->checkpoint_tensors();
   in.dtype = plan_.output.dtype;
   in.manifest["recipe"] = canonical_recipe;
+  in.extra_files = tokenizer_files();
   in.manifest["metrics"] = {{"before", before}, {"after", after}};
   // Timings are not in the manifest: two runs of one recipe must give byte-identical artifacts.
   // They go to run.json beside it (see timings_json()).

@@ -54,6 +54,7 @@ class Session {
   const recipe::Plan& plan() const { return plan_; }
   const std::vector<StageTiming>& timings() const { return timings_; }
   nlohmann::json timings_json() const;
+  std::vector<std::pair<std::string, std::string>> tokenizer_files() const;
   // Fraction of zero weights per slot (for reports).
   std::vector<std::pair<std::string, double>> slot_sparsity() const;
 

@@ -198,3 +198,16 @@ TEST_CASE("artifact: a tensor missing from the manifest fails verification", "[a
   const std::string msg = bad_input_message([&] { verify_artifact(dir); });
   CHECK_THAT(msg, Catch::Contains("'layer.bias'") && Catch::Contains("not in the manifest"));
 }
+
+TEST_CASE("artifact: extra files (the tokenizer) are written beside the weights", "[artifact]") {
+  const auto dir = test_util::temp_dir("artifact-extra") / "out";
+  auto in = sample_input();
+  in.extra_files = {{"tokenizer.json", "{\"model\": {}}\n"}, {"vocab.txt", "[PAD]\n[UNK]\n"}};
+  write_artifact(dir, in);
+  CHECK(read_bytes(dir / "tokenizer.json") == "{\"model\": {}}\n");
+  CHECK(read_bytes(dir / "vocab.txt") == "[PAD]\n[UNK]\n");
+  verify_artifact(dir);
+  // A name that would overwrite the artifact's own files or leave the directory is refused.
+  in.extra_files = {{"../escape.txt", "x"}};
+  CHECK_THROWS_AS(write_artifact(test_util::temp_dir("artifact-extra-bad"), in), compressor::InternalError);
+}
