@@ -1,8 +1,7 @@
 #include "compressor/model/architecture.h"
 
-#include <sstream>
-
 #include "compressor/error.h"
+#include "compressor/util/shape.h"
 #include "compressor/model/bert.h"
 #include "compressor/model/gguf_model.h"
 #include "compressor/model/gpt2.h"
@@ -11,14 +10,6 @@
 namespace compressor::model {
 
 namespace {
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
-
 std::map<std::string, ArchitectureInfo> make_registry() {
   std::map<std::string, ArchitectureInfo> r;
   auto add = [&](ArchitectureInfo info) { r.emplace(info.name, std::move(info)); };
@@ -44,12 +35,12 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
                           const std::vector<int64_t>& expected) {
   if (!ckpt.contains(name)) {
     throw BadInput(ckpt.root().string(), "tensor '" + name + "' is missing (expected shape " +
-                                             shape_str(expected) + ")");
+                                             util::shape_string(expected) + ")");
   }
   torch::Tensor t = ckpt.tensor(name);
   if (t.sizes() != at::IntArrayRef(expected)) {
-    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has shape " + shape_str(t.sizes()) +
-                                                    ", the config implies " + shape_str(expected));
+    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has shape " + util::shape_string(t.sizes()) +
+                                                    ", the config implies " + util::shape_string(expected));
   }
   if (!t.is_floating_point()) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' is not floating point");

@@ -1,8 +1,7 @@
 #include "compressor/model/gguf_model.h"
 
-#include <sstream>
-
 #include "compressor/error.h"
+#include "compressor/util/shape.h"
 #include "compressor/model/llama.h"
 #include "compressor/model/weight_source.h"
 #include "formats/gguf.h"
@@ -11,13 +10,6 @@ namespace compressor::model {
 
 namespace {
 
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
 
 // HF name (relative to "model.", or lm_head.*) -> GGUF name; "" when there is none.
 std::string gguf_name(const std::string& hf, bool prefixed) {
@@ -66,12 +58,12 @@ class GgufWeights final : public WeightSource {
     const std::string where = file_->path().string();
     if (g.empty()) throw BadInput(where, "tensor '" + hf + "' has no GGUF counterpart");
     if (!file_->contains(g)) {
-      throw BadInput(where, "tensor '" + g + "' (" + hf + ") is missing (expected shape " + shape_str(shape) + ")");
+      throw BadInput(where, "tensor '" + g + "' (" + hf + ") is missing (expected shape " + util::shape_string(shape) + ")");
     }
     torch::Tensor t = file_->dequantize(g);
     if (t.sizes() != at::IntArrayRef(shape)) {
-      throw BadInput(where, "tensor '" + g + "' (" + hf + ") has shape " + shape_str(t.sizes()) +
-                                ", the metadata implies " + shape_str(shape));
+      throw BadInput(where, "tensor '" + g + "' (" + hf + ") has shape " + util::shape_string(t.sizes()) +
+                                ", the metadata implies " + util::shape_string(shape));
     }
     if (!torch::isfinite(t).all().item<bool>()) {
       throw BadInput(where, "tensor '" + g + "' (" + hf + ") contains NaN or Inf");
