@@ -1,0 +1,75 @@
+// Bad pretrained-model inputs through the real binary: GGUF corruption, a GGUF of another
+// architecture, foreign tokenizers, unsupported rope scaling. Each exits 2 and names the file and the key,
+// tensor or value at fault.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_fixture.h"
+#include "tests/test_util.h"
+
+using namespace cli_test;
+
+namespace {
+fs::path golden(const std::string& name) { return test_util::source_dir() / "tests" / "golden" / name; }
+
+void require_exit2(const CliResult& r, const std::vector<std::string>& needles) {
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("compressor: error: "));
+  for (const auto& n : needles) CHECK_THAT(r.err, Catch::Contains(n));
+}
+
+// A copy of the tiny Llama GGUF with `edit` applied to its bytes.
+fs::path edited_gguf(const std::string& tag, const std::function<void(std::string&)>& edit) {
+  const auto path = test_util::temp_dir(tag) / "model.gguf";
+  std::string bytes = read_bytes(golden("gguf/tiny-llama.gguf"));
+  edit(bytes);
+  write_bytes(path, bytes);
+  return path;
+}
+}  // namespace
+
+TEST_CASE("a GGUF with a wrong magic or version is named", "[cli][bad-input]") {
+  auto magic = edited_gguf("gguf-magic", [](std::string& b) { b[0] = 'X'; });
+  require_exit2(run_cli({"inspect", magic.string()}), {magic.string(), "GGUF"});
+  auto version = edited_gguf("gguf-version", [](std::string& b) { b[4] = 9; });
+  require_exit2(run_cli({"eval", version.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
+                {version.string(), "version 9"});
+}
+
+TEST_CASE("a GGUF whose tensor count runs past the file is named", "[cli][bad-input]") {
+  // Bytes 8..15 hold the tensor count (u64, little-endian) in GGUF v2/v3.
+  auto count = edited_gguf("gguf-count", [](std::string& b) { b[14] = 0x7f; });
+  require_exit2(run_cli({"inspect", count.string()}), {count.string(), "tensor"});
+}
+
+TEST_CASE("a GGUF of an architecture we do not load names general.architecture", "[cli][bad-input]") {
+  // (An unsupported quant type is covered in tests/formats/gguf_test.cpp: no small file with a
+  // Q2_K tensor that is otherwise a loadable model is checked in.)
+  const auto gguf = golden("gguf/tiny-llama-badarch.gguf");
+  require_exit2(run_cli({"eval", gguf.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
+                {gguf.string(), "general.architecture"});
+}
+
+TEST_CASE("a tokenizer.json with an unknown model type is named with the supported types", "[cli][bad-input]") {
+  const auto dir = test_util::temp_dir("tok-unigram");
+  const auto model = make_tiny_gpt2(dir / "model");
+  auto tok = nlohmann::json::parse(read_bytes(golden("tokenizer") / "bpe.tokenizer.json"));
+  tok["model"]["type"] = "Unigram";
+  write_bytes(model / "tokenizer.json", tok.dump());
+  const auto text = make_text(dir / "text.txt");
+  require_exit2(run_cli({"eval", model.string(), "--text", text.string()}),
+                {(model / "tokenizer.json").string(), "model.type", "Unigram", "BPE", "WordPiece"});
+}
+
+TEST_CASE("a Llama config with rope scaling is refused naming the key", "[cli][bad-input]") {
+  const auto dir = test_util::temp_dir("rope-scaling") / "model";
+  fs::create_directories(dir);
+  for (const char* f : {"model.safetensors", "config.json"}) fs::copy_file(golden("tiny-llama") / f, dir / f);
+  auto config = nlohmann::json::parse(read_bytes(dir / "config.json"));
+  config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  write_bytes(dir / "config.json", config.dump(2));
+  require_exit2(run_cli({"eval", dir.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
+                {(dir / "config.json").string(), "rope_scaling", "linear"});
+}
