@@ -3,6 +3,8 @@
 // tensor or value at fault.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_fixture.h"
@@ -45,11 +47,31 @@ TEST_CASE("a GGUF whose tensor count runs past the file is named", "[cli][bad-in
 }
 
 TEST_CASE("a GGUF of an architecture we do not load names general.architecture", "[cli][bad-input]") {
-  // (An unsupported quant type is covered in tests/formats/gguf_test.cpp: no small file with a
-  // Q2_K tensor that is otherwise a loadable model is checked in.)
   const auto gguf = golden("gguf/tiny-llama-badarch.gguf");
   require_exit2(run_cli({"eval", gguf.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
                 {gguf.string(), "general.architecture"});
+}
+
+TEST_CASE("a GGUF with a quant type we do not dequantize names the tensor, the type and the supported ones",
+          "[cli][bad-input]") {
+  // Retype blk.0.attn_q.weight (F32 [64, 64], 16 KiB of data) as Q2_K [256, 16]: 16 blocks of
+  // 84 bytes fit in its old data, and every other tensor keeps its explicit offset, so the file
+  // opens and the model load reaches the tensor.
+  auto q2k = edited_gguf("gguf-q2k", [](std::string& b) {
+    const std::string name = "blk.0.attn_q.weight";
+    const size_t at = b.find(name);
+    REQUIRE(at != std::string::npos);
+    auto put = [&](size_t pos, uint64_t v, int bytes) {
+      for (int i = 0; i < bytes; ++i) b[pos + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    const size_t dims = at + name.size();  // u32 n_dims, u64 ne[n_dims], u32 type, u64 offset
+    REQUIRE(b[dims] == 2);
+    put(dims + 4, 256, 8);
+    put(dims + 12, 16, 8);
+    put(dims + 20, 10, 4);  // GGML_TYPE_Q2_K
+  });
+  require_exit2(run_cli({"eval", q2k.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
+                {q2k.string(), "blk.0.attn_q.weight", "Q2_K", "supported: F32", "Q6_K"});
 }
 
 TEST_CASE("a tokenizer.json with an unknown model type is named with the supported types", "[cli][bad-input]") {
