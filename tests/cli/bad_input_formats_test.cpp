@@ -1,6 +1,7 @@
 // Bad pretrained-model inputs through the real binary: GGUF corruption, a GGUF of another
-// architecture, foreign tokenizers, unsupported rope scaling. Each exits 2 and names the file and the key,
-// tensor or value at fault.
+// architecture, an unsupported quant type, foreign tokenizers, unsupported rope scaling, tensor
+// shapes that disagree with the config. Each exits 2 and names the file and the key, tensor or
+// value at fault.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -94,4 +95,24 @@ TEST_CASE("a Llama config with rope scaling is refused naming the key", "[cli][b
   write_bytes(dir / "config.json", config.dump(2));
   require_exit2(run_cli({"eval", dir.string(), "--text", (golden("tokenizer") / "lines.txt").string()}),
                 {(dir / "config.json").string(), "rope_scaling", "linear"});
+}
+
+TEST_CASE("a checkpoint whose tensor shapes disagree with its config names tensor, expected and found shape",
+          "[cli][bad-input]") {
+  const auto text = (golden("tokenizer") / "lines.txt").string();
+  SECTION("safetensors with a config.json that says intermediate_size 128") {
+    const auto dir = test_util::temp_dir("llama-shape") / "model";
+    fs::create_directories(dir);
+    for (const char* f : {"model.safetensors", "config.json"}) fs::copy_file(golden("tiny-llama") / f, dir / f);
+    auto config = nlohmann::json::parse(read_bytes(dir / "config.json"));
+    config["intermediate_size"] = 128;
+    write_bytes(dir / "config.json", config.dump(2));
+    require_exit2(run_cli({"eval", dir.string(), "--text", text}),
+                  {"model.layers.0.mlp.gate_proj.weight", "[96, 64]", "[128, 64]"});
+  }
+  SECTION("GGUF whose token embedding is narrower than llama.embedding_length") {
+    const auto gguf = golden("gguf/tiny-llama-badshape.gguf");
+    require_exit2(run_cli({"eval", gguf.string(), "--text", text}),
+                  {gguf.string(), "token_embd.weight", "[100, 63]", "[100, 64]"});
+  }
 }
