@@ -1,6 +1,10 @@
 #include "passes/pruning/magnitude.h"
 
+#include <cstdint>
 #include <cstring>
+#include <vector>
+
+#include <ATen/Parallel.h>
 
 #include "passes/pruning/mask.h"
 
@@ -8,12 +12,66 @@ namespace compressor::passes {
 
 namespace {
 
-// |w| as int32 bit patterns: for non-negative floats the integer order is the float order, so an
-// exact k-th smallest can be found by bisection over integers without sorting a global copy.
+// |w| as its float bit pattern with the sign cleared: for non-negative floats the integer order is
+// the float order, so order statistics can be taken over integers.
+uint32_t abs_bits(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u & 0x7fffffffu;
+}
+
+// The same for a whole tensor, as int32 (finite |w| stays below 0x7f800000): one slot's working set.
 torch::Tensor abs_bits(const torch::Tensor& w) { return w.detach().abs().contiguous().view(torch::kInt32); }
 
-// Keep-mask pruning exactly `k` weights: all with |w| below the threshold bit pattern `t`, then
-// the first `ties` (in row-major order) of those equal to it.
+using Histogram = std::vector<int64_t>;  // 65536 bins
+
+// Counts of |w| bit patterns over every slot, read in place (no copy of the weights): binned by
+// their top 16 bits when `top` < 0, else only those whose top 16 bits equal `top`, binned by their
+// low 16 bits. Threads fill private histograms that are summed at the end.
+Histogram histogram(const std::vector<model::LinearSlot*>& slots, int64_t top) {
+  std::vector<Histogram> partial(static_cast<size_t>(at::get_num_threads()), Histogram(65536, 0));
+  for (auto* s : slots) {
+    const torch::Tensor w = s->weight.detach().contiguous();  // the slot itself unless strided
+    const float* p = w.data_ptr<float>();
+    at::parallel_for(0, w.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+      auto& h = partial[static_cast<size_t>(at::get_thread_num())];
+      if (top < 0) {
+        for (int64_t i = begin; i < end; ++i) ++h[abs_bits(p[i]) >> 16];
+      } else {
+        for (int64_t i = begin; i < end; ++i) {
+          const uint32_t u = abs_bits(p[i]);
+          if ((u >> 16) == static_cast<uint32_t>(top)) ++h[u & 0xffffu];
+        }
+      }
+    });
+  }
+  for (size_t t = 1; t < partial.size(); ++t) {
+    for (size_t b = 0; b < 65536; ++b) partial[0][b] += partial[t][b];
+  }
+  return std::move(partial[0]);
+}
+
+struct Threshold {
+  int32_t bits;   // smallest t with count(|w| bits <= t) >= k
+  int64_t below;  // count(|w| bits < t)
+};
+
+// The k-th smallest |w| over all slots (1 <= k <= their size) by radix select: one pass over the
+// weights bins them by the top 16 bits of |w|, a second bins the chosen bin by the low 16 bits.
+// Two reads of the weights and no copy, where sorting or bisection would copy or read 31 times.
+Threshold kth_smallest(const std::vector<model::LinearSlot*>& slots, int64_t k) {
+  const Histogram high = histogram(slots, -1);
+  int64_t below = 0;
+  uint32_t hi = 0;
+  while (below + high[hi] < k) below += high[hi++];
+  const Histogram low = histogram(slots, hi);
+  uint32_t lo = 0;
+  while (below + low[lo] < k) below += low[lo++];
+  return {static_cast<int32_t>((hi << 16) | lo), below};
+}
+
+// Keep-mask pruning exactly the weights with |w| below the threshold bit pattern `t`, then the
+// first `ties` (in row-major order) of those equal to it.
 torch::Tensor keep_mask(const torch::Tensor& bits, int32_t t, int64_t ties) {
   auto prune = bits < t;
   if (ties > 0) {
@@ -22,18 +80,6 @@ torch::Tensor keep_mask(const torch::Tensor& bits, int32_t t, int64_t ties) {
     prune.reshape({-1}).logical_or_(eq.logical_and(rank <= ties));
   }
   return prune.logical_not();
-}
-
-// Smallest bit pattern t with count(bits <= t) >= k, over a set of tensors.
-int32_t kth_bits(const std::vector<torch::Tensor>& bits, int64_t k) {
-  int64_t lo = 0, hi = 0x7f800000;  // +inf; weights are finite (checked at load)
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    int64_t count = 0;
-    for (const auto& b : bits) count += (b <= static_cast<int32_t>(mid)).sum().item<int64_t>();
-    if (count >= k) hi = mid; else lo = mid + 1;
-  }
-  return static_cast<int32_t>(lo);
 }
 
 class MagnitudePass final : public pipeline::Pass {
@@ -63,21 +109,18 @@ void magnitude_prune_layer(model::LinearSlot& slot, double sparsity) {
 void magnitude_prune_global(const std::vector<model::LinearSlot*>& slots, double sparsity) {
   torch::NoGradGuard no_grad;
   int64_t total = 0;
-  std::vector<torch::Tensor> bits;
   for (auto* s : slots) {
-    bits.push_back(abs_bits(s->weight));
+    TORCH_CHECK(s->weight.scalar_type() == torch::kFloat32, "magnitude: slot ", s->name, " is not float32");
     total += s->weight.numel();
   }
   const int64_t k = prune_count(sparsity, total);
   if (k == 0) return;
-  const int32_t t = kth_bits(bits, k);
-  int64_t below = 0;
-  for (const auto& b : bits) below += (b < t).sum().item<int64_t>();
-  int64_t ties = k - below;  // how many weights equal to the threshold still go, in slot order
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const int64_t eq = (bits[i] == t).sum().item<int64_t>();
-    const int64_t take = std::min(ties, eq);
-    apply_keep_mask(*slots[i], keep_mask(bits[i], t, take));
+  const Threshold t = kth_smallest(slots, k);
+  int64_t ties = k - t.below;  // how many weights equal to the threshold still go, in slot order
+  for (auto* s : slots) {
+    const torch::Tensor bits = abs_bits(s->weight);
+    const int64_t take = ties > 0 ? std::min(ties, (bits == t.bits).sum().item<int64_t>()) : 0;
+    apply_keep_mask(*s, keep_mask(bits, t.bits, take));
     ties -= take;
   }
 }

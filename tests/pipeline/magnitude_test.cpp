@@ -85,6 +85,36 @@ TEST_CASE("global magnitude pruning uses one threshold across slots") {
   CHECK(zeros(slots[0].weight) > zeros(slots[2].weight));
 }
 
+TEST_CASE("the global threshold is exact when magnitudes crowd into a few bit patterns") {
+  // Magnitudes from three narrow bands of float bit patterns (zeros of both signs, subnormals, and
+  // values just above 1.0 that share their top 16 bits), with many exact repeats: the radix select
+  // must land on the same k-th value and tie-break as a stable sort of every |w|.
+  torch::manual_seed(3);
+  auto band = [](int64_t n) {
+    auto which = torch::randint(0, 3, {n}, torch::kInt32);
+    auto base = torch::where(which == 0, torch::zeros({n}, torch::kInt32),
+                             torch::where(which == 1, torch::full({n}, 1, torch::kInt32),
+                                          torch::full({n}, 0x3f800000, torch::kInt32)));
+    auto bits = base + torch::randint(0, 40, {n}, torch::kInt32) * (which != 0).to(torch::kInt32);
+    auto sign = torch::randint(0, 2, {n}, torch::kInt32) * static_cast<int32_t>(0x80000000u);
+    return bits.bitwise_or(sign).view(torch::kFloat32);
+  };
+  std::vector<torch::Tensor> ws = {band(24 * 40).reshape({24, 40}), band(8 * 40).reshape({8, 40}),
+                                   band(16 * 12).reshape({16, 12})};
+  for (double sparsity : {0.1, 0.33, 0.5, 0.8, 0.97}) {
+    std::vector<model::LinearSlot> slots;
+    for (auto& w : ws) slots.push_back(make_slot(w.clone()));
+    std::vector<model::LinearSlot*> ptrs;
+    for (auto& s : slots) ptrs.push_back(&s);
+    passes::magnitude_prune_global(ptrs, sparsity);
+    const auto ref = reference_masks(ws, sparsity);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      INFO("sparsity " << sparsity << ", slot " << i);
+      CHECK(torch::equal(slots[i].mask, ref[i]));
+    }
+  }
+}
+
 TEST_CASE("pruning again keeps earlier pruned weights pruned (masks combine)") {
   torch::manual_seed(2);
   auto slot = make_slot(torch::randn({16, 32}));
