@@ -11,6 +11,7 @@
 
 #include "compressor/error.h"
 #include "formats/gguf_dequant.h"
+#include "formats/mapped_pages.h"
 
 // GGUF is little-endian (big-endian variants exist and are rejected by the version check).
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -544,6 +545,7 @@ torch::Tensor GgufFile::dequantize(const std::string& name) const {
   }
   torch::Tensor out = torch::empty(t.shape(), torch::kFloat32);
   if (t.numel > 0) fn(data(t), out.data_ptr<float>(), static_cast<std::size_t>(t.numel));
+  release_mapped_pages(data(t), t.size);  // read-only mapping: the float copy is all that is kept
   return out;
 }
 

@@ -104,7 +104,8 @@ class GgufFile {
   const uint8_t* data(const GgufTensorInfo& info) const;      // raw bytes in the mapping
 
   // The tensor as float32, shape = ne reversed. Unsupported types are a BadInput naming the
-  // tensor and its type and listing the supported ones.
+  // tensor and its type and listing the supported ones. The tensor's mapped pages are given
+  // back afterwards (release_mapped_pages), so a full load costs the float model, not file + model.
   torch::Tensor dequantize(const std::string& name) const;
 
  private:

@@ -172,6 +172,11 @@ torch::Tensor CheckpointTensors::tensor(const std::string& name) const {
   return files_[owner_.at(name)]->tensor(name);
 }
 
+void CheckpointTensors::release_pages(const std::string& name) const {
+  info(name);
+  files_[owner_.at(name)]->release_pages(name);
+}
+
 std::vector<std::string> CheckpointTensors::names() const {
   std::vector<std::string> out;
   out.reserve(owner_.size());

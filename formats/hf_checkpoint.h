@@ -20,6 +20,8 @@ class CheckpointTensors {
   bool contains(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const;      // throws BadInput naming the tensor
   torch::Tensor tensor(const std::string& name) const;        // zero-copy view where possible
+  // After copying a tensor out: its mapped pages go back (SafetensorsFile::release_pages).
+  void release_pages(const std::string& name) const;
   std::vector<std::string> names() const;                      // sorted
   const std::filesystem::path& file_of(const std::string& name) const;
   uint64_t total_bytes() const;

@@ -14,6 +14,7 @@
 
 #include "compressor/error.h"
 #include "compressor/util/atomic_file.h"
+#include "formats/mapped_pages.h"
 
 // The file stores little-endian integers and tensor bytes; we map them as they are.
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -398,6 +399,11 @@ const uint8_t* SafetensorsFile::data(const TensorInfo& info) const {
   return mapping_->addr + data_start_ + info.begin;
 }
 
+void SafetensorsFile::release_pages(const std::string& name) const {
+  const TensorInfo& ti = info(name);
+  release_mapped_pages(data(ti), ti.end - ti.begin);
+}
+
 torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
   const TensorInfo& ti = info(name);
   const auto options = torch::TensorOptions().dtype(to_torch(ti.dtype));
@@ -422,6 +428,7 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
   }
   torch::Tensor copy = torch::empty(ti.shape, options);
   std::memcpy(copy.data_ptr(), p, bytes);
+  release_mapped_pages(p, bytes);
   return copy;
 }
 

@@ -53,6 +53,10 @@ class SafetensorsFile {
   torch::Tensor tensor(const std::string& name) const;
   // Raw bytes of a tensor inside the mapping.
   const uint8_t* data(const TensorInfo& info) const;
+  // For a loader that keeps a converted or transposed copy of a tensor: gives its mapped pages
+  // back (release_mapped_pages). Views read the same bytes afterwards unless one was written
+  // through, in which case that write is lost: call it only for tensors nobody wrote.
+  void release_pages(const std::string& name) const;
   uint64_t file_size() const { return file_size_; }
   // Byte offset of the data section in the file (8 + header length); TensorInfo offsets are
   // relative to it.

@@ -32,7 +32,7 @@ std::vector<std::string> architecture_names() {
 }
 
 torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::string& name,
-                          const std::vector<int64_t>& expected) {
+                          const std::vector<int64_t>& expected, bool transpose) {
   if (!ckpt.contains(name)) {
     throw BadInput(ckpt.root().string(), "tensor '" + name + "' is missing (expected shape " +
                                              util::shape_string(expected) + ")");
@@ -45,11 +45,13 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
   if (!t.is_floating_point()) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' is not floating point");
   }
-  t = t.to(torch::kFloat32);
-  if (!torch::isfinite(t).all().item<bool>()) {
+  torch::Tensor w = t.to(torch::kFloat32);
+  if (transpose) w = w.t().contiguous();
+  if (!torch::isfinite(w).all().item<bool>()) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' contains NaN or Inf");
   }
-  return t;
+  if (!w.is_alias_of(t)) ckpt.release_pages(name);  // a copy: nobody reads the mapped bytes again
+  return w;
 }
 
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture) {

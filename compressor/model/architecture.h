@@ -31,8 +31,11 @@ std::vector<std::string> architecture_names();
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture = "auto");
 
 // Helpers shared by architectures: fetch a tensor with the expected shape as float32, naming the
-// tensor, expected and found shape on mismatch.
+// tensor, expected and found shape on mismatch. `transpose`: a 2-D tensor comes back transposed
+// and contiguous (GPT-2's Conv1D [in, out] as [out, in]). Float32 tensors kept as they are stay
+// views of the mapped file; when a conversion or the transpose makes a copy, the mapped pages
+// are given back so the load does not hold the model twice.
 torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::string& name,
-                          const std::vector<int64_t>& expected_shape);
+                          const std::vector<int64_t>& expected_shape, bool transpose = false);
 
 }  // namespace compressor::model

@@ -86,7 +86,7 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src) {
   m->wpe_ = tensor("wpe.weight", {c.n_positions, D}, 0.01);
   auto conv = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out, double std) {
     // Conv1D checkpoints hold [in, out]; the slot holds [out, in].
-    auto w = src.get(name + ".weight", {in, out}, std).t().contiguous();
+    auto w = src.get_transposed(name + ".weight", {in, out}, std);
     auto b = src.get(name + ".bias", {out}, 0.0);
     return m->add_slot(p + name, role, block, w, b, /*transposed=*/true);
   };

@@ -17,6 +17,9 @@ class CheckpointWeights final : public WeightSource {
   torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double, bool prefixed) override {
     return load_weight(ckpt_, (prefixed ? prefix_ : "") + name, shape);
   }
+  torch::Tensor get_transposed(const std::string& name, const std::vector<int64_t>& shape, double) override {
+    return load_weight(ckpt_, prefix_ + name, shape, /*transpose=*/true);
+  }
 
  private:
   const formats::CheckpointTensors& ckpt_;

@@ -22,6 +22,11 @@ class WeightSource {
   // 0 zeros, > 0 normal(0, init_std). `prefixed` false for names outside the prefix (lm_head).
   virtual torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double init_std,
                             bool prefixed = true) = 0;
+  // get(...) transposed and contiguous, for a 2-D tensor stored the other way round. A checkpoint
+  // makes the copy straight from its mapping and then gives the mapped pages back.
+  virtual torch::Tensor get_transposed(const std::string& name, const std::vector<int64_t>& shape, double init_std) {
+    return get(name, shape, init_std).t().contiguous();
+  }
 
  protected:
   std::string prefix_;
