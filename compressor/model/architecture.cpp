@@ -1,6 +1,7 @@
 #include "compressor/model/architecture.h"
 
 #include "compressor/error.h"
+#include "compressor/util/finite.h"
 #include "compressor/util/shape.h"
 #include "compressor/model/bert.h"
 #include "compressor/model/gguf_model.h"
@@ -47,7 +48,7 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
   }
   torch::Tensor w = t.to(torch::kFloat32);
   if (transpose) w = w.t().contiguous();
-  if (!torch::isfinite(w).all().item<bool>()) {
+  if (!util::all_finite(w)) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' contains NaN or Inf");
   }
   if (!w.is_alias_of(t)) ckpt.release_pages(name);  // a copy: nobody reads the mapped bytes again

@@ -1,6 +1,7 @@
 #include "compressor/model/gguf_model.h"
 
 #include "compressor/error.h"
+#include "compressor/util/finite.h"
 #include "compressor/util/shape.h"
 #include "compressor/model/llama.h"
 #include "compressor/model/weight_source.h"
@@ -65,7 +66,7 @@ class GgufWeights final : public WeightSource {
       throw BadInput(where, "tensor '" + g + "' (" + hf + ") has shape " + util::shape_string(t.sizes()) +
                                 ", the metadata implies " + util::shape_string(shape));
     }
-    if (!torch::isfinite(t).all().item<bool>()) {
+    if (!util::all_finite(t)) {
       throw BadInput(where, "tensor '" + g + "' (" + hf + ") contains NaN or Inf");
     }
     if (ends_with(g, "attn_q.weight")) t = unpermute(t, n_head_);
