@@ -1,8 +1,8 @@
 // Load time and peak memory of a model against its file size.
 //   build/bench/bench_model_load PATH [--json OUT]
-// PATH is a checkpoint directory (loaded into our architecture: safetensors views where the
-// layout allows, copies where it does not, e.g. GPT-2's transposed Conv1D) or a .gguf file
-// (every tensor dequantized to float32, as a loader of that file into a float model must).
+// PATH is a checkpoint directory or a .gguf file, loaded into our architecture as `compressor`
+// loads it: safetensors views where the layout allows, copies where it does not (GPT-2's
+// transposed Conv1D, dtype conversions); a GGUF dequantized to float32.
 // Peak RSS is VmHWM from /proc/self/status; the file is read once before timing (cache-hot).
 #include <chrono>
 #include <cstdio>
@@ -61,18 +61,8 @@ int main(int argc, char** argv) {
   const double rss0 = status_mib("VmRSS:");
   const auto t0 = std::chrono::steady_clock::now();
   double params = 0;
-  std::unique_ptr<model::Model> model;
-  std::vector<torch::Tensor> dequantized;
-  if (path.extension() == ".gguf") {
-    auto g = formats::GgufFile::open(path);
-    for (const auto& t : g->tensors()) {
-      dequantized.push_back(g->dequantize(t.name));
-      params += static_cast<double>(dequantized.back().numel());
-    }
-  } else {
-    model = model::load_model(path);
-    for (const auto& [name, t] : model->checkpoint_tensors()) params += static_cast<double>(t.numel());
-  }
+  auto model = model::load_model(path);
+  for (const auto& [name, t] : model->checkpoint_tensors()) params += static_cast<double>(t.numel());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double file_mib = static_cast<double>(bytes_under(path)) / (1024.0 * 1024.0);
   const double peak = status_mib("VmHWM:") - rss0, now = status_mib("VmRSS:") - rss0;

@@ -1,5 +1,9 @@
 #include "compressor/model/gguf_model.h"
 
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
 #include "compressor/error.h"
 #include "compressor/util/finite.h"
 #include "compressor/util/shape.h"
@@ -69,17 +73,38 @@ class GgufWeights final : public WeightSource {
     if (!util::all_finite(t)) {
       throw BadInput(where, "tensor '" + g + "' (" + hf + ") contains NaN or Inf");
     }
-    if (ends_with(g, "attn_q.weight")) t = unpermute(t, n_head_);
-    if (ends_with(g, "attn_k.weight")) t = unpermute(t, n_head_kv_);
+    if (ends_with(g, "attn_q.weight")) unpermute_rows(t, n_head_);
+    if (ends_with(g, "attn_k.weight")) unpermute_rows(t, n_head_kv_);
     return t;
   }
 
  private:
-  // llama.cpp's converter stores W.view(n, 2, hd/2, in).swapaxes(1, 2) (rows of each head
-  // interleaved pairwise); this is its inverse.
-  static torch::Tensor unpermute(const torch::Tensor& w, int64_t n) {
-    const int64_t rows = w.size(0), in = w.size(1);
-    return w.reshape({n, rows / n / 2, 2, in}).transpose(1, 2).reshape({rows, in}).contiguous();
+  // llama.cpp's converter stores W.view(n, 2, hd/2, in).swapaxes(1, 2): within each head, HF row
+  // b * hd/2 + j sits at row 2j + b. This puts the rows back, in place by following the
+  // permutation's cycles with one row of scratch: a reshape-transpose copy would allocate a
+  // second Q or K per layer, and the heap keeps what those copies free (27 MiB on SmolLM2).
+  static void unpermute_rows(torch::Tensor& w, int64_t n) {
+    const int64_t hd = w.size(0) / n, half = hd / 2, in = w.size(1);
+    const auto row_bytes = static_cast<size_t>(in) * sizeof(float);
+    auto source = [half](int64_t d) { return 2 * (d % half) + d / half; };  // GGUF row of HF row d
+    std::vector<float> scratch(static_cast<size_t>(in));
+    std::vector<char> placed(static_cast<size_t>(hd));
+    float* data = w.data_ptr<float>();
+    for (int64_t h = 0; h < n; ++h) {
+      float* head = data + h * hd * in;
+      std::fill(placed.begin(), placed.end(), 0);
+      for (int64_t start = 0; start < hd; ++start) {
+        if (placed[static_cast<size_t>(start)]) continue;
+        std::memcpy(scratch.data(), head + start * in, row_bytes);
+        for (int64_t d = start;;) {
+          placed[static_cast<size_t>(d)] = 1;
+          const int64_t s = source(d);
+          std::memcpy(head + d * in, s == start ? scratch.data() : head + s * in, row_bytes);
+          if (s == start) break;
+          d = s;
+        }
+      }
+    }
   }
 
   std::shared_ptr<formats::GgufFile> file_;
