@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "compressor/model/architecture.h"
-#include "formats/gguf.h"
 
 using namespace compressor;
 namespace fs = std::filesystem;
