@@ -1,5 +1,6 @@
 #include "compressor/eval/perplexity.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -40,6 +41,10 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
     if (scored_until == n) break;
   }
 
+  constexpr int64_t kLogitsBudget = int64_t{128} << 20;  // bytes of float32 logits per forward
+  const int64_t logits_per_window = seq_len * model.vocab_size() * static_cast<int64_t>(sizeof(float));
+  const int64_t windows_per_batch = std::clamp<int64_t>(kLogitsBudget / logits_per_window, 1, std::max<int64_t>(batch, 1));
+
   torch::NoGradGuard no_grad;
   PerplexityResult r;
   r.bytes = n;  // one token per byte for byte-level models; callers with other tokenizers overwrite it
@@ -49,20 +54,27 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
     const int64_t len = windows[i].end - windows[i].begin;
     int64_t j = i;
     std::vector<torch::Tensor> rows;
-    while (j < total && j - i < batch && windows[j].end - windows[j].begin == len) {
+    while (j < total && j - i < windows_per_batch && windows[j].end - windows[j].begin == len) {
       rows.push_back(tokens.slice(0, windows[j].begin, windows[j].end));
       ++j;
     }
-    auto input = torch::stack(rows);
-    auto logp = torch::log_softmax(model.forward(input).to(torch::kFloat64), -1);  // [b, len, V]
+    auto logits = model.forward(torch::stack(rows));  // [b, len, V], float32
     for (int64_t w = i; w < j; ++w) {
       const auto& win = windows[w];
       // Target position p is predicted by the logits at p - 1 - begin.
       const int64_t from = win.first - win.begin - 1, to = win.end - win.begin;
       if (to <= from) continue;
-      auto pred = logp[w - i].slice(0, from, to);
+      auto pred = logits[w - i].slice(0, from, to);  // only the rows this window scores
       auto target = tokens.slice(0, win.first, win.end + 1).unsqueeze(1);
-      r.nll_sum -= pred.gather(1, target).sum().item<double>();
+      // -log p(target) = logsumexp(row) - row[target], in float64 a few rows at a time: a float64
+      // log_softmax of the whole batch would be 8 bytes x rows x vocab (1.6 GB for SmolLM2's
+      // 49152-token vocabulary at 8 windows of 512) where only the scored rows' sums are needed.
+      constexpr int64_t kRows = 64;
+      for (int64_t c = 0; c < to - from; c += kRows) {
+        const int64_t e = std::min(c + kRows, to - from);
+        auto x = pred.slice(0, c, e).to(torch::kFloat64);
+        r.nll_sum += (x.logsumexp(1) - x.gather(1, target.slice(0, c, e)).squeeze(1)).sum().item<double>();
+      }
       r.tokens += to - from;
     }
     i = j;
