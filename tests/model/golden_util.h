@@ -31,6 +31,15 @@ inline Tensors read_all(const fs::path& file) {
   return out;
 }
 
+// The tensor called `name` in `t`, to edit in place; fails the test when there is none.
+inline torch::Tensor& find(Tensors& t, const std::string& name) {
+  for (auto& [n, v] : t) {
+    if (n == name) return v;
+  }
+  FAIL("no tensor " << name);
+  throw;  // unreachable
+}
+
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   REQUIRE(a.sizes() == b.sizes());
   return (a - b).abs().max().item<double>();

@@ -17,19 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using golden_util::find;
 using golden_util::load_error;
 using golden_util::max_abs_diff;
 using golden_util::Tensors;
 
 const golden_util::Golden golden("tiny-gpt2");
-
-torch::Tensor& find(Tensors& t, const std::string& name) {
-  for (auto& [n, v] : t) {
-    if (n == name) return v;
-  }
-  FAIL("no tensor " << name);
-  throw;  // unreachable
-}
 
 }  // namespace
 

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using golden_util::find;
 using golden_util::load_error;
 using golden_util::max_abs_diff;
 using golden_util::Tensors;
@@ -27,14 +28,6 @@ using R = model::TensorRole;
 
 const golden_util::Golden golden("tiny-llama");       // untied head, 4 heads / 2 kv heads, hd 16
 const golden_util::Golden tied("tiny-llama-tied");    // tied head, attention biases, head_dim 8, theta 5e5
-
-torch::Tensor& find(Tensors& t, const std::string& name) {
-  for (auto& [n, v] : t) {
-    if (n == name) return v;
-  }
-  FAIL("no tensor " << name);
-  throw;  // unreachable
-}
 
 struct Want {
   std::string name;
