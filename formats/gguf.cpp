@@ -1,17 +1,11 @@
 #include "formats/gguf.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "compressor/error.h"
 #include "formats/gguf_dequant.h"
-#include "formats/mapped_pages.h"
+#include "formats/mapped_file.h"
 
 // GGUF is little-endian (big-endian variants exist and are rejected by the version check).
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -266,14 +260,6 @@ std::vector<int64_t> GgufTensorInfo::shape() const {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-struct GgufFile::Mapping {
-  uint8_t* addr = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (addr != nullptr) ::munmap(addr, size);
-  }
-};
-
 GgufFile::~GgufFile() = default;
 
 std::shared_ptr<GgufFile> GgufFile::open(const fs::path& path) {
@@ -283,30 +269,16 @@ std::shared_ptr<GgufFile> GgufFile::open(const fs::path& path) {
   auto key_where = [&](const std::string& key) { return file + ": key " + in_quotes(key); };
   auto tensor_where = [&](const std::string& name) { return file + ": tensor " + in_quotes(name); };
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(file, std::string("cannot open GGUF file: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(file, "not a regular file");
-  }
-  f->file_size_ = static_cast<uint64_t>(st.st_size);
+  f->mapping_ = MappedFile::open(path, "GGUF file", /*writable=*/false);
+  f->file_size_ = f->mapping_->size();
   if (f->file_size_ < kHeaderBytes) {
-    ::close(fd);
     throw BadInput(file, "truncated GGUF file: " + num(f->file_size_) +
                              " bytes, shorter than the 24-byte header");
   }
-  void* addr = ::mmap(nullptr, f->file_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);
-  if (addr == MAP_FAILED) throw IoError(file, std::string("mmap failed: ") + std::strerror(map_errno));
-  f->mapping_ = std::make_shared<Mapping>();
-  f->mapping_->addr = static_cast<uint8_t*>(addr);
-  f->mapping_->size = f->file_size_;
 
-  Reader r(f->mapping_->addr, f->file_size_);
+  Reader r(f->mapping_->data(), f->file_size_);
   char magic[4];
-  std::memcpy(magic, f->mapping_->addr, 4);
+  std::memcpy(magic, f->mapping_->data(), 4);
   if (std::memcmp(magic, "GGUF", 4) != 0) {
     std::string shown;
     for (char c : magic) shown += (c >= 32 && c < 127) ? std::string(1, c) : "\\x" + num(uint8_t(c));
@@ -517,7 +489,7 @@ const GgufTensorInfo& GgufFile::info(const std::string& name) const {
 }
 
 const uint8_t* GgufFile::data(const GgufTensorInfo& info) const {
-  return mapping_->addr + data_start_ + info.offset;
+  return mapping_->data() + data_start_ + info.offset;
 }
 
 torch::Tensor GgufFile::dequantize(const std::string& name) const {

@@ -72,6 +72,8 @@ struct GgufTensorInfo {
   std::vector<int64_t> shape() const;  // torch order: ne reversed
 };
 
+class MappedFile;  // formats/mapped_file.h
+
 class GgufFile {
  public:
   // Maps the file read-only (private) and validates header, metadata and tensor infos.
@@ -110,9 +112,8 @@ class GgufFile {
 
  private:
   GgufFile() = default;
-  struct Mapping;
   std::filesystem::path path_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<MappedFile> mapping_;
   uint64_t file_size_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

@@ -1,12 +1,6 @@
 #include "formats/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <set>
 
@@ -14,7 +8,7 @@
 
 #include "compressor/error.h"
 #include "compressor/util/atomic_file.h"
-#include "formats/mapped_pages.h"
+#include "formats/mapped_file.h"
 
 // The file stores little-endian integers and tensor bytes; we map them as they are.
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -260,16 +254,6 @@ DType from_torch(torch::ScalarType t) {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-// Owns the whole-file mapping. Tensors returned by tensor() hold a shared_ptr to it, so the
-// SafetensorsFile object may be dropped while its tensors live on.
-struct SafetensorsFile::Mapping {
-  uint8_t* addr = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (addr != nullptr) ::munmap(addr, size);
-  }
-};
-
 SafetensorsFile::~SafetensorsFile() = default;
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
@@ -277,34 +261,14 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   f->path_ = path;
   const std::string where = path.string();
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw IoError(where, std::string("cannot open safetensors file: ") + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(where, "not a regular file");
-  }
-  f->file_size_ = static_cast<uint64_t>(st.st_size);
+  // Writable copy-on-write mapping: tensors viewing it can be written without reaching the file.
+  f->mapping_ = MappedFile::open(path, "safetensors file", /*writable=*/true);
+  f->file_size_ = f->mapping_->size();
   if (f->file_size_ < 8) {
-    ::close(fd);
     throw BadInput(where, "truncated safetensors file: " + std::to_string(f->file_size_) +
                               " bytes, shorter than the 8-byte header length");
   }
-  // MAP_PRIVATE + PROT_WRITE: tensors viewing the mapping are writable, and a write copies
-  // the page instead of reaching the file (copy-on-write). Pages load lazily on first touch,
-  // so opening a large checkpoint costs almost no memory.
-  void* addr = ::mmap(nullptr, f->file_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);  // the mapping keeps its own reference to the file
-  if (addr == MAP_FAILED) {
-    throw IoError(where, std::string("mmap failed: ") + std::strerror(map_errno));
-  }
-  f->mapping_ = std::make_shared<Mapping>();
-  f->mapping_->addr = static_cast<uint8_t*>(addr);
-  f->mapping_->size = f->file_size_;
-  const uint8_t* base = f->mapping_->addr;
+  const uint8_t* base = f->mapping_->data();
 
   uint64_t header_len = 0;
   std::memcpy(&header_len, base, 8);
@@ -396,7 +360,7 @@ const TensorInfo& SafetensorsFile::info(const std::string& name) const {
 }
 
 const uint8_t* SafetensorsFile::data(const TensorInfo& info) const {
-  return mapping_->addr + data_start_ + info.begin;
+  return mapping_->data() + data_start_ + info.begin;
 }
 
 void SafetensorsFile::release_pages(const std::string& name) const {
@@ -412,7 +376,7 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
 
   // Mapped at the start of the file, `addr` is page aligned; the data is aligned for the dtype
   // exactly when data_start + begin is a multiple of the element size.
-  uint8_t* p = mapping_->addr + data_start_ + ti.begin;
+  uint8_t* p = mapping_->data() + data_start_ + ti.begin;
   if (ti.dtype == DType::BOOL) {
     // torch assumes bool bytes are 0 or 1; anything else gives undefined results later.
     const auto* bad = std::find_if(p, p + bytes, [](uint8_t b) { return b > 1; });
@@ -423,7 +387,7 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     }
   }
   if (reinterpret_cast<uintptr_t>(p) % dtype_size(ti.dtype) == 0) {
-    std::shared_ptr<Mapping> keep = mapping_;
+    std::shared_ptr<MappedFile> keep = mapping_;
     return torch::from_blob(p, ti.shape, [keep](void*) {}, options);
   }
   torch::Tensor copy = torch::empty(ti.shape, options);

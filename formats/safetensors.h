@@ -32,6 +32,8 @@ struct TensorInfo {
   uint64_t end = 0;
 };
 
+class MappedFile;  // formats/mapped_file.h
+
 class SafetensorsFile {
  public:
   // Maps the file and validates the whole header: every error names the file and the tensor.
@@ -64,9 +66,8 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
-  struct Mapping;
   std::filesystem::path path_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<MappedFile> mapping_;
   uint64_t file_size_ = 0;
   uint64_t data_start_ = 0;
   std::vector<TensorInfo> tensors_;
