@@ -41,9 +41,9 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
     if (scored_until == n) break;
   }
 
-  constexpr int64_t kLogitsBudget = int64_t{128} << 20;  // bytes of float32 logits per forward
-  const int64_t logits_per_window = seq_len * model.vocab_size() * static_cast<int64_t>(sizeof(float));
-  const int64_t windows_per_batch = std::clamp<int64_t>(kLogitsBudget / logits_per_window, 1, std::max<int64_t>(batch, 1));
+  // Logits exist only for kHeadRows scored rows at a time (below), so the batch is bounded by the
+  // hidden states alone.
+  const int64_t windows_per_batch = std::max<int64_t>(batch, 1);
 
   torch::NoGradGuard no_grad;
   PerplexityResult r;
@@ -58,25 +58,38 @@ PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, in
       rows.push_back(tokens.slice(0, windows[j].begin, windows[j].end));
       ++j;
     }
-    auto logits = model.forward(torch::stack(rows));  // [b, len, V], float32
+    // Hidden states for the whole batch, then the head only on the rows the windows score: the LM
+    // head is the largest matmul of a small model and half of each window (at stride = seq_len / 2)
+    // is context that an earlier window already scored.
+    const auto hidden = model.hidden_states(model::Batch{torch::stack(rows), {}, {}}, nullptr);  // [b, len, D]
+    std::vector<int64_t> scored_rows;
+    std::vector<torch::Tensor> targets;
     for (int64_t w = i; w < j; ++w) {
       const auto& win = windows[w];
-      // Target position p is predicted by the logits at p - 1 - begin.
+      // Target position p is predicted by the hidden state at p - 1 - begin.
       const int64_t from = win.first - win.begin - 1, to = win.end - win.begin;
       if (to <= from) continue;
-      auto pred = logits[w - i].slice(0, from, to);  // only the rows this window scores
-      auto target = tokens.slice(0, win.first, win.end + 1).unsqueeze(1);
-      // -log p(target) = logsumexp(row) - row[target], in float64 a few rows at a time: a float64
-      // log_softmax of the whole batch would be 8 bytes x rows x vocab (1.6 GB for SmolLM2's
-      // 49152-token vocabulary at 8 windows of 512) where only the scored rows' sums are needed.
-      constexpr int64_t kRows = 64;
-      for (int64_t c = 0; c < to - from; c += kRows) {
-        const int64_t e = std::min(c + kRows, to - from);
-        auto x = pred.slice(0, c, e).to(torch::kFloat64);
-        r.nll_sum += (x.logsumexp(1) - x.gather(1, target.slice(0, c, e)).squeeze(1)).sum().item<double>();
-      }
-      r.tokens += to - from;
+      for (int64_t p = from; p < to; ++p) scored_rows.push_back((w - i) * len + p);
+      targets.push_back(tokens.slice(0, win.first, win.end + 1));
     }
+    if (scored_rows.empty()) {
+      i = j;
+      continue;
+    }
+    const auto rows_index = torch::tensor(scored_rows, torch::kLong);
+    const auto target = torch::cat(targets).unsqueeze(1);
+    const int64_t n_rows = rows_index.size(0);
+    // -log p(target) = logsumexp(row) - row[target], in float64 a few rows at a time: a float64
+    // log_softmax of the whole batch would be 8 bytes x rows x vocab (1.6 GB for SmolLM2's
+    // 49152-token vocabulary at 8 windows of 512) where only the scored rows' sums are needed.
+    // 256 rows keep the head's GEMM efficient and its float64 logits near 100 MB for SmolLM2.
+    constexpr int64_t kHeadRows = 256;
+    for (int64_t c = 0; c < n_rows; c += kHeadRows) {
+      const int64_t e = std::min(c + kHeadRows, n_rows);
+      auto x = model.head(hidden, rows_index.slice(0, c, e)).to(torch::kFloat64);  // [rows, V]
+      r.nll_sum += (x.logsumexp(1) - x.gather(1, target.slice(0, c, e)).squeeze(1)).sum().item<double>();
+    }
+    r.tokens += n_rows;
     i = j;
     if (progress) progress(i, total);
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "compressor/error.h"
+#include "compressor/model/ops.h"
 #include "compressor/model/weight_source.h"
 
 namespace compressor::model {
@@ -58,7 +59,7 @@ BertConfig parse_bert_config(const HfConfig& config) {
 
 struct Layer {
   size_t q, k, v, out, up, down;  // indices into the slot table
-  torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
+  size_t ln1, ln2;                // attention.output.LayerNorm, output.LayerNorm (norm table)
 };
 
 class BertModel final : public Model {
@@ -72,42 +73,58 @@ class BertModel final : public Model {
   bool is_causal_lm() const override { return false; }
   int64_t max_positions() const override { return c_.max_positions; }
   int64_t vocab_size() const override { return c_.vocab_size; }
+  int64_t hidden_size() const override { return c_.hidden; }
 
-  torch::Tensor forward(const torch::Tensor& ids) override {
-    if (ids.dim() != 2) throw BadInput("bert", "input_ids must be [batch, time]");
+  torch::Tensor embed(const Batch& batch, BlockInputs* in) const override {
+    check_batch(batch, "max_position_embeddings");
+    const auto& ids = batch.input_ids;
     const int64_t B = ids.size(0), T = ids.size(1), D = c_.hidden;
-    if (T > c_.max_positions) {
-      throw BadInput("bert", "sequence of " + std::to_string(T) + " tokens exceeds max_position_embeddings " +
-                                 std::to_string(c_.max_positions));
+    if (batch.token_type_ids.defined() && batch.token_type_ids.numel() > 0 &&
+        (batch.token_type_ids.min().item<int64_t>() < 0 || batch.token_type_ids.max().item<int64_t>() >= c_.type_vocab_size)) {
+      throw BadInput("bert", "token_type_ids must be in [0, " + std::to_string(c_.type_vocab_size) + ")");
     }
-    // No attention mask: every sequence in the batch has the same length, and token_type_ids
-    // are all zero (single-segment input), as for sentence embeddings.
-    auto x = slots_[word_].weight.index_select(0, ids.reshape({-1})).view({B, T, D}) +
-             pos_.narrow(0, 0, T) + type_[0];
-    x = torch::layer_norm(x, {D}, emb_ln_w_, emb_ln_b_, c_.layer_norm_eps);
-    const int64_t H = c_.heads, hd = D / H;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };  // [B,H,T,hd]
-    for (const auto& l : layers_) {  // post-LN: LayerNorm after each residual add
-      auto q = heads(linear(slots_[l.q], x)), k = heads(linear(slots_[l.k], x)), v = heads(linear(slots_[l.v], x));
-      auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)).mul_(scale), -1);
-      auto ctx = torch::matmul(att, v).transpose(1, 2).reshape({B, T, D});
-      x = torch::layer_norm(x + linear(slots_[l.out], ctx), {D}, l.ln1_w, l.ln1_b, c_.layer_norm_eps);
-      auto m = activation(linear(slots_[l.up], x));
-      x = torch::layer_norm(x + linear(slots_[l.down], m), {D}, l.ln2_w, l.ln2_b, c_.layer_norm_eps);
-    }
-    return x;
+    in->causal = false;
+    in->key_mask = ops::key_mask(batch);
+    auto types = batch.token_type_ids.defined()
+                     ? type_.index_select(0, batch.token_type_ids.reshape({-1})).view({B, T, D})
+                     : type_[0].expand({B, T, D});
+    auto x = slots_[word_].weight.index_select(0, ids.reshape({-1})).view({B, T, D}) + pos_.narrow(0, 0, T) + types;
+    return norm(emb_ln_, x);
   }
 
+  // Post-LN: LayerNorm after each residual add.
+  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+    const auto& l = layers_.at(static_cast<size_t>(i));
+    const int64_t B = x.size(0), T = x.size(1), D = c_.hidden, H = c_.heads, hd = D / H;
+    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };  // [B, H, T, hd]
+    auto ctx = ops::attention(heads(linear(l.q, x)), heads(linear(l.k, x)), heads(linear(l.v, x)), in,
+                              1.0 / std::sqrt(static_cast<double>(hd)))
+                   .transpose(1, 2)
+                   .reshape({B, T, D});
+    auto h = norm(l.ln1, x + linear(l.out, ctx));
+    return norm(l.ln2, h + linear(l.down, activation(linear(l.up, h))));
+  }
+
+  // The last hidden state is the output: nothing follows the blocks.
+  torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
+    if (!rows.defined()) return hidden;
+    return hidden.reshape({-1, c_.hidden}).index_select(0, rows);
+  }
+
+  using Model::add_block_groups;
+  using Model::add_norm;
   using Model::add_slot;
   using Model::add_tensor;
 
   BertConfig c_;
-  size_t word_ = 0;
-  torch::Tensor pos_, type_, emb_ln_w_, emb_ln_b_;
+  size_t word_ = 0, emb_ln_ = 0;
+  torch::Tensor pos_, type_;
   std::vector<Layer> layers_;
 
  private:
+  torch::Tensor norm(size_t n, const torch::Tensor& x) const {
+    return torch::layer_norm(x, {c_.hidden}, norms_[n].weight, norms_[n].bias, c_.layer_norm_eps);
+  }
   torch::Tensor activation(const torch::Tensor& m) const {
     if (c_.activation == "gelu") return torch::gelu(m);
     if (c_.activation == "relu") return torch::relu(m);
@@ -127,9 +144,10 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
   auto param = [&](const std::string& name, torch::Tensor t) { return m->add_tensor(p + name, std::move(t)); };
   const int64_t D = c.hidden, F = c.intermediate;
   const double std = 0.02;
-  auto norm = [&](const std::string& name, torch::Tensor* w, torch::Tensor* b) {
-    *w = param(name + ".weight", src.get(name + ".weight", {D}, -1));
-    *b = param(name + ".bias", src.get(name + ".bias", {D}, 0));
+  auto norm = [&](const std::string& name, int block) {
+    auto w = src.get(name + ".weight", {D}, -1);
+    auto b = src.get(name + ".bias", {D}, 0);
+    return m->add_norm(p + name, block, w, b);
   };
   // nn.Linear weights are already [out, in]: no transpose, unlike GPT-2's Conv1D.
   auto dense = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out) {
@@ -144,7 +162,7 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
                      src.get("embeddings.position_embeddings.weight", {c.max_positions, D}, std));
   m->type_ = param("embeddings.token_type_embeddings.weight",
                       src.get("embeddings.token_type_embeddings.weight", {c.type_vocab_size, D}, std));
-  norm("embeddings.LayerNorm", &m->emb_ln_w_, &m->emb_ln_b_);
+  m->emb_ln_ = norm("embeddings.LayerNorm", -1);
   // "embeddings.position_ids" (a buffer in older checkpoints) is never read: positions are 0..T-1.
   for (int64_t i = 0; i < c.layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
@@ -154,11 +172,17 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
     l.k = dense(p + "attention.self.key", TensorRole::AttnK, blk, D, D);
     l.v = dense(p + "attention.self.value", TensorRole::AttnV, blk, D, D);
     l.out = dense(p + "attention.output.dense", TensorRole::AttnOut, blk, D, D);
-    norm(p + "attention.output.LayerNorm", &l.ln1_w, &l.ln1_b);
+    l.ln1 = norm(p + "attention.output.LayerNorm", blk);
     l.up = dense(p + "intermediate.dense", TensorRole::MlpUp, blk, D, F);
     l.down = dense(p + "output.dense", TensorRole::MlpDown, blk, F, D);
-    norm(p + "output.LayerNorm", &l.ln2_w, &l.ln2_b);
+    l.ln2 = norm(p + "output.LayerNorm", blk);
+    // q, k, v read the previous block's output LayerNorm (the embeddings' for block 0).
+    const size_t in_norm = i == 0 ? m->emb_ln_ : m->layers_.back().ln2;
     m->layers_.push_back(l);
+    m->add_block_groups({{"attn_in", {l.q, l.k, l.v}, in_norm, std::nullopt},
+                         {"attn_out", {l.out}, std::nullopt, l.v},
+                         {"mlp_in", {l.up}, l.ln1, std::nullopt},
+                         {"mlp_out", {l.down}, std::nullopt, l.up}});
   }
   // The pooler is not part of the last hidden state, so it is kept as plain parameters (written
   // back unchanged) rather than a slot: passes would otherwise compress a layer that calibration

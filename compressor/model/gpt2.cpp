@@ -1,9 +1,9 @@
 #include "compressor/model/gpt2.h"
 
 #include <cmath>
-#include <limits>
 
 #include "compressor/error.h"
+#include "compressor/model/ops.h"
 #include "compressor/model/weight_source.h"
 
 namespace compressor::model {
@@ -11,7 +11,7 @@ namespace compressor::model {
 namespace {
 
 struct Block {
-  torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
+  size_t ln1, ln2;                          // indices into the norm table
   size_t attn, attn_out, mlp_up, mlp_down;  // indices into the slot table
 };
 
@@ -26,48 +26,57 @@ class Gpt2Model final : public Model {
   bool is_causal_lm() const override { return true; }
   int64_t max_positions() const override { return c_.n_positions; }
   int64_t vocab_size() const override { return c_.vocab_size; }
+  int64_t hidden_size() const override { return c_.n_embd; }
 
-  torch::Tensor forward(const torch::Tensor& ids) override {
+  torch::Tensor embed(const Batch& batch, BlockInputs* in) const override {
+    check_batch(batch, "n_positions");
+    const auto& ids = batch.input_ids;
     const int64_t B = ids.size(0), T = ids.size(1);
-    if (T > c_.n_positions) {
-      throw BadInput("gpt2", "sequence of " + std::to_string(T) + " tokens exceeds n_positions " +
-                                 std::to_string(c_.n_positions));
-    }
-    if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c_.vocab_size)) {
-      throw BadInput("gpt2", "token ids must be in [0, " + std::to_string(c_.vocab_size) + ")");
-    }
-    const auto& wte = slots_[wte_].weight;
+    in->causal = true;
+    in->key_mask = ops::key_mask(batch);
     auto pos = torch::arange(T, torch::kLong);
-    auto x = wte.index_select(0, ids.reshape({-1})).view({B, T, c_.n_embd}) + wpe_.index_select(0, pos);
-    const int64_t H = c_.n_head, hd = c_.n_embd / H;
-    auto causal = torch::ones({T, T}, torch::kBool).triu(1);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-    for (const auto& blk : blocks_) {
-      auto h = torch::layer_norm(x, {c_.n_embd}, blk.ln1_w, blk.ln1_b, c_.layer_norm_epsilon);
-      auto qkv = linear(slots_[blk.attn], h).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});
-      auto q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, T, hd]
-      auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
-      att.masked_fill_(causal, -std::numeric_limits<float>::infinity());
-      auto y = torch::matmul(torch::softmax(att, -1), v).transpose(1, 2).reshape({B, T, c_.n_embd});
-      x = x + linear(slots_[blk.attn_out], y);
-      h = torch::layer_norm(x, {c_.n_embd}, blk.ln2_w, blk.ln2_b, c_.layer_norm_epsilon);
-      auto m = linear(slots_[blk.mlp_up], h);
-      m = c_.activation == "gelu" ? torch::gelu(m) : torch::gelu(m, "tanh");
-      x = x + linear(slots_[blk.mlp_down], m);
-    }
-    x = torch::layer_norm(x, {c_.n_embd}, lnf_w_, lnf_b_, c_.layer_norm_epsilon);
-    const auto& head = lm_head_ ? slots_[*lm_head_] : slots_[wte_];
-    return linear(head, x);
+    return slots_[wte_].weight.index_select(0, ids.reshape({-1})).view({B, T, c_.n_embd}) + wpe_.index_select(0, pos);
   }
 
+  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+    const auto& blk = blocks_.at(static_cast<size_t>(i));
+    const int64_t B = x.size(0), T = x.size(1), D = c_.n_embd, H = c_.n_head, hd = D / H;
+    auto h = norm(blk.ln1, x);
+    auto qkv = linear(blk.attn, h).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // 3 x [B, H, T, hd]
+    auto y = ops::attention(qkv[0], qkv[1], qkv[2], in, 1.0 / std::sqrt(static_cast<double>(hd)))
+                 .transpose(1, 2)
+                 .reshape({B, T, D});
+    auto out = x + linear(blk.attn_out, y);
+    auto m = linear(blk.mlp_up, norm(blk.ln2, out));
+    m = c_.activation == "gelu" ? torch::gelu(m) : torch::gelu(m, "tanh");
+    return out + linear(blk.mlp_down, m);
+  }
+
+  torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
+    auto flat = hidden.reshape({-1, c_.n_embd});
+    if (rows.defined()) flat = flat.index_select(0, rows);
+    auto logits = linear(lm_head_ ? *lm_head_ : wte_, norm(lnf_, flat));
+    if (rows.defined()) return logits;
+    auto shape = hidden.sizes().vec();
+    shape.back() = logits.size(-1);
+    return logits.view(shape);
+  }
+
+  using Model::add_block_groups;
+  using Model::add_norm;
   using Model::add_slot;
   using Model::add_tensor;
 
   Gpt2Config c_;
-  size_t wte_ = 0;
+  size_t wte_ = 0, lnf_ = 0;
   std::optional<size_t> lm_head_;
-  torch::Tensor wpe_, lnf_w_, lnf_b_;
+  torch::Tensor wpe_;
   std::vector<Block> blocks_;
+
+ private:
+  torch::Tensor norm(size_t n, const torch::Tensor& x) const {
+    return torch::layer_norm(x, {c_.n_embd}, norms_[n].weight, norms_[n].bias, c_.layer_norm_epsilon);
+  }
 };
 
 // Names are relative to the "transformer." prefix (absent in the original OpenAI upload).
@@ -90,22 +99,28 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src) {
     auto b = src.get(name + ".bias", {out}, 0.0);
     return m->add_slot(p + name, role, block, w, b, /*transposed=*/true);
   };
+  auto norm = [&](const std::string& name, int block) {
+    auto w = src.get(name + ".weight", {D}, -1);
+    auto b = src.get(name + ".bias", {D}, 0);
+    return m->add_norm(p + name, block, w, b);
+  };
   for (int64_t i = 0; i < c.n_layer; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";
     const int blk = static_cast<int>(i);
     Block b;
-    b.ln1_w = tensor(h + "ln_1.weight", {D}, -1);
-    b.ln1_b = tensor(h + "ln_1.bias", {D}, 0);
+    b.ln1 = norm(h + "ln_1", blk);
     b.attn = conv(h + "attn.c_attn", TensorRole::AttnQKV, blk, D, 3 * D, init_std);
     b.attn_out = conv(h + "attn.c_proj", TensorRole::AttnOut, blk, D, D, proj_std);
-    b.ln2_w = tensor(h + "ln_2.weight", {D}, -1);
-    b.ln2_b = tensor(h + "ln_2.bias", {D}, 0);
+    b.ln2 = norm(h + "ln_2", blk);
     b.mlp_up = conv(h + "mlp.c_fc", TensorRole::MlpUp, blk, D, F, init_std);
     b.mlp_down = conv(h + "mlp.c_proj", TensorRole::MlpDown, blk, F, D, proj_std);
     m->blocks_.push_back(b);
+    m->add_block_groups({{"attn_in", {b.attn}, b.ln1, std::nullopt},
+                         {"attn_out", {b.attn_out}, std::nullopt, b.attn},
+                         {"mlp_in", {b.mlp_up}, b.ln2, std::nullopt},
+                         {"mlp_out", {b.mlp_down}, std::nullopt, b.mlp_up}});
   }
-  m->lnf_w_ = tensor("ln_f.weight", {D}, -1);
-  m->lnf_b_ = tensor("ln_f.bias", {D}, 0);
+  m->lnf_ = norm("ln_f", -1);
   if (!c.tie_word_embeddings) {
     m->lm_head_ = m->add_slot("lm_head", TensorRole::LmHead, -1,
                               src.get("lm_head.weight", {c.vocab_size, D}, init_std, /*prefixed=*/false), {});

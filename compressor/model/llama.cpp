@@ -1,9 +1,10 @@
 #include "compressor/model/llama.h"
 
 #include <cmath>
-#include <limits>
+#include <tuple>
 
 #include "compressor/error.h"
+#include "compressor/model/ops.h"
 #include "compressor/model/weight_source.h"
 
 namespace compressor::model {
@@ -20,7 +21,7 @@ bool get_bool(const HfConfig& config, const std::string& key, bool fallback) {
 }
 
 struct Layer {
-  torch::Tensor ln1_w, ln2_w;               // input_layernorm, post_attention_layernorm
+  size_t ln1, ln2;                          // input_layernorm, post_attention_layernorm (norm table)
   size_t q, k, v, o, gate, up, down;        // indices into the slot table
 };
 
@@ -35,75 +36,55 @@ class LlamaModel final : public Model {
   bool is_causal_lm() const override { return true; }
   int64_t max_positions() const override { return c_.max_position_embeddings; }
   int64_t vocab_size() const override { return c_.vocab_size; }
+  int64_t hidden_size() const override { return c_.hidden_size; }
 
-  torch::Tensor forward(const torch::Tensor& ids) override {
-    if (ids.dim() != 2) throw BadInput("llama", "input_ids must be [batch, time]");
-    const int64_t B = ids.size(0), T = ids.size(1), D = c_.hidden_size;
-    if (T > c_.max_position_embeddings) {
-      throw BadInput("llama", "sequence of " + std::to_string(T) + " tokens exceeds max_position_embeddings " +
-                                  std::to_string(c_.max_position_embeddings));
-    }
-    if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c_.vocab_size)) {
-      throw BadInput("llama", "token ids must be in [0, " + std::to_string(c_.vocab_size) + ")");
-    }
-    const int64_t H = c_.num_attention_heads, KV = c_.num_key_value_heads, hd = c_.head_dim, rep = H / KV;
-    auto x = slots_[embed_].weight.index_select(0, ids.reshape({-1})).view({B, T, D});
-    const auto [cos, sin] = rope_tables(T, x.scalar_type());
-    auto causal = torch::ones({T, T}, torch::kBool).triu(1);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-    auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, hd}).transpose(1, 2); };
-    for (const auto& l : layers_) {
-      auto h = rms_norm(x, l.ln1_w);
-      auto q = rope(heads(linear(slots_[l.q], h), H), cos, sin);   // [B, H, T, hd]
-      auto k = rope(heads(linear(slots_[l.k], h), KV), cos, sin);  // [B, KV, T, hd]
-      auto v = heads(linear(slots_[l.v], h), KV);
-      if (rep > 1) {  // HF repeat_kv: query head j reads kv head j / rep
-        k = k.repeat_interleave(rep, 1);
-        v = v.repeat_interleave(rep, 1);
-      }
-      auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
-      att.masked_fill_(causal, -std::numeric_limits<float>::infinity());
-      auto y = torch::matmul(torch::softmax(att, -1), v).transpose(1, 2).reshape({B, T, H * hd});
-      x = x + linear(slots_[l.o], y);
-      h = rms_norm(x, l.ln2_w);
-      x = x + linear(slots_[l.down], torch::silu(linear(slots_[l.gate], h)) * linear(slots_[l.up], h));
-    }
-    x = rms_norm(x, norm_w_);
-    return linear(lm_head_ ? slots_[*lm_head_] : slots_[embed_], x);
+  torch::Tensor embed(const Batch& batch, BlockInputs* in) const override {
+    check_batch(batch, "max_position_embeddings");
+    const auto& ids = batch.input_ids;
+    const int64_t B = ids.size(0), T = ids.size(1);
+    auto x = slots_[embed_].weight.index_select(0, ids.reshape({-1})).view({B, T, c_.hidden_size});
+    in->causal = true;
+    in->key_mask = ops::key_mask(batch);
+    std::tie(in->rope_cos, in->rope_sin) = ops::rope_tables(T, c_.head_dim, c_.rope_theta, x.scalar_type());
+    return x;
   }
 
+  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+    const auto& l = layers_.at(static_cast<size_t>(i));
+    const int64_t B = x.size(0), T = x.size(1), H = c_.num_attention_heads, KV = c_.num_key_value_heads, hd = c_.head_dim;
+    auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, hd}).transpose(1, 2); };
+    auto h = norm(l.ln1, x);
+    auto q = ops::apply_rope(heads(linear(l.q, h), H), in.rope_cos, in.rope_sin);   // [B, H, T, hd]
+    auto k = ops::apply_rope(heads(linear(l.k, h), KV), in.rope_cos, in.rope_sin);  // [B, KV, T, hd]
+    auto v = heads(linear(l.v, h), KV);
+    auto y = ops::attention(q, k, v, in, 1.0 / std::sqrt(static_cast<double>(hd))).transpose(1, 2).reshape({B, T, H * hd});
+    auto out = x + linear(l.o, y);
+    h = norm(l.ln2, out);
+    return out + linear(l.down, torch::silu(linear(l.gate, h)) * linear(l.up, h));
+  }
+
+  torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
+    auto flat = hidden.reshape({-1, c_.hidden_size});
+    if (rows.defined()) flat = flat.index_select(0, rows);
+    auto logits = linear(lm_head_ ? *lm_head_ : embed_, norm(final_norm_, flat));
+    if (rows.defined()) return logits;
+    auto shape = hidden.sizes().vec();
+    shape.back() = logits.size(-1);
+    return logits.view(shape);
+  }
+
+  using Model::add_block_groups;
+  using Model::add_norm;
   using Model::add_slot;
   using Model::add_tensor;
 
   LlamaConfig c_;
-  size_t embed_ = 0;
+  size_t embed_ = 0, final_norm_ = 0;
   std::optional<size_t> lm_head_;
-  torch::Tensor norm_w_;
   std::vector<Layer> layers_;
 
  private:
-  // HF LlamaRMSNorm: normalised in float32, back to the input dtype, then scaled by the weight.
-  torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w) const {
-    auto xf = x.to(torch::kFloat32);
-    xf = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + c_.rms_norm_eps);
-    return w * xf.to(x.scalar_type());
-  }
-
-  // cos/sin [T, hd] of pos * inv_freq, inv_freq_i = theta^(-2i/hd), duplicated over both halves.
-  std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t T, torch::ScalarType dtype) const {
-    const int64_t hd = c_.head_dim;
-    auto inv_freq = torch::pow(c_.rope_theta, -torch::arange(0, hd, 2, torch::kFloat64) / static_cast<double>(hd));
-    auto ang = torch::outer(torch::arange(T, torch::kFloat64), inv_freq);
-    ang = torch::cat({ang, ang}, -1);
-    return {ang.cos().to(dtype), ang.sin().to(dtype)};
-  }
-
-  // rotate_half layout: element i pairs with i + hd/2 (not interleaved pairs).
-  static torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-    const int64_t half = x.size(-1) / 2;
-    auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-    return x * cos + rotated * sin;
-  }
+  torch::Tensor norm(size_t n, const torch::Tensor& x) const { return ops::rms_norm(x, norms_[n].weight, c_.rms_norm_eps); }
 };
 
 // Names are relative to the "model." prefix (absent when a bare LlamaModel was saved); lm_head is
@@ -116,7 +97,9 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
   const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t q_out = c.num_attention_heads * c.head_dim, kv_out = c.num_key_value_heads * c.head_dim;
   const double std = c.initializer_range;
-  auto norm = [&](const std::string& name) { return m->add_tensor(p + name, src.get(name, {D}, -1)); };
+  auto norm = [&](const std::string& name, int block) {
+    return m->add_norm(p + name, block, src.get(name + ".weight", {D}, -1), {});
+  };
   auto dense = [&](const std::string& name, TensorRole role, int block, int64_t in, int64_t out, bool bias) {
     return m->add_slot(p + name, role, block, src.get(name + ".weight", {out, in}, std),
                        bias ? src.get(name + ".bias", {out}, 0) : torch::Tensor());
@@ -130,18 +113,22 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
     const int blk = static_cast<int>(i);
     const bool ab = c.attention_bias, mb = c.mlp_bias;
     Layer L;
-    L.ln1_w = norm(l + "input_layernorm.weight");
+    L.ln1 = norm(l + "input_layernorm", blk);
     L.q = dense(l + "self_attn.q_proj", TensorRole::AttnQ, blk, D, q_out, ab);
     L.k = dense(l + "self_attn.k_proj", TensorRole::AttnK, blk, D, kv_out, ab);
     L.v = dense(l + "self_attn.v_proj", TensorRole::AttnV, blk, D, kv_out, ab);
     L.o = dense(l + "self_attn.o_proj", TensorRole::AttnOut, blk, q_out, D, ab);
-    L.ln2_w = norm(l + "post_attention_layernorm.weight");
+    L.ln2 = norm(l + "post_attention_layernorm", blk);
     L.gate = dense(l + "mlp.gate_proj", TensorRole::MlpGate, blk, D, F, mb);
     L.up = dense(l + "mlp.up_proj", TensorRole::MlpUp, blk, D, F, mb);
     L.down = dense(l + "mlp.down_proj", TensorRole::MlpDown, blk, F, D, mb);
     m->layers_.push_back(L);
+    m->add_block_groups({{"attn_in", {L.q, L.k, L.v}, L.ln1, std::nullopt},
+                         {"attn_out", {L.o}, std::nullopt, L.v},
+                         {"mlp_in", {L.gate, L.up}, L.ln2, std::nullopt},
+                         {"mlp_out", {L.down}, std::nullopt, L.up}});
   }
-  m->norm_w_ = norm("norm.weight");
+  m->final_norm_ = norm("norm", -1);
   if (!c.tie_word_embeddings) {
     m->lm_head_ = m->add_slot("lm_head", TensorRole::LmHead, -1,
                               src.get("lm_head.weight", {V, D}, std, /*prefixed=*/false), {});

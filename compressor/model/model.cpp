@@ -1,6 +1,19 @@
 #include "compressor/model/model.h"
 
+#include "compressor/error.h"
+#include "compressor/util/shape.h"
+
 namespace compressor::model {
+
+void LinearSlot::set_weight(const torch::Tensor& w) {
+  torch::NoGradGuard no_grad;
+  if (w.sizes() != weight.sizes()) {
+    throw InternalError(name, "set_weight: shape " + util::shape_string(w.sizes()) + " for a weight of " +
+                                  util::shape_string(weight.sizes()));
+  }
+  weight.copy_(w);
+  ++generation;
+}
 
 LinearSlot* Model::find_slot(const std::string& name) {
   for (auto& s : slots_) {
@@ -9,10 +22,59 @@ LinearSlot* Model::find_slot(const std::string& name) {
   return nullptr;
 }
 
+BlockView Model::block(int i) {
+  if (i < 0 || i >= num_blocks()) {
+    throw InternalError(architecture(), "block " + std::to_string(i) + " of " + std::to_string(num_blocks()));
+  }
+  BlockView v;
+  v.index = i;
+  for (auto& s : slots_) {
+    if (s.block == i) v.linears.push_back(&s);
+  }
+  for (auto& n : norms_) {
+    if (n.block == i) v.norms.push_back(&n);
+  }
+  v.groups = layout_[static_cast<size_t>(i)].groups;
+  return v;
+}
+
+torch::Tensor Model::hidden_states(const Batch& batch, BlockInputs* inputs) const {
+  BlockInputs local;
+  BlockInputs& in = inputs ? *inputs : local;
+  auto x = embed(batch, &in);
+  for (int i = 0; i < num_blocks(); ++i) x = run_block(i, x, in);
+  return x;
+}
+
+torch::Tensor Model::forward(const Batch& batch) const { return head(hidden_states(batch, nullptr)); }
+
+void Model::check_batch(const Batch& batch, const std::string& context_key) const {
+  const auto arch = architecture();
+  const auto& ids = batch.input_ids;
+  if (!ids.defined() || ids.dim() != 2) throw BadInput(arch, "input_ids must be [batch, time]");
+  const int64_t T = ids.size(1);
+  if (T > max_positions()) {
+    throw BadInput(arch, "sequence of " + std::to_string(T) + " tokens exceeds " + context_key + " " +
+                             std::to_string(max_positions()));
+  }
+  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab_size())) {
+    throw BadInput(arch, "token ids must be in [0, " + std::to_string(vocab_size()) + ")");
+  }
+  for (const auto* t : {&batch.attention_mask, &batch.token_type_ids}) {
+    if (t->defined() && t->sizes() != ids.sizes()) {
+      throw BadInput(arch, std::string(t == &batch.attention_mask ? "attention_mask" : "token_type_ids") + " is " +
+                               util::shape_string(t->sizes()) + ", input_ids " + util::shape_string(ids.sizes()));
+    }
+  }
+}
+
 void Model::apply_masks() {
   torch::NoGradGuard no_grad;
   for (auto& s : slots_) {
-    if (s.mask.defined()) s.weight.mul_(s.mask);
+    if (s.mask.defined()) {
+      s.weight.mul_(s.mask);
+      s.touch();
+    }
   }
 }
 
@@ -37,6 +99,18 @@ size_t Model::add_slot(const std::string& name, TensorRole role, int block, torc
   slots_.push_back(std::move(s));
   return slots_.size() - 1;
 }
+
+size_t Model::add_norm(const std::string& name, int block, torch::Tensor weight, torch::Tensor bias) {
+  NormSlot n;
+  n.name = name;
+  n.block = block;
+  n.weight = add_tensor(name + ".weight", std::move(weight));
+  if (bias.defined()) n.bias = add_tensor(name + ".bias", std::move(bias));
+  norms_.push_back(std::move(n));
+  return norms_.size() - 1;
+}
+
+void Model::add_block_groups(std::vector<InputGroup> groups) { layout_.push_back({std::move(groups)}); }
 
 std::vector<std::pair<std::string, torch::Tensor>> Model::checkpoint_tensors() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;

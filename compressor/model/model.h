@@ -1,6 +1,9 @@
-// The model every pass works on: a LibTorch module plus a table of its linear weights.
+// The model every pass works on: a LibTorch module run one transformer block at a time, plus tables
+// of its linear weights (LinearSlot), its norm weights (NormSlot) and, per block, which linears read
+// the same input (input groups), so statistics and scale folding work per group.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -10,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include "compressor/model/batch.h"
 #include "compressor/model/hf_config.h"
 #include "compressor/model/tensor_role.h"
 
@@ -28,12 +32,46 @@ struct LinearSlot {
   // Bool [out, in], true = kept. Undefined while the weight is dense. Later passes and training
   // keep pruned weights at zero through it.
   torch::Tensor mask;
+  // Bumped by every change of the weight, so statistics taken from it know they are stale.
+  uint64_t generation = 0;
 
   int64_t out_features() const { return weight.size(0); }
   int64_t in_features() const { return weight.size(1); }
   bool is_linear() const {  // a matmul inside a block (not embedding, head or norm)
     return role != TensorRole::Embedding && role != TensorRole::LmHead && role != TensorRole::Norm;
   }
+  // Writes `w` ([out, in]) into the weight in place (the module sees it) and bumps the generation.
+  void set_weight(const torch::Tensor& w);
+  // Call after editing `weight` in place by other means.
+  void touch() { ++generation; }
+};
+
+// A LayerNorm / RMSNorm weight (and LayerNorm bias), shared with the module like a slot's weight,
+// so a per-channel scale can be folded into it.
+struct NormSlot {
+  std::string name;  // checkpoint name without ".weight", e.g. "model.layers.0.input_layernorm"
+  int block = -1;
+  torch::Tensor weight;  // [hidden]
+  torch::Tensor bias;    // [hidden]; undefined for RMSNorm
+};
+
+// Linears that read one tensor: ln1 -> q, k, v (or GPT-2's c_attn); attention output -> o;
+// ln2 -> gate, up (c_fc); up -> down. They share one Hessian and one set of channel statistics.
+struct InputGroup {
+  std::string name;               // "attn_in", "attn_out", "mlp_in", "mlp_out"
+  std::vector<size_t> slots;      // indices into Model::slots(); the first one is the group's leader
+  std::optional<size_t> norm;     // index into Model::norms() of the norm that produces the input
+  std::optional<size_t> producer; // index of the linear whose output is the input (v -> o, up -> down)
+};
+
+class Model;
+
+// One block's slots, norms and input groups.
+struct BlockView {
+  int index = 0;
+  std::vector<LinearSlot*> linears;
+  std::vector<NormSlot*> norms;
+  std::vector<InputGroup> groups;
 };
 
 // Observer called with the input of a linear slot during forward (calibration statistics).
@@ -43,13 +81,28 @@ class Model {
  public:
   virtual ~Model() = default;
 
-  virtual std::string architecture() const = 0;   // "gpt2", "bert"
+  virtual std::string architecture() const = 0;   // "gpt2", "bert", "llama"
   virtual bool is_causal_lm() const = 0;
-  // input_ids [batch, time] int64 -> logits [batch, time, vocab] for a causal LM, or the last
-  // hidden states [batch, time, hidden] for an encoder.
-  virtual torch::Tensor forward(const torch::Tensor& input_ids) = 0;
   virtual int64_t max_positions() const = 0;
   virtual int64_t vocab_size() const = 0;
+  virtual int64_t hidden_size() const = 0;
+  int num_blocks() const { return static_cast<int>(layout_.size()); }
+
+  // Token (+ position, segment) embeddings [B, T, hidden]; fills `inputs` with what every block of
+  // this batch reads. Ids outside the vocabulary or a batch longer than the context are BadInput.
+  virtual torch::Tensor embed(const Batch& batch, BlockInputs* inputs) const = 0;
+  // Block `i` on hidden states [B, T, hidden].
+  virtual torch::Tensor run_block(int i, const torch::Tensor& hidden, const BlockInputs& inputs) const = 0;
+  // What follows the blocks (final norm and LM head for a causal LM, nothing for an encoder) on the
+  // rows asked: `rows` indexes the flattened [B·T] rows of `hidden`; undefined = every row, in the
+  // shape of hidden. A causal LM returns logits ([R, vocab] or [B, T, vocab]), an encoder hidden states.
+  virtual torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows = {}) const = 0;
+
+  // embed -> every block -> head: the only loop over blocks.
+  torch::Tensor forward(const Batch& batch) const;
+  torch::Tensor forward(const torch::Tensor& input_ids) const { return forward(Batch{input_ids, {}, {}}); }
+  // embed -> every block (the hidden states head() reads).
+  torch::Tensor hidden_states(const Batch& batch, BlockInputs* inputs) const;
 
   // Every tensor under its checkpoint name and layout, as a Hugging Face loader expects it, in
   // the order the architecture registered them.
@@ -58,7 +111,12 @@ class Model {
   const HfConfig& config() const { return config_; }
   std::vector<LinearSlot>& slots() { return slots_; }
   const std::vector<LinearSlot>& slots() const { return slots_; }
+  std::vector<NormSlot>& norms() { return norms_; }
+  const std::vector<NormSlot>& norms() const { return norms_; }
   LinearSlot* find_slot(const std::string& name);
+  BlockView block(int i);
+  // Input groups of block i (indices into slots()).
+  const std::vector<InputGroup>& input_groups(int i) const { return layout_.at(static_cast<size_t>(i)).groups; }
   torch::nn::Module& module() { return *module_; }
 
   void set_linear_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
@@ -68,6 +126,11 @@ class Model {
  protected:
   // Linear through a slot: y = x W^T + b, calling the input hook first when one is set.
   torch::Tensor linear(const LinearSlot& slot, const torch::Tensor& x) const;
+  torch::Tensor linear(size_t slot, const torch::Tensor& x) const { return linear(slots_[slot], x); }
+  // BadInput (named after the architecture) unless ids are [B, T] within the vocabulary and context,
+  // and attention_mask / token_type_ids (when given) have the same shape.
+  // `context_key` names the config key of the context length in the message.
+  void check_batch(const Batch& batch, const std::string& context_key) const;
 
   // Registers `t` as a module parameter (so optimisers see it) under its checkpoint name and
   // returns it. `transposed`: the checkpoint stores it as t.t() (GPT-2's Conv1D [in, out]).
@@ -75,10 +138,15 @@ class Model {
   // A slot named `name` (checkpoint name without ".weight") with weight [out, in] and optional bias.
   size_t add_slot(const std::string& name, TensorRole role, int block, torch::Tensor weight, torch::Tensor bias,
                   bool transposed = false);
+  // A norm named `name` with weight [hidden] and optional bias, registered like add_tensor.
+  size_t add_norm(const std::string& name, int block, torch::Tensor weight, torch::Tensor bias);
+  // Block i's input groups; slots and norms of the block are found by their block index.
+  void add_block_groups(std::vector<InputGroup> groups);
 
   HfConfig config_;
   std::shared_ptr<torch::nn::Module> module_;
   std::vector<LinearSlot> slots_;
+  std::vector<NormSlot> norms_;
   LinearInputHook hook_;
 
  private:
@@ -87,7 +155,11 @@ class Model {
     torch::Tensor tensor;  // the parameter itself: in-place edits show here
     bool transposed;
   };
+  struct BlockLayout {
+    std::vector<InputGroup> groups;
+  };
   std::vector<Stored> stored_;
+  std::vector<BlockLayout> layout_;
 };
 
 }  // namespace compressor::model
