@@ -14,7 +14,6 @@
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
 #include "passes/pruning/magnitude.h"
-#include "passes/pruning/nm.h"
 
 using namespace compressor;
 
@@ -48,7 +47,7 @@ int main(int argc, char** argv) {
     auto slots = model::select_slots(*m, {"Linear"}, {}, "bench");
     if (c.kind == "layer") for (auto* s : slots) passes::magnitude_prune_layer(*s, c.sparsity);
     if (c.kind == "global") passes::magnitude_prune_global(slots, c.sparsity);
-    if (c.kind == "nm") for (auto* s : slots) passes::nm_prune(*s, 2, 4);
+    if (c.kind == "nm") for (auto* s : slots) passes::magnitude_prune_nm(*s, passes::MaskStructure{2, 4});
     auto r = eval::perplexity(*m, tokens, seq_len, stride);
     if (c.kind == "none") dense_ppl = r.perplexity();
     std::printf("%-26s %10.4f %12.4f %+9.2f%%\n", c.name.c_str(), r.perplexity(), r.bits_per_byte(),

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    const auto& passes = pipeline::builtin_registry();
+    const auto& passes = passes::builtin_registry();
     std::vector<std::string> overrides(argv + 2, argv + argc);
     auto plan = recipe::resolve_recipe(argv[1], overrides, passes);
 

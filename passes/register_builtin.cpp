@@ -1,13 +1,13 @@
 // Every built-in pass, in one place.
-#include "compressor/pipeline/registry.h"
+#include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
-#include "passes/pruning/nm.h"
+#include "passes/pruning/wanda.h"
 
-namespace compressor::pipeline {
+namespace compressor::passes {
 
 void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
-  registry.add(passes::nm_pass_info());
+  registry.add(passes::wanda_pass_info());
 }
 
-}  // namespace compressor::pipeline
+}  // namespace compressor::passes

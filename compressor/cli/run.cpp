@@ -9,6 +9,7 @@
 #include "compressor/eval/report.h"
 #include "compressor/model/architecture.h"
 #include "compressor/pipeline/session.h"
+#include "compressor/recipe/resolve.h"
 #include "compressor/util/atomic_file.h"
 #include "compressor/util/progress.h"
 #include "formats/artifact.h"
@@ -16,7 +17,7 @@
 namespace compressor::cli {
 
 int run_recipe(const RunArgs& args, bool quiet) {
-  const auto& registry = pipeline::builtin_registry();
+  const auto& registry = passes::builtin_registry();
   auto plan = recipe::resolve_recipe(args.recipe, args.overrides, registry);
   const std::string canonical = recipe::canonical_yaml(plan, registry);
   if (args.dry_run) {
@@ -46,7 +47,7 @@ int run_recipe(const RunArgs& args, bool quiet) {
   const auto after = session.evaluate(progress);
   std::fputs(("\n" + eval::metrics_table(before, after)).c_str(), stdout);
 
-  auto gate = eval::check_gate(plan.validate, before, after);
+  auto gate = eval::check_gate(plan.validate.max_drop, before, after);
   if (!plan.validate.max_drop.empty()) std::fputs(("\ngate:\n" + gate.report()).c_str(), stdout);
   if (!gate.passed) {
     throw GateFailed(plan.source_file, "the compressed model lost more than the recipe's validate.max_drop allows;" +
@@ -87,13 +88,13 @@ int eval_model(const EvalArgs& args) {
 }
 
 int print_passes() {
-  for (const auto& [name, info] : pipeline::builtin_registry().all()) {
+  for (const auto& [name, info] : passes::builtin_registry().all()) {
     std::printf("%s\n    %s\n", name.c_str(), info.summary.c_str());
     auto opts = info.options;
-    for (const auto& c : pipeline::common_pass_options()) opts.push_back(c);
+    for (const auto& c : passes::common_pass_options()) opts.push_back(c);
     for (const auto& o : opts) {
       std::string def = o.default_value ? "default " + recipe::to_string(*o.default_value) : "required";
-      std::printf("    %-10s %s; %s. %s\n", o.key.c_str(), o.describe_domain().c_str(), def.c_str(), o.help.c_str());
+      std::printf("    %-14s %s; %s. %s\n", o.key.c_str(), o.describe_domain().c_str(), def.c_str(), o.help.c_str());
     }
   }
   return 0;

@@ -25,9 +25,9 @@ std::string fmt(const char* f, double a) {
 }
 }  // namespace
 
-GateResult check_gate(const recipe::ValidateSpec& spec, const Metrics& before, const Metrics& after) {
+GateResult check_gate(const std::vector<GateRule>& rules, const Metrics& before, const Metrics& after) {
   GateResult result;
-  for (const auto& rule : spec.max_drop) {
+  for (const auto& rule : rules) {
     const bool per_dataset = rule.metric.find('/') != std::string::npos;
     bool matched = false;
     for (const auto& [key, b] : before) {
@@ -44,11 +44,11 @@ GateResult check_gate(const recipe::ValidateSpec& spec, const Metrics& before, c
       c.limit = rule.limit;
       c.relative = rule.relative;
       c.passed = std::isfinite(c.after) && c.drop <= c.limit;
-      c.rule_where = rule.where.str();
+      c.rule_where = rule.where;
       result.passed = result.passed && c.passed;
       result.checks.push_back(c);
     }
-    if (!matched) throw BadInput(rule.where.str(), "no evaluated metric matches '" + rule.metric + "'");
+    if (!matched) throw BadInput(rule.where, "no evaluated metric matches '" + rule.metric + "'");
   }
   return result;
 }

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "compressor/eval/metrics.h"
-#include "compressor/recipe/plan.h"
+#include "compressor/eval/gate_rule.h"
 
 namespace compressor::eval {
 
@@ -26,6 +26,6 @@ struct GateResult {
 };
 
 // A rule "perplexity" applies to that metric on every dataset; "<dataset>/perplexity" to one.
-GateResult check_gate(const recipe::ValidateSpec& spec, const Metrics& before, const Metrics& after);
+GateResult check_gate(const std::vector<GateRule>& rules, const Metrics& before, const Metrics& after);
 
 }  // namespace compressor::eval

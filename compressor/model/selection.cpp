@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include <spdlog/spdlog.h>
+
 #include "compressor/error.h"
 
 namespace compressor::model {
@@ -15,9 +17,13 @@ std::regex compile(const std::string& entry, const std::string& where) {
   }
 }
 
+// Python's re.match: anchored at the start of the name, not at its end (what llm-compressor's
+// "re:" targets mean), so "re:.*mlp" matches "model.layers.0.mlp.up_proj".
 bool matches(const LinearSlot& slot, const std::string& entry, const std::regex* re) {
-  if (re) return std::regex_match(slot.name, *re);
-  if (entry == "Linear") return slot.is_linear();
+  if (re) return std::regex_search(slot.name, *re, std::regex_constants::match_continuous);
+  // Every nn.Linear, as in llm-compressor: the blocks' linears and an untied lm_head (a tied head
+  // is the embedding table, which is not a Linear).
+  if (entry == "Linear") return slot.is_linear() || slot.role == TensorRole::LmHead;
   if (auto role = parse_role(entry)) return slot.role == *role;
   return slot.name == entry || slot.name + ".weight" == entry;
 }
@@ -60,6 +66,11 @@ std::vector<LinearSlot*> select_slots(Model& model, const std::vector<std::strin
       throw BadInput(where, "target '" + m.entry + "' matches no weight of this model (slots are named like " +
                                 names + "; roles: Linear, attn_qkv, attn_out, mlp_up, mlp_down, ...)");
     }
+  }
+  for (const auto& m : skip) {
+    bool any = false;
+    for (const auto& s : model.slots()) any = any || m.test(s);
+    if (!any) spdlog::warn("{}: ignore entry '{}' matches no weight of this model", where, m.entry);
   }
   std::vector<LinearSlot*> out;
   for (auto& s : model.slots()) {

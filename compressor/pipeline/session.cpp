@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "calibration/dataset.h"
+#include "calibration/sequential.h"
 #include "compressor/error.h"
 #include "compressor/eval/embedding.h"
 #include "compressor/eval/perplexity.h"
@@ -19,11 +20,13 @@ namespace compressor::pipeline {
 
 struct Session::BoundPass {
   const recipe::PassSpec* spec;
-  std::unique_ptr<Pass> pass;
+  std::unique_ptr<passes::Pass> pass;
   std::vector<model::LinearSlot*> slots;
 };
 
-Session::Session(recipe::Plan plan, const PassRegistry& registry) : plan_(std::move(plan)), registry_(registry) {}
+Session::Session(recipe::Plan plan, const passes::PassRegistry& registry) : plan_(std::move(plan)), registry_(registry) {
+  context_.seed = plan_.seed;
+}
 Session::~Session() = default;
 
 void Session::load() {
@@ -37,7 +40,6 @@ void Session::load() {
   if (!plan_.evaluate.datasets.empty() || plan_.calibration.enabled) {
     tokenizer_ = calibration::tokenizer_for(*model_, plan_.model.path);
   }
-  context_ = std::make_unique<Context>(plan_, tokenizer_.get());
 
   bound_.clear();
   for (const auto& stage : plan_.stages) {
@@ -48,10 +50,34 @@ void Session::load() {
       BoundPass b{&spec, info->create(spec.options), {}};
       b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
       std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
-      b.pass->check(*model_, view, spec.where);
+      b.pass->check(*model_, view, spec.where.str());
+      if (b.pass->data_aware() && !plan_.calibration.enabled) {
+        throw BadInput(spec.where.str(), "pass '" + spec.type + "' needs calibration data, but the recipe has no 'calibration' block");
+      }
+      if (b.pass->data_aware()) {
+        // The sequential driver runs the blocks; a slot outside them (an untied lm_head) would
+        // never see calibration data.
+        std::vector<model::LinearSlot*> in_blocks;
+        for (auto* slot : b.slots) {
+          if (slot->block >= 0) {
+            in_blocks.push_back(slot);
+          } else {
+            spdlog::warn("{}: '{}' is outside the transformer blocks, so {} leaves it as it is (add it to 'ignore')",
+                         spec.where.str(), slot->name, spec.type);
+          }
+        }
+        b.slots = std::move(in_blocks);
+      }
       passes.push_back(std::move(b));
     }
     bound_.push_back(std::move(passes));
+  }
+
+  // Calibration data is read now when a pass needs it, so its errors come before any evaluation.
+  for (const auto& stage : bound_) {
+    for (const auto& b : stage) {
+      if (b.pass->data_aware()) calibration_samples(b.spec->where.str());
+    }
   }
 
   eval_data_.clear();
@@ -147,16 +173,85 @@ double Session::probe_accuracy(const EvalData& data, const std::string& name, co
   return eval::accuracy(probe.predict(test), data.test_y);
 }
 
-StageTiming Session::run_stage(size_t index) {
+const torch::Tensor& Session::calibration_samples(const std::string& requested_by) {
+  if (calibration_.defined()) return calibration_;
+  const auto& c = plan_.calibration;
+  if (!c.enabled) {
+    throw BadInput(plan_.source_file, requested_by + " needs calibration data, but the recipe has no 'calibration' block");
+  }
+  if (!tokenizer_) throw InternalError("calibration", "no tokenizer");
+  if (c.seq_len > model_->max_positions()) {
+    throw BadInput(c.where.str() + ".seq_len", "seq_len " + std::to_string(c.seq_len) + " exceeds the model's context of " +
+                                                    std::to_string(model_->max_positions()) + " positions");
+  }
+  auto tokens = calibration::load_text_tokens(c.source, *tokenizer_, 0, c.where.str() + ".source");
+  // Windows are drawn at random offsets and may overlap, but a text shorter than samples x seq_len
+  // would make the same tokens count several times over: refuse it rather than over-weight them.
+  if (tokens.size(0) < c.samples * c.seq_len) {
+    throw BadInput(c.where.str() + ".source", c.source.string() + " has " + std::to_string(tokens.size(0)) +
+                                                  " tokens, fewer than samples x seq_len = " + std::to_string(c.samples) +
+                                                  " x " + std::to_string(c.seq_len) + " = " +
+                                                  std::to_string(c.samples * c.seq_len));
+  }
+  calibration_ = calibration::random_windows(tokens, c.samples, c.seq_len, c.seed);
+  return calibration_;
+}
+
+// Consecutive data-aware passes of a stage share one sweep of the sequential driver: per block,
+// each compresses its slots in that block, in recipe order, from the same statistics.
+void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage,
+                             const ProgressFn& progress) {
+  calibration::Requirements req;
+  std::string names;
+  for (auto* b : sweep) {
+    req.merge(b->pass->requirements());
+    names += (names.empty() ? "" : "+") + b->spec->type;
+  }
+  const auto& samples = calibration_samples(names);
+  calibration::SequentialOptions options;
+  options.sequential = plan_.calibration.sequential;
+  options.batch_size = plan_.calibration.batch_size;
+  options.label = stage.name + ": " + names;
+  options.progress = progress;
+  calibration::run_sequential(*model_, samples, {}, req, options,
+                              [&](model::BlockView& block, const calibration::BlockStats& stats) {
+                                for (auto* b : sweep) {
+                                  std::vector<model::LinearSlot*> mine;
+                                  for (auto* slot : b->slots) {
+                                    if (slot->block == block.index) mine.push_back(slot);
+                                  }
+                                  if (!mine.empty()) b->pass->compress_block(block, mine, stats, context_);
+                                }
+                              });
+}
+
+StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
   const auto& stage = plan_.stages.at(index);
   StageTiming t{stage.name, 0, {}};
   const auto stage_start = std::chrono::steady_clock::now();
-  for (auto& b : bound_.at(index)) {
+  auto& bound = bound_.at(index);
+  for (size_t i = 0; i < bound.size();) {
     const auto start = std::chrono::steady_clock::now();
-    b.pass->apply(*model_, b.slots, *context_);
+    std::vector<BoundPass*> sweep;
+    for (size_t j = i; j < bound.size() && bound[j].pass->data_aware(); ++j) sweep.push_back(&bound[j]);
+    std::string type;
+    size_t slots = 0;
+    if (sweep.empty()) {
+      bound[i].pass->apply(*model_, bound[i].slots, context_);
+      type = bound[i].spec->type;
+      slots = bound[i].slots.size();
+      ++i;
+    } else {
+      run_data_aware(sweep, stage, progress);
+      for (auto* b : sweep) {
+        type += (type.empty() ? "" : "+") + b->spec->type;
+        slots += b->slots.size();
+      }
+      i += sweep.size();
+    }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("stage '{}': {} on {} slots took {:.2f}s", stage.name, b.spec->type, b.slots.size(), s);
-    t.passes.push_back({b.spec->type, s});
+    spdlog::info("stage '{}': {} on {} slots took {:.2f}s", stage.name, type, slots, s);
+    t.passes.push_back({type, s});
   }
   t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
   timings_.push_back(t);

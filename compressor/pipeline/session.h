@@ -15,8 +15,8 @@
 #include "compressor/eval/gate.h"
 #include "compressor/eval/metrics.h"
 #include "compressor/model/model.h"
-#include "compressor/pipeline/context.h"
-#include "compressor/pipeline/registry.h"
+#include "passes/context.h"
+#include "passes/registry.h"
 #include "compressor/recipe/plan.h"
 
 namespace compressor::pipeline {
@@ -37,7 +37,7 @@ using ProgressFn = std::function<void(const std::string& label, int64_t done, in
 
 class Session {
  public:
-  Session(recipe::Plan plan, const PassRegistry& registry);
+  Session(recipe::Plan plan, const passes::PassRegistry& registry);
   ~Session();
 
   // Loads the model and tokenizer, selects every pass's slots and runs every pass's check().
@@ -46,7 +46,10 @@ class Session {
   // Perplexity (and bits per byte) of the current model on every evaluate dataset.
   eval::Metrics evaluate(const ProgressFn& progress = {});
   size_t stage_count() const { return plan_.stages.size(); }
-  StageTiming run_stage(size_t index);
+  StageTiming run_stage(size_t index, const ProgressFn& progress = {});
+  // Calibration windows [samples, seq_len] from the recipe's calibration block, read on first use;
+  // BadInput naming `requested_by` when the recipe has none.
+  const torch::Tensor& calibration_samples(const std::string& requested_by);
   // Writes the artifact; `before`/`after` metrics go into its manifest.
   nlohmann::json write_artifact(const eval::Metrics& before, const eval::Metrics& after, const std::string& canonical_recipe);
 
@@ -61,11 +64,13 @@ class Session {
  private:
   struct BoundPass;
   recipe::Plan plan_;
-  const PassRegistry& registry_;
+  const passes::PassRegistry& registry_;
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<calibration::Tokenizer> tokenizer_;
-  std::unique_ptr<Context> context_;
+  passes::Context context_;
+  torch::Tensor calibration_;
   std::vector<std::vector<BoundPass>> bound_;  // per stage
+  void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.
   struct EvalData {
     torch::Tensor tokens;                          // perplexity: the whole text

@@ -136,6 +136,8 @@ std::string canonical_yaml(const Plan& plan, const PassCatalog& passes) {
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     out << YAML::Key << "seq_len" << YAML::Value << c.seq_len;
     out << YAML::Key << "seed" << YAML::Value << c.seed;
+    out << YAML::Key << "sequential" << YAML::Value << c.sequential;
+    out << YAML::Key << "batch_size" << YAML::Value << c.batch_size;
     out << YAML::EndMap;
   }
 

@@ -10,7 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "compressor/recipe/options.h"
+#include "compressor/recipe/plan.h"
 #include "compressor/recipe/yaml_source.h"
 
 namespace compressor::recipe {

@@ -38,15 +38,6 @@ void check_selectors(const Field& f, const std::vector<std::string>& selectors) 
 
 }  // namespace
 
-const std::vector<OptionSpec>& common_pass_options() {
-  static const std::vector<OptionSpec> specs = {
-      list_option("targets", "layers the pass applies to: Linear, a role name, re:<regex>, or a slot name",
-                  {"Linear"}),
-      list_option("ignore", "layers to leave alone even when targeted (same forms as targets)", {}),
-  };
-  return specs;
-}
-
 PassSpec resolve_pass_entry(const Field& entry, const PassCatalog& catalog) {
   if (!entry.node.IsMap() || entry.node.size() != 1) entry.fail(entry_shape_error(entry, catalog));
   auto it = entry.node.begin();
@@ -61,7 +52,7 @@ PassSpec resolve_pass_entry(const Field& entry, const PassCatalog& catalog) {
 
   std::vector<std::string> keys;
   for (const auto& s : *declared) keys.push_back(s.key);
-  for (const auto& s : common_pass_options()) keys.push_back(s.key);
+  for (const auto& s : passes::common_pass_options()) keys.push_back(s.key);
   MapReader options(pass, keys, /*null_is_empty=*/true);
 
   PassSpec spec;
@@ -76,7 +67,7 @@ PassSpec resolve_pass_entry(const Field& entry, const PassCatalog& catalog) {
       pass.fail_at_key("missing required option '" + o.key + "' (" + o.describe_domain() + ")");
     }
   }
-  for (const OptionSpec& o : common_pass_options()) {
+  for (const OptionSpec& o : passes::common_pass_options()) {
     std::vector<std::string> list;
     if (o.default_value) list = std::get<std::vector<std::string>>(*o.default_value);
     if (auto f = options.get(o.key)) {

@@ -7,9 +7,6 @@
 
 namespace compressor::recipe {
 
-// Options every pass takes besides its declared ones, with their defaults.
-const std::vector<OptionSpec>& common_pass_options();
-
 // `entry` is a map with exactly one key, the pass type; its value is the options map (or empty).
 PassSpec resolve_pass_entry(const Field& entry, const PassCatalog& catalog);
 

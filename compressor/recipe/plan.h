@@ -8,9 +8,25 @@
 #include <string>
 #include <vector>
 
-#include "compressor/recipe/options.h"
+#include "compressor/eval/gate_rule.h"
+#include "passes/options.h"
 
 namespace compressor::recipe {
+
+// Option declarations and the pass catalog belong to the passes; the recipe reads them.
+using eval::GateRule;
+using passes::bool_option;
+using passes::choice_option;
+using passes::float_option;
+using passes::int_option;
+using passes::list_option;
+using passes::OptionKind;
+using passes::OptionSpec;
+using passes::OptionValue;
+using passes::OptionValues;
+using passes::PassCatalog;
+using passes::string_option;
+using passes::to_string;
 
 // Where a value came from, for error messages: "recipe.yaml:12:7: stages[0].passes[1].magnitude.sparsity".
 struct Location {
@@ -33,6 +49,10 @@ struct CalibrationSpec {
   int64_t samples = 128;
   int64_t seq_len = 256;
   uint64_t seed = 0;
+  // true: block i is calibrated on the compressed outputs of blocks < i (GPTQ, SparseGPT,
+  // llm-compressor). false: every block's statistics come from the dense model (the Wanda paper).
+  bool sequential = true;
+  int64_t batch_size = 8;  // calibration samples per forward
   Location where;
 };
 
@@ -70,17 +90,8 @@ struct EvaluateSpec {
   std::vector<std::string> metrics = {"perplexity"};
 };
 
-// "The compressed model may lose at most `limit` of `metric`": an absolute difference, or a
-// fraction of the baseline when `relative`. Lower-is-better metrics lose by going up.
-struct GateRule {
-  std::string metric;   // "perplexity" (every dataset) or "<dataset>/perplexity"
-  double limit = 0;
-  bool relative = false;
-  Location where;
-};
-
 struct ValidateSpec {
-  std::vector<GateRule> max_drop;
+  std::vector<eval::GateRule> max_drop;
 };
 
 struct OutputSpec {

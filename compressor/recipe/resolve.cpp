@@ -50,7 +50,7 @@ ModelSpec resolve_model(const Field& f) {
 }
 
 CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
-  MapReader m(f, {"source", "samples", "seq_len", "seed"});
+  MapReader m(f, {"source", "samples", "seq_len", "seed", "sequential", "batch_size"});
   CalibrationSpec spec;
   spec.enabled = true;
   spec.where = f.key_where();
@@ -59,6 +59,10 @@ CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
   if (auto v = m.get("seq_len")) spec.seq_len = read_int(*v, 2);
   spec.seed = seed;
   if (auto v = m.get("seed")) spec.seed = static_cast<uint64_t>(read_int(*v, 0));
+  if (auto v = m.get("sequential")) {
+    spec.sequential = std::get<bool>(read_option(*v, bool_option("sequential", "", true)));
+  }
+  if (auto v = m.get("batch_size")) spec.batch_size = read_int(*v, 1);
   return spec;
 }
 
@@ -185,7 +189,7 @@ void check_gate_metric(const Field& key, const std::string& metric, const Evalua
 GateRule read_gate_rule(const Field& f, const std::string& metric) {
   GateRule rule;
   rule.metric = metric;
-  rule.where = f.key_where();
+  rule.where = f.key_where().str();
   const std::string bad = "expected a non-negative number or a percentage like \"5%\", got " + describe(f.node);
   if (auto v = parse_number(f.node)) {
     if (*v < 0) f.fail(bad);

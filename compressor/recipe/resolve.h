@@ -6,19 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "compressor/recipe/options.h"
 #include "compressor/recipe/plan.h"
 
 namespace compressor::recipe {
-
-// What the resolver needs to know about passes; the pipeline's PassRegistry implements it.
-class PassCatalog {
- public:
-  virtual ~PassCatalog() = default;
-  // Declared options of a pass type (without the common targets/ignore), or nullptr if unknown.
-  virtual const std::vector<OptionSpec>* options_of(const std::string& type) const = 0;
-  virtual std::vector<std::string> pass_names() const = 0;  // sorted, for "valid choices" lists
-};
 
 // `overrides` are "key.path=value" strings (value parsed as a YAML scalar or flow node); list
 // indices are numbers: "stages.0.passes.0.magnitude.sparsity=0.6".

@@ -1,11 +1,14 @@
 #include "passes/pruning/magnitude.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
 
+#include "compressor/error.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::passes {
@@ -82,13 +85,33 @@ torch::Tensor keep_mask(const torch::Tensor& bits, int32_t t, int64_t ties) {
   return prune.logical_not();
 }
 
-class MagnitudePass final : public pipeline::Pass {
+class MagnitudePass final : public Pass {
  public:
-  explicit MagnitudePass(const recipe::OptionValues& o)
-      : sparsity_(o.get_float("sparsity")), global_(o.get_string("scope") == "global") {}
+  explicit MagnitudePass(const OptionValues& o)
+      : sparsity_(o.get_float("sparsity")),
+        global_(o.get_string("scope") == "global"),
+        structure_text_(o.get_string("mask_structure")) {}
   std::string_view name() const override { return "magnitude"; }
-  void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, pipeline::Context&) override {
-    if (global_) {
+
+  void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
+             const std::string& where) const override {
+    structure_ = parse_mask_structure(structure_text_, where + ".mask_structure");
+    check_mask_structure(structure_, slots, where + ".mask_structure");
+    if (!structure_.unstructured() && std::abs(structure_.sparsity() - sparsity_) > 1e-9) {
+      spdlog::warn("{}: sparsity {} is not used: mask_structure {} prunes {} of every group", where, sparsity_,
+                   structure_.str(), structure_.m - structure_.n);
+    }
+    if (global_ && !structure_.unstructured()) {
+      throw BadInput(where + ".scope", "scope global ranks weights across layers; mask_structure " + structure_.str() +
+                                           " ranks them within groups of " + std::to_string(structure_.m) +
+                                           ": choose one");
+    }
+  }
+
+  void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override {
+    if (!structure_.unstructured()) {
+      for (auto* s : slots) magnitude_prune_nm(*s, structure_);
+    } else if (global_) {
       magnitude_prune_global(slots, sparsity_);
     } else {
       for (auto* s : slots) magnitude_prune_layer(*s, sparsity_);
@@ -98,6 +121,8 @@ class MagnitudePass final : public pipeline::Pass {
  private:
   double sparsity_;
   bool global_;
+  std::string structure_text_;
+  mutable MaskStructure structure_;  // parsed by check(), which runs before apply()
 };
 
 }  // namespace
@@ -125,16 +150,26 @@ void magnitude_prune_global(const std::vector<model::LinearSlot*>& slots, double
   }
 }
 
-pipeline::PassInfo magnitude_pass_info() {
-  pipeline::PassInfo info;
+void magnitude_prune_nm(model::LinearSlot& slot, const MaskStructure& structure) {
+  torch::NoGradGuard no_grad;
+  if (structure.unstructured() || slot.in_features() % structure.m != 0) {
+    throw BadInput(slot.name, "cannot apply " + structure.str() + " to width " + std::to_string(slot.in_features()));
+  }
+  apply_keep_mask(slot, keep_by_score_per_row(slot.weight.detach().abs(), 0.0, structure));
+}
+
+PassInfo magnitude_pass_info() {
+  PassInfo info;
   info.name = "magnitude";
-  info.summary = "unstructured magnitude pruning, per layer or with one global threshold";
+  info.summary = "magnitude pruning: unstructured per layer or with one global threshold, or N:M (mask_structure)";
   info.options = {
-      recipe::float_option("sparsity", "fraction of weights set to zero", std::nullopt, 0.0, 1.0, true, false),
-      recipe::choice_option("scope", "layer: every slot reaches the sparsity; global: one threshold over all selected slots",
+      float_option("sparsity", "fraction of weights set to zero (unstructured)", 0.5, 0.0, 1.0, true, false),
+      choice_option("scope", "layer: every slot reaches the sparsity; global: one threshold over all selected slots",
                             {"layer", "global"}, std::string("layer")),
+      string_option("mask_structure", "\"0:0\" unstructured, or \"N:M\": keep the N largest of every M inputs (e.g. \"2:4\")",
+                    std::string("0:0")),
   };
-  info.create = [](const recipe::OptionValues& o) { return std::make_unique<MagnitudePass>(o); };
+  info.create = [](const OptionValues& o) { return std::make_unique<MagnitudePass>(o); };
   return info;
 }
 

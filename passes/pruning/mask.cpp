@@ -8,6 +8,7 @@ void apply_keep_mask(model::LinearSlot& slot, const torch::Tensor& keep) {
   torch::NoGradGuard no_grad;
   slot.mask = slot.mask.defined() ? slot.mask.logical_and(keep) : keep.to(torch::kBool);
   slot.weight.mul_(slot.mask);  // in place: the module shares this storage
+  slot.touch();
 }
 
 double zero_fraction(const torch::Tensor& weight) {

@@ -77,7 +77,7 @@ TEST_CASE("an unknown pass lists the valid passes", "[cli][bad-input]") {
   auto spec = w.spec();
   spec.pass = "prune: {sparsity: 0.5}";
   auto r = run_recipe(w.write_recipe(spec));
-  require_bad_input(r, {"recipe.yaml:", "stages[0].passes[0]", "'prune'", "magnitude", "nm"}, w.out);
+  require_bad_input(r, {"recipe.yaml:", "stages[0].passes[0]", "'prune'", "magnitude", "wanda"}, w.out);
 }
 
 TEST_CASE("sparsity of 1.0 or -0.1 names the key path", "[cli][bad-input]") {
@@ -111,14 +111,29 @@ TEST_CASE("2:4 sparsity on a width not divisible by 4 names the tensor and the r
   odd.n_inner = 60;
   auto w = make_workspace("nm-width", odd);
   auto spec = w.spec();
-  spec.pass = "nm: {n: 2, m: 4}";
+  spec.pass = "magnitude: {mask_structure: '2:4'}";
   auto r = run_recipe(w.write_recipe(spec));
-  require_bad_input(r, {"recipe.yaml:", "stages[0].passes[0].nm.m:", "transformer.h.0.attn.c_attn", "30 inputs"}, w.out);
-  CHECK_THAT(r.err, !Catch::Contains("nm.nm"));
-  // n >= m is caught in the same place and names the option n.
-  spec.pass = "nm: {n: 4, m: 4}";
-  auto nm = run_recipe(w.write_recipe(spec, "n-eq-m.yaml"));
-  require_bad_input(nm, {"n-eq-m.yaml:", "stages[0].passes[0].nm.n:", "4:4"}, w.out);
+  require_bad_input(r, {"recipe.yaml:", "stages[0].passes[0].magnitude.mask_structure:", "transformer.h.0.attn.c_attn",
+                        "30 inputs"},
+                    w.out);
+  // Wanda checks the same before calibrating.
+  spec.pass = "wanda: {mask_structure: '2:4'}";
+  spec.extra = "calibration:\n  source: " + w.text.string() + "\n  samples: 2\n  seq_len: 8\n";
+  auto wr = run_recipe(w.write_recipe(spec, "wanda.yaml"));
+  require_bad_input(wr, {"wanda.yaml:", "stages[0].passes[0].wanda.mask_structure:", "transformer.h.0.attn.c_attn"}, w.out);
+}
+
+TEST_CASE("a mask_structure that is not N:M with 0 < N < M is named with the recipe location", "[cli][bad-input]") {
+  auto w = make_workspace("mask-structure");
+  auto spec = w.spec();
+  for (const char* bad : {"4:4", "2-4", "0:4", "x:y", "5:4"}) {
+    INFO(bad);
+    spec.pass = std::string("magnitude: {mask_structure: '") + bad + "'}";
+    auto r = run_recipe(w.write_recipe(spec, "ms.yaml"));
+    require_bad_input(r, {"ms.yaml:", "stages[0].passes[0].magnitude.mask_structure:", std::string("'") + bad + "'",
+                          "0 < N < M"},
+                      w.out);
+  }
 }
 
 TEST_CASE("a missing model.path is reported at the model block", "[cli][bad-input]") {
@@ -257,4 +272,40 @@ TEST_CASE("eval rejects window settings it cannot use", "[cli][bad-input]") {
   require_bad_input(run_cli({"eval", w.model.string(), "--text", w.text.string(), "--seq-len", "1"}), {"--seq-len"});
   require_bad_input(run_cli({"eval", w.model.string(), "--text", w.text.string(), "--seq-len", "128"}),
                     {"--seq-len", "128", "64"});
+}
+
+TEST_CASE("calibration input errors name the recipe key and leave the output alone", "[cli][bad-input][calibration]") {
+  auto w = make_workspace("calibration-errors");
+  auto spec = w.spec();
+  spec.pass = "wanda: {sparsity: 0.5}";
+  auto calib = [&](const std::string& source, int samples, int seq_len) {
+    return "calibration:\n  source: " + source + "\n  samples: " + std::to_string(samples) +
+           "\n  seq_len: " + std::to_string(seq_len) + "\n";
+  };
+  SECTION("a data-aware pass without a calibration block") {
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"recipe.yaml:", "stages[0].passes[0].wanda", "calibration"}, w.out);
+  }
+  SECTION("a calibration file that does not exist") {
+    spec.extra = calib((w.dir / "missing.txt").string(), 2, 8);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"recipe.yaml:", "calibration.source", "missing.txt"}, w.out);
+  }
+  SECTION("an empty calibration file") {
+    test_util::write_bytes(w.dir / "empty.txt", "");
+    spec.extra = calib((w.dir / "empty.txt").string(), 2, 8);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"calibration.source", "empty.txt"}, w.out);
+  }
+  SECTION("fewer tokens than samples x seq_len says how many there are") {
+    test_util::write_bytes(w.dir / "short.txt", std::string(100, 'a') + "\n");
+    spec.extra = calib((w.dir / "short.txt").string(), 4, 32);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"calibration.source", "short.txt", "101 tokens", "4 x 32 = 128"}, w.out);
+  }
+  SECTION("seq_len beyond the model's context") {
+    spec.extra = calib(w.text.string(), 2, 65);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"calibration.seq_len", "65", "64"}, w.out);
+  }
 }

@@ -202,10 +202,10 @@ TEST_CASE("passes lists every pass with its options", "[cli]") {
     auto r = run_cli(args);
     INFO(args.front() << "\n" << r.all());
     REQUIRE(r.code == 0);
-    CHECK_THAT(r.out, Catch::Contains("magnitude") && Catch::Contains("nm"));
+    CHECK_THAT(r.out, Catch::Contains("magnitude") && Catch::Contains("wanda") && Catch::Contains("mask_structure"));
     CHECK_THAT(r.out, Catch::Contains("sparsity") && Catch::Contains("scope") && Catch::Contains("targets") &&
                           Catch::Contains("ignore"));
-    CHECK_THAT(r.out, Catch::Contains("    n ") && Catch::Contains("    m "));
+    CHECK_THAT(r.out, Catch::Contains("    mask_structure ") && Catch::Contains("default 0:0"));
   }
 }
 
@@ -242,5 +242,25 @@ TEST_CASE("usage errors exit 1", "[cli]") {
     INFO("args: " << joined << "\n" << r.all());
     CHECK(r.code == 1);
     CHECK_FALSE(r.all().empty());
+  }
+}
+
+TEST_CASE("wanda runs through the CLI with calibration, sequential and one-pass, unstructured and 2:4", "[cli][wanda]") {
+  auto w = make_workspace("wanda", {}, /*train_steps=*/20);
+  auto spec = w.spec();
+  const std::string calib = "calibration:\n  source: " + w.text.string() + "\n  samples: 4\n  seq_len: 32\n";
+  for (const char* mode : {"true", "false"}) {
+    for (const char* structure : {"0:0", "2:4"}) {
+      INFO("sequential " << mode << ", mask_structure " << structure);
+      spec.pass = std::string("wanda: {sparsity: 0.5, mask_structure: '") + structure + "'}";
+      spec.extra = calib + "  sequential: " + mode + "\n";
+      auto r = run_cli({"run", w.write_recipe(spec).string()});
+      INFO(r.all());
+      REQUIRE(r.code == 0);
+      CHECK(as_double(table_value(r.out, kPpl, 2)) > as_double(table_value(r.out, kPpl, 1)));
+      auto ins = run_cli({"inspect", w.out.string()});
+      for (const char* t : kPrunedTensors) CHECK(inspect_sparsity(ins.out, t) == "50.00");
+      for (const char* t : kDenseTensors) CHECK(inspect_sparsity(ins.out, t) == "0.00");
+    }
   }
 }

@@ -7,11 +7,7 @@
 using namespace compressor;
 
 namespace {
-recipe::ValidateSpec rules(std::vector<recipe::GateRule> r) {
-  recipe::ValidateSpec v;
-  v.max_drop = std::move(r);
-  return v;
-}
+std::vector<eval::GateRule> rules(std::vector<eval::GateRule> r) { return r; }
 }  // namespace
 
 TEST_CASE("a relative perplexity gate passes inside the limit and fails outside it") {

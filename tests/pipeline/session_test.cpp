@@ -4,6 +4,7 @@
 
 #include "compressor/error.h"
 #include "compressor/pipeline/session.h"
+#include "compressor/recipe/resolve.h"
 #include "compressor/util/atomic_file.h"
 #include "formats/safetensors.h"
 #include "tests/test_util.h"
@@ -29,7 +30,7 @@ std::filesystem::path make_workspace(int64_t n_embd = 32) {
 recipe::Plan plan_for(const std::filesystem::path& dir, const std::string& passes) {
   const std::string yaml = "version: 1\nmodel: {path: model}\nstages:\n  - name: s\n    passes:\n" + passes +
                            "evaluate:\n  datasets: [{name: t, path: text.txt, seq_len: 32, stride: 16}]\n";
-  return recipe::resolve_recipe_text(yaml, dir / "recipe.yaml", {}, pipeline::builtin_registry());
+  return recipe::resolve_recipe_text(yaml, dir / "recipe.yaml", {}, passes::builtin_registry());
 }
 
 }  // namespace
@@ -37,7 +38,7 @@ recipe::Plan plan_for(const std::filesystem::path& dir, const std::string& passe
 TEST_CASE("a session prunes the targeted slots and leaves ignored ones bit-identical") {
   auto dir = make_workspace();
   pipeline::Session s(plan_for(dir, "      - magnitude: {sparsity: 0.5, ignore: ['re:.*mlp.*']}\n"),
-                      pipeline::builtin_registry());
+                      passes::builtin_registry());
   s.load();
   std::map<std::string, torch::Tensor> original;
   for (const auto& slot : s.model().slots()) original[slot.name] = slot.weight.clone();
@@ -57,7 +58,7 @@ TEST_CASE("a session prunes the targeted slots and leaves ignored ones bit-ident
 
 TEST_CASE("2:4 on a width not divisible by 4 is reported at load, before any weight changes") {
   auto dir = make_workspace(30);  // c_attn has 30 inputs
-  pipeline::Session s(plan_for(dir, "      - nm: {n: 2, m: 4}\n"), pipeline::builtin_registry());
+  pipeline::Session s(plan_for(dir, "      - magnitude: {mask_structure: '2:4'}\n"), passes::builtin_registry());
   try {
     s.load();
     FAIL("expected BadInput");
@@ -71,6 +72,6 @@ TEST_CASE("2:4 on a width not divisible by 4 is reported at load, before any wei
 
 TEST_CASE("a target that matches nothing is bad input naming the target") {
   auto dir = make_workspace();
-  pipeline::Session s(plan_for(dir, "      - magnitude: {sparsity: 0.5, targets: [mlp_gate]}\n"), pipeline::builtin_registry());
+  pipeline::Session s(plan_for(dir, "      - magnitude: {sparsity: 0.5, targets: [mlp_gate]}\n"), passes::builtin_registry());
   CHECK_THROWS_WITH(s.load(), Catch::Contains("mlp_gate") && Catch::Contains("matches no weight"));
 }

@@ -2,9 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include "compressor/error.h"
-#include "compressor/recipe/options.h"
+#include "passes/options.h"
 
-using namespace compressor::recipe;
+using namespace compressor::passes;
 
 TEST_CASE("describe_domain reads like the accepted range", "[recipe]") {
   CHECK(float_option("s", "", 0.5, 0.0, 1.0, true, false).describe_domain() == "a number in [0, 1)");

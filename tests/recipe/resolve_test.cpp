@@ -113,7 +113,7 @@ TEST_CASE("a full YAML recipe resolves with defaults filled and paths made absol
   CHECK(plan.validate.max_drop[0].limit == Approx(0.05));
   CHECK(plan.validate.max_drop[1].metric == "val/bits_per_byte");
   CHECK_FALSE(plan.validate.max_drop[1].relative);
-  CHECK(plan.validate.max_drop[1].where.str() == (dir / "recipe.yaml").string() + ":25:5: validate.max_drop.val/bits_per_byte");
+  CHECK(plan.validate.max_drop[1].where == (dir / "recipe.yaml").string() + ":25:5: validate.max_drop.val/bits_per_byte");
 
   REQUIRE(plan.has_output);
   CHECK(plan.output.path == dir / "out" / "tiny");

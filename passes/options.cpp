@@ -1,13 +1,13 @@
 // OptionSpec builders, the human description of an option's domain, typed access to resolved
 // values and their canonical text. Parsing from YAML lives in node_reader.cpp.
-#include "compressor/recipe/options.h"
+#include "passes/options.h"
 
 #include <charconv>
 #include <cmath>
 
 #include "compressor/error.h"
 
-namespace compressor::recipe {
+namespace compressor::passes {
 
 namespace {
 
@@ -174,4 +174,13 @@ std::string to_string(const OptionValue& v) {
   return "[" + join(std::get<std::vector<std::string>>(v), ", ") + "]";
 }
 
-}  // namespace compressor::recipe
+const std::vector<OptionSpec>& common_pass_options() {
+  static const std::vector<OptionSpec> specs = {
+      list_option("targets", "layers the pass applies to: Linear, a role name, re:<regex>, or a slot name",
+                  {"Linear"}),
+      list_option("ignore", "layers to leave alone even when targeted (same forms as targets)", {}),
+  };
+  return specs;
+}
+
+}  // namespace compressor::passes

@@ -1,8 +1,8 @@
-#include "compressor/pipeline/registry.h"
+#include "passes/registry.h"
 
 #include "compressor/error.h"
 
-namespace compressor::pipeline {
+namespace compressor::passes {
 
 void PassRegistry::add(PassInfo info) {
   if (passes_.count(info.name)) throw InternalError("pass registry", "pass '" + info.name + "' registered twice");
@@ -21,7 +21,7 @@ std::vector<std::string> PassRegistry::names() const {
   return out;
 }
 
-const std::vector<recipe::OptionSpec>* PassRegistry::options_of(const std::string& type) const {
+const std::vector<OptionSpec>* PassRegistry::options_of(const std::string& type) const {
   const auto* info = find(type);
   return info ? &info->options : nullptr;
 }
@@ -35,11 +35,4 @@ const PassRegistry& builtin_registry() {
   return registry;
 }
 
-std::vector<recipe::OptionSpec> common_pass_options() {
-  return {
-      recipe::list_option("targets", "slots to work on: Linear, role names, re:<regex>, exact names", {"Linear"}),
-      recipe::list_option("ignore", "slots to leave alone (same forms as targets)", {}),
-  };
-}
-
-}  // namespace compressor::pipeline
+}  // namespace compressor::passes

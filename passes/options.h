@@ -1,4 +1,5 @@
-// Typed pass options, declared once per pass. The same declaration drives recipe parsing and
+// Typed pass options, declared once per pass; they live with the passes, below the recipe. The
+// same declaration drives recipe parsing and
 // validation, `compressor run --help-passes`, and the canonical print of a resolved plan.
 #pragma once
 
@@ -9,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-namespace compressor::recipe {
+namespace compressor::passes {
 
 enum class OptionKind { Bool, Int, Float, String, Choice, StringList };
 
@@ -61,4 +62,17 @@ class OptionValues {
 
 std::string to_string(const OptionValue& v);  // canonical text, e.g. 0.5, true, [a, b]
 
-}  // namespace compressor::recipe
+// Option keys every pass accepts besides its own (selection of slots).
+const std::vector<OptionSpec>& common_pass_options();
+
+// What the recipe resolver needs to know about passes; the PassRegistry (passes/registry.h)
+// implements it, and recipe tests use a small fake.
+class PassCatalog {
+ public:
+  virtual ~PassCatalog() = default;
+  // Declared options of a pass type (without the common targets/ignore), or nullptr if unknown.
+  virtual const std::vector<OptionSpec>* options_of(const std::string& type) const = 0;
+  virtual std::vector<std::string> pass_names() const = 0;  // sorted, for "valid choices" lists
+};
+
+}  // namespace compressor::passes

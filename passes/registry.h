@@ -8,22 +8,21 @@
 #include <string>
 #include <vector>
 
-#include "compressor/pipeline/pass.h"
-#include "compressor/recipe/options.h"
-#include "compressor/recipe/resolve.h"
+#include "passes/options.h"
+#include "passes/pass.h"
 
-namespace compressor::pipeline {
+namespace compressor::passes {
 
 struct PassInfo {
   std::string name;
-  std::string summary;                        // one line for --help-passes
-  std::vector<recipe::OptionSpec> options;    // declared once: parse, help and canonical print
-  std::function<std::unique_ptr<Pass>(const recipe::OptionValues&)> create;
+  std::string summary;                // one line for --help-passes
+  std::vector<OptionSpec> options;    // declared once: parse, help and canonical print
+  std::function<std::unique_ptr<Pass>(const OptionValues&)> create;
 };
 
-class PassRegistry : public recipe::PassCatalog {
+class PassRegistry : public PassCatalog {
  public:
-  const std::vector<recipe::OptionSpec>* options_of(const std::string& type) const override;
+  const std::vector<OptionSpec>* options_of(const std::string& type) const override;
   std::vector<std::string> pass_names() const override { return names(); }
   void add(PassInfo info);
   const PassInfo* find(const std::string& name) const;
@@ -38,7 +37,4 @@ class PassRegistry : public recipe::PassCatalog {
 const PassRegistry& builtin_registry();
 void register_builtin_passes(PassRegistry& registry);
 
-// Option keys every pass accepts besides its own (selection of slots).
-std::vector<recipe::OptionSpec> common_pass_options();
-
-}  // namespace compressor::pipeline
+}  // namespace compressor::passes

@@ -1,0 +1,41 @@
+// The pass interface. A pass is built by the registry from its resolved options and bound to the
+// slots its targets/ignore select. `check` runs for every pass before any pass touches a weight,
+// so shape problems (2:4 on a width not divisible by 4) surface up front with the recipe location.
+//
+// Data-free passes (magnitude, RTN) implement apply() on the whole model. Data-aware passes
+// (Wanda, SparseGPT, GPTQ, AWQ) declare what they need measured (requirements()) and implement
+// compress_block(), which the sequential driver calls once per block with that block's statistics.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "calibration/statistics.h"
+#include "compressor/model/model.h"
+#include "passes/context.h"
+
+namespace compressor::passes {
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string_view name() const = 0;
+  // `where` is the recipe location of the pass entry ("recipe.yaml:12:7: stages[0].passes[1].wanda").
+  virtual void check(const model::Model& model, const std::vector<const model::LinearSlot*>& slots,
+                     const std::string& where) const {
+    (void)model;
+    (void)slots;
+    (void)where;
+  }
+  // None: data-free, apply() runs. Anything else: data-aware, compress_block() runs per block.
+  virtual calibration::Requirements requirements() const { return {}; }
+  bool data_aware() const { return requirements().any(); }
+
+  virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
+  // `slots`: this pass's slots that lie in `block`, in model order.
+  virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
+                              const calibration::BlockStats& stats, Context& ctx);
+};
+
+}  // namespace compressor::passes

@@ -1,0 +1,68 @@
+#include "passes/pruning/wanda.h"
+
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "passes/pruning/mask.h"
+
+namespace compressor::passes {
+
+namespace {
+
+class WandaPass final : public Pass {
+ public:
+  explicit WandaPass(const OptionValues& o)
+      : sparsity_(o.get_float("sparsity")), structure_text_(o.get_string("mask_structure")) {}
+  std::string_view name() const override { return "wanda"; }
+
+  void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
+             const std::string& where) const override {
+    structure_ = parse_mask_structure(structure_text_, where + ".mask_structure");
+    check_mask_structure(structure_, slots, where + ".mask_structure");
+    if (!structure_.unstructured() && std::abs(structure_.sparsity() - sparsity_) > 1e-9) {
+      spdlog::warn("{}: sparsity {} is not used: mask_structure {} prunes {} of every group", where, sparsity_,
+                   structure_.str(), structure_.m - structure_.n);
+    }
+  }
+
+  calibration::Requirements requirements() const override {
+    calibration::Requirements r;
+    r.channel_norms = true;
+    return r;
+  }
+
+  void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
+                      const calibration::BlockStats& stats, Context&) override {
+    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure_);
+  }
+
+ private:
+  double sparsity_;
+  std::string structure_text_;
+  mutable MaskStructure structure_;  // parsed by check(), which runs before any compression
+};
+
+}  // namespace
+
+void wanda_prune(model::LinearSlot& slot, const torch::Tensor& channel_norms, double sparsity,
+                 const MaskStructure& structure) {
+  torch::NoGradGuard no_grad;
+  const auto scores = slot.weight.detach().abs() * channel_norms.to(slot.weight.scalar_type()).unsqueeze(0);
+  apply_keep_mask(slot, keep_by_score_per_row(scores, sparsity, structure));
+}
+
+PassInfo wanda_pass_info() {
+  PassInfo info;
+  info.name = "wanda";
+  info.summary = "Wanda: prune by |weight| x input-channel norm within each output row (needs calibration)";
+  info.options = {
+      float_option("sparsity", "fraction of each row's weights set to zero (unstructured)", 0.5, 0.0, 1.0, true, false),
+      string_option("mask_structure", "\"0:0\" unstructured, or \"N:M\": keep N of every M inputs (e.g. \"2:4\")",
+                    std::string("0:0")),
+  };
+  info.create = [](const OptionValues& o) { return std::make_unique<WandaPass>(o); };
+  return info;
+}
+
+}  // namespace compressor::passes

@@ -1,0 +1,176 @@
+// Calibration statistics and the sequential driver against brute force: every linear's inputs are
+// stored by a plain hook and the statistics recomputed from them in float64.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "calibration/observer.h"
+#include "calibration/sequential.h"
+#include "compressor/error.h"
+#include "compressor/model/architecture.h"
+#include "tests/model/golden_util.h"
+
+using namespace compressor;
+
+namespace {
+
+calibration::Requirements all_stats() {
+  calibration::Requirements r;
+  r.channel_norms = r.abs_max = r.hessian = true;
+  return r;
+}
+
+// Inputs of every slot of block `block`, stored whole: [rows, in] float64, real rows only.
+std::map<std::string, torch::Tensor> stored_inputs(model::Model& m, int block, const std::vector<torch::Tensor>& hidden,
+                                                   const std::vector<model::BlockInputs>& inputs) {
+  std::map<std::string, std::vector<torch::Tensor>> parts;
+  torch::Tensor rows;
+  m.set_linear_input_hook([&](const model::LinearSlot& s, const torch::Tensor& x) {
+    if (s.block != block) return;
+    auto flat = x.reshape({-1, x.size(-1)}).to(torch::kFloat64);
+    if (rows.defined()) flat = flat.index({rows.reshape({-1})});
+    parts[s.name].push_back(flat);
+  });
+  for (size_t b = 0; b < hidden.size(); ++b) {
+    rows = inputs[b].key_mask;
+    m.run_block(block, hidden[b], inputs[b]);
+  }
+  m.set_linear_input_hook({});
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [name, p] : parts) out[name] = torch::cat(p);
+  return out;
+}
+
+// Brute-force statistics of one group from its leader's stored inputs.
+void check_group(const calibration::GroupStats& g, const torch::Tensor& x) {
+  REQUIRE(g.rows == x.size(0));
+  // Squares are taken in float32 (the activations' dtype) and summed in float64.
+  CHECK((g.sum_squares - x.square().sum(0)).abs().max().item<double>() < 1e-6 * (1 + x.square().sum(0).max().item<double>()));
+  CHECK((g.abs_max.to(torch::kFloat64) - std::get<0>(x.abs().max(0))).abs().max().item<double>() == 0);
+  const auto h = 2.0 / static_cast<double>(x.size(0)) * x.t().matmul(x);
+  CHECK((g.hessian().to(torch::kFloat64) - h).abs().max().item<double>() < 1e-4 * (1 + h.abs().max().item<double>()));
+  CHECK((g.channel_norms().to(torch::kFloat64) - x.square().sum(0).sqrt()).abs().max().item<double>() <
+        1e-5 * (1 + x.square().sum(0).sqrt().max().item<double>()));
+}
+
+std::unique_ptr<model::Model> golden_model(const std::string& name) {
+  return model::load_model(golden_util::Golden(name).dir());
+}
+
+torch::Tensor samples_for(const model::Model& m, int64_t n, int64_t t) {
+  torch::manual_seed(11);
+  return torch::randint(0, m.vocab_size(), {n, t}, torch::kLong);
+}
+
+}  // namespace
+
+TEST_CASE("calibration: statistics per input group equal brute force on stored activations, padding excluded",
+          "[calibration][statistics]") {
+  for (const char* name : {"tiny-llama", "tiny-gpt2", "tiny-bert"}) {
+    INFO(name);
+    auto m = golden_model(name);
+    torch::NoGradGuard no_grad;
+    auto ids = samples_for(*m, 5, 12);
+    auto mask = torch::ones_like(ids);
+    mask[3].slice(0, 7).fill_(0);  // two right-padded samples
+    mask[4].slice(0, 2).fill_(0);
+    std::vector<torch::Tensor> hidden;
+    std::vector<model::BlockInputs> inputs;
+    for (int64_t b = 0; b < 5; b += 2) {  // batches of 2, 2, 1
+      const int64_t e = std::min<int64_t>(5, b + 2);
+      model::BlockInputs in;
+      hidden.push_back(m->embed({ids.slice(0, b, e), mask.slice(0, b, e), {}}, &in));
+      inputs.push_back(in);
+    }
+    const auto stored = stored_inputs(*m, 0, hidden, inputs);
+    calibration::ObserverScope scope(*m, 0, all_stats());
+    for (size_t b = 0; b < hidden.size(); ++b) {
+      scope.set_rows(inputs[b].key_mask);
+      m->run_block(0, hidden[b], inputs[b]);
+    }
+    const auto stats = scope.take();
+    const auto& groups = m->input_groups(0);
+    REQUIRE(stats.groups.size() == groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      INFO("group " << groups[g].name);
+      check_group(stats.groups[g], stored.at(m->slots()[groups[g].slots[0]].name));
+      CHECK(stats.groups[g].rows == 5 * 12 - 5 - 10);
+      // Every member of a group reads the same tensor, so the leader's statistics are theirs.
+      for (size_t s : groups[g].slots) CHECK(&stats.of(m->slots()[s]) == &stats.groups[g]);
+    }
+  }
+}
+
+TEST_CASE("calibration: with a pass that changes nothing, sequential and one-pass statistics are equal",
+          "[calibration][sequential]") {
+  auto m = golden_model("tiny-llama");
+  const auto ids = samples_for(*m, 6, 16);
+  const auto dense = calibration::collect_dense_stats(*m, ids, {}, all_stats(), 4);
+  calibration::SequentialOptions o;
+  o.batch_size = 4;
+  std::vector<calibration::BlockStats> seq;
+  calibration::run_sequential(*m, ids, {}, all_stats(), o,
+                              [&](model::BlockView&, const calibration::BlockStats& s) { seq.push_back(s); });
+  REQUIRE(seq.size() == dense.size());
+  REQUIRE(seq.size() == 2);
+  for (size_t b = 0; b < seq.size(); ++b) {
+    for (size_t g = 0; g < seq[b].groups.size(); ++g) {
+      CHECK(torch::equal(seq[b].groups[g].xtx, dense[b].groups[g].xtx));
+      CHECK(torch::equal(seq[b].groups[g].sum_squares, dense[b].groups[g].sum_squares));
+      CHECK(seq[b].groups[g].rows == 6 * 16);
+    }
+  }
+}
+
+TEST_CASE("calibration: block 1 is calibrated on block 0's compressed outputs", "[calibration][sequential]") {
+  auto m = golden_model("tiny-llama");
+  torch::NoGradGuard no_grad;
+  const auto ids = samples_for(*m, 4, 16);
+  auto compress_block0 = [&](model::BlockView& b) {
+    for (auto* s : b.linears) s->set_weight(s->weight * (s->weight.abs() > 0.02));  // prune small weights
+  };
+  std::vector<calibration::BlockStats> seq;
+  calibration::SequentialOptions o;
+  o.batch_size = 4;  // one batch, as the computation by hand below (batching changes float rounding)
+  calibration::run_sequential(*m, ids, {}, all_stats(), o, [&](model::BlockView& b, const calibration::BlockStats& s) {
+    seq.push_back(s);
+    if (b.index == 0) compress_block0(b);
+  });
+  // By hand: embed, the compressed block 0, then block 1's inputs stored whole.
+  model::BlockInputs in;
+  auto h = m->run_block(0, m->embed({ids, {}, {}}, &in), in);
+  const auto stored = stored_inputs(*m, 1, {h}, {in});
+  const auto& groups = m->input_groups(1);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    INFO("group " << groups[g].name);
+    check_group(seq[1].groups[g], stored.at(m->slots()[groups[g].slots[0]].name));
+  }
+  // One-pass mode would have used the dense outputs instead: block 1's statistics differ.
+  auto fresh = golden_model("tiny-llama");
+  const auto dense = calibration::collect_dense_stats(*fresh, ids, {}, all_stats());
+  CHECK((dense[1].groups[0].xtx - seq[1].groups[0].xtx).abs().max().item<double>() > 1e-4);
+}
+
+TEST_CASE("calibration: the fp64 option accumulates the Hessian in float64", "[calibration][statistics]") {
+  calibration::GroupStats g;
+  calibration::Requirements r;
+  r.hessian = r.hessian_fp64 = true;
+  auto x = torch::randn({7, 5});
+  calibration::accumulate(g, x, r);
+  CHECK(g.xtx.scalar_type() == torch::kFloat64);
+  auto x64 = x.to(torch::kFloat64);
+  CHECK((g.hessian() - x64.t().matmul(x64) * (2.0 / 7)).abs().max().item<double>() < 1e-12);
+}
+
+TEST_CASE("calibration: NaN in the activations is an error naming the block and group", "[calibration][errors]") {
+  auto m = golden_model("tiny-llama");
+  {
+    torch::NoGradGuard no_grad;
+    m->norms()[0].weight[3] = std::numeric_limits<float>::quiet_NaN();  // block 0's input_layernorm
+  }
+  const auto ids = samples_for(*m, 2, 8);
+  const auto msg = test_util::bad_input_message([&] {
+    calibration::run_sequential(*m, ids, {}, all_stats(), {}, [](model::BlockView&, const calibration::BlockStats&) {});
+  });
+  CHECK_THAT(msg, Catch::Contains("block 0") && Catch::Contains("attn_in") && Catch::Contains("q_proj"));
+}
