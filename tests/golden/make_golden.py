@@ -12,7 +12,8 @@ weights it stores, so the C++ float32 forward differs only by float32 rounding.
 Writes, for each model, a Hugging Face checkpoint directory (config.json + model.safetensors,
 Hugging Face names and layouts: GPT-2 Conv1D weights [in, out] under "transformer.", BERT
 nn.Linear weights [out, in] under "bert.") and expected.safetensors holding "input_ids" (I64)
-and the reference output ("logits" [B, T, vocab] for GPT-2, "hidden" [B, T, hidden] for BERT).
+and the reference output ("logits" [B, T, vocab] for GPT-2, "hidden" [B, T, hidden] for BERT), plus
+"block.<i>": the hidden states after block i, which the block-wise interface is checked against.
 Weights are deliberately larger than HF's init (std 0.15, non-trivial LayerNorm affine and
 biases) so a wrong transpose, missing bias or wrong activation changes the output visibly.
 No safetensors package: the format is small enough to write by hand (write_safetensors below).
@@ -50,7 +51,8 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def write_checkpoint(name, config, tensors, ids, output_name, output):
+def write_checkpoint(name, config, tensors, ids, output_name, output, blocks=()):
+    """blocks: the hidden states after each transformer block, stored as "block.<i>" [B, T, hidden]."""
     d = os.path.join(HERE, name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "config.json"), "w") as f:
@@ -58,7 +60,8 @@ def write_checkpoint(name, config, tensors, ids, output_name, output):
         f.write("\n")
     write_safetensors(os.path.join(d, "model.safetensors"), tensors)
     write_safetensors(os.path.join(d, "expected.safetensors"),
-                      [("input_ids", ids), (output_name, output.to(torch.float32))])
+                      [("input_ids", ids), (output_name, output.to(torch.float32))] +
+                      [(f"block.{i}", b.to(torch.float32)) for i, b in enumerate(blocks)])
 
 
 class Init:
@@ -130,12 +133,14 @@ def make_gpt2():
     ids[0, 0], ids[1, -1] = 0, cfg["vocab_size"] - 1  # both ends of the vocabulary
     conv = lambda x, wb: x @ wb[0] + wb[1]
     x = wte[ids] + wpe[torch.arange(TIME)]
+    states = []
     for b in blocks:
         q, k, v = conv(layer_norm(x, *b["ln1"], eps), b["attn"]).split(D, dim=-1)
         x = x + conv(attention(q, k, v, cfg["n_head"], causal=True), b["proj"])
         x = x + conv(gelu_tanh(conv(layer_norm(x, *b["ln2"], eps), b["fc"])), b["mproj"])
+        states.append(x)
     logits = layer_norm(x, *lnf, eps) @ wte.t()  # tied head
-    write_checkpoint("tiny-gpt2", cfg, p.tensors, ids, "logits", logits)
+    write_checkpoint("tiny-gpt2", cfg, p.tensors, ids, "logits", logits, states)
     return logits
 
 
@@ -171,11 +176,13 @@ def make_bert():
     ids[0, 0], ids[1, -1] = 0, cfg["vocab_size"] - 1
     fc = lambda x, wb: x @ wb[0].t() + wb[1]
     x = layer_norm(word[ids] + pos[torch.arange(TIME)] + typ[0], *emb_ln, eps)  # token_type_ids = 0
+    states = []
     for L in layers:  # post-LN: LayerNorm after each residual add
         a = attention(fc(x, L["q"]), fc(x, L["k"]), fc(x, L["v"]), cfg["num_attention_heads"], causal=False)
         x = layer_norm(x + fc(a, L["o"]), *L["ln1"], eps)
         x = layer_norm(x + fc(gelu_erf(fc(x, L["up"])), L["down"]), *L["ln2"], eps)
-    write_checkpoint("tiny-bert", cfg, p.tensors, ids, "hidden", x)
+        states.append(x)
+    write_checkpoint("tiny-bert", cfg, p.tensors, ids, "hidden", x, states)
     return x
 
 

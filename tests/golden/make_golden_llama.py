@@ -88,8 +88,9 @@ def attention(q, k, v):
     return torch.stack(out, 1)
 
 
-def forward(cfg, W, ids):
-    """W: dict of float64 tensors under checkpoint names; returns logits [B, T, vocab]."""
+def forward(cfg, W, ids, states=None):
+    """W: dict of float64 tensors under checkpoint names; returns logits [B, T, vocab]. `states`, when a
+    list, receives the hidden states after each block."""
     B, T = ids.shape
     H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or cfg["hidden_size"] // H
@@ -108,6 +109,8 @@ def forward(cfg, W, ids):
         x = x + lin(y, p + "self_attn.o_proj")
         b = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
         x = x + lin(silu(lin(b, p + "mlp.gate_proj")) * lin(b, p + "mlp.up_proj"), p + "mlp.down_proj")
+        if states is not None:
+            states.append(x)
     x = rms_norm(x, W["model.norm.weight"], eps)
     head = W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else W["lm_head.weight"]
     return x @ head.t()
@@ -206,9 +209,10 @@ def cross_check(cfg, W, ids, logits):
 
 def make(name, cfg, seed):
     tensors, W, ids = make_weights(cfg, seed)
-    logits = forward(cfg, W, ids)
+    states = []
+    logits = forward(cfg, W, ids, states)
     cross_check(cfg, W, ids, logits)
-    write_checkpoint(name, cfg, tensors, ids, "logits", logits)
+    write_checkpoint(name, cfg, tensors, ids, "logits", logits, states)
     return logits
 
 

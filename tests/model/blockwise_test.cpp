@@ -192,3 +192,20 @@ TEST_CASE("model: norm slots share storage with the module and set_weight bumps 
   for (size_t s : g.slots) m->slots()[s].set_weight(m->slots()[s].weight * 0.5);
   CHECK(golden_util::max_abs_diff(m->forward(ids), after_slot) < 1e-5);
 }
+
+TEST_CASE("model: hidden states after every block match the independent references", "[model][blockwise][golden]") {
+  for (const char* name : {"tiny-gpt2", "tiny-bert", "tiny-llama", "tiny-llama-tied"}) {
+    INFO(name);
+    const golden_util::Golden g(name);
+    auto m = model::load_model(g.dir());
+    torch::NoGradGuard no_grad;
+    model::BlockInputs in;
+    auto x = m->embed({g.expected("input_ids"), {}, {}}, &in);
+    REQUIRE(m->num_blocks() == 2);
+    for (int i = 0; i < m->num_blocks(); ++i) {
+      x = m->run_block(i, x, in);
+      const auto want = g.expected("block." + std::to_string(i));
+      CHECK(golden_util::max_abs_diff(x, want) < 2e-5 * (1 + want.abs().max().item<double>()));
+    }
+  }
+}
