@@ -171,6 +171,19 @@ LlamaConfig parse_llama_config(const HfConfig& config) {
   c.max_position_embeddings = config.get_int("max_position_embeddings", 2048);
   c.rms_norm_eps = config.get_float("rms_norm_eps", 1e-6);
   c.rope_theta = config.get_float("rope_theta", 10000.0);
+  // transformers 5 writes the rotary settings as rope_parameters {rope_type, rope_theta} instead.
+  if (config.has("rope_parameters") && !config.raw.at("rope_parameters").is_null()) {
+    const auto& rp = config.raw.at("rope_parameters");
+    if (!rp.is_object()) throw BadInput(f, "key 'rope_parameters': expected a map, got " + rp.dump());
+    const std::string type = rp.contains("rope_type") && rp["rope_type"].is_string() ? rp["rope_type"].get<std::string>() : "default";
+    if (type != "default") {
+      throw BadInput(f, "key 'rope_parameters.rope_type' ('" + type + "'): scaled RoPE is not supported yet; only default");
+    }
+    if (rp.contains("rope_theta")) {
+      if (!rp["rope_theta"].is_number()) throw BadInput(f, "key 'rope_parameters.rope_theta' must be a number");
+      c.rope_theta = rp["rope_theta"].get<double>();
+    }
+  }
   c.initializer_range = config.get_float("initializer_range", 0.02);
   c.pad_token_id = config.get_int("pad_token_id", -1);
   c.attention_bias = get_bool(config, "attention_bias", false);

@@ -307,3 +307,18 @@ TEST_CASE("llama: bad checkpoints and configs are reported with names", "[model]
     CHECK_THAT(msg, Catch::Contains("model.norm.weight") && Catch::Contains("NaN"));
   }
 }
+
+TEST_CASE("llama: transformers 5 rope_parameters give the same model as rope_theta", "[model][llama]") {
+  // The golden "tiny-llama-tied" uses rope_theta 5e5; the same value under rope_parameters must
+  // reproduce its logits, and a scaled rope_type is refused naming the key.
+  auto moved = tied.edited_copy("llama-rope-parameters", {}, [](nlohmann::json& c) {
+    c["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", c["rope_theta"]}};
+    c.erase("rope_theta");
+  });
+  auto m = model::load_model(moved);
+  CHECK(max_abs_diff(tied.run(*m), tied.expected("logits")) < 1e-4);
+  auto scaled = tied.edited_copy("llama-rope-parameters-yarn", {}, [](nlohmann::json& c) {
+    c["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 1e4}};
+  });
+  CHECK_THAT(load_error(scaled), Catch::Contains("rope_parameters.rope_type") && Catch::Contains("yarn"));
+}

@@ -1,0 +1,149 @@
+// Calibration cost on a real model: what observers add to a plain forward, how fast the Hessian
+// accumulates against the fp32 GEMM peak measured in the same run, and the peak memory of a
+// sequential or one-pass sweep against the float32 model plus the cached block inputs.
+//   build/bench/bench_calibration MODEL --text FILE [--samples N] [--seq-len T] [--batch B]
+//                                 [--mode speed|sequential|one-pass] [--repeat R] [--json OUT]
+// speed:      plain forward of every block (embed + blocks, no head) on the calibration batches,
+//             against the same forward with observers collecting channel norms, abs-max and
+//             Hessians (one-pass mode: one forward per block, like the plain one); best of R.
+//             Then accumulate() on [rows, in] chunks of the model's two input widths against a
+//             2048^3 torch::mm.
+// sequential / one-pass: one Wanda-like sweep (channel norms) and the process's peak RSS (VmHWM);
+//             run each mode in its own process, since a peak cannot be reset.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "calibration/dataset.h"
+#include "calibration/sequential.h"
+#include "calibration/tokenizer.h"
+#include "compressor/model/architecture.h"
+
+using namespace compressor;
+
+namespace {
+
+double status_mib(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key))) / 1024.0;
+  }
+  return 0;
+}
+
+double best_of(int repeat, const std::function<void()>& f) {
+  double best = 1e30;
+  for (int r = 0; r < repeat; ++r) {
+    const auto t = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s MODEL --text FILE [--samples N] [--seq-len T] [--batch B] [--mode M] [--json OUT]\n", argv[0]);
+    return 1;
+  }
+  std::string model_path = argv[1], text, mode = "speed", json_out;
+  int64_t samples = 32, seq_len = 512, batch = 8;
+  int repeat = 3;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--text")) text = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--samples")) samples = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seq-len")) seq_len = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch")) batch = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--mode")) mode = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--repeat")) repeat = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--json")) json_out = argv[i + 1];
+    else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 1; }
+  }
+  auto model = model::load_model(model_path);
+  auto tok = calibration::tokenizer_for(*model, model_path);
+  auto tokens = calibration::load_text_tokens(text, *tok, 0, "--text");
+  auto ids = calibration::random_windows(tokens, samples, seq_len, 0);
+  const double after_load = status_mib("VmRSS:");
+  int64_t weights = 0;
+  for (const auto& [name, t] : model->checkpoint_tensors()) weights += t.numel() * 4;
+  const double inputs_mib = static_cast<double>(samples * seq_len * model->hidden_size() * 4) / (1 << 20);
+  nlohmann::json out{{"model", model_path}, {"samples", samples}, {"seq_len", seq_len}, {"batch", batch}, {"mode", mode}};
+  torch::NoGradGuard no_grad;
+
+  if (mode == "sequential" || mode == "one-pass") {
+    calibration::Requirements req;
+    req.channel_norms = true;
+    calibration::SequentialOptions o;
+    o.sequential = mode == "sequential";
+    o.batch_size = batch;
+    const auto t = std::chrono::steady_clock::now();
+    calibration::run_sequential(*model, ids, {}, req, o, [](model::BlockView&, const calibration::BlockStats&) {});
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    const double peak = status_mib("VmHWM:");
+    const double model_mib = static_cast<double>(weights) / (1 << 20);
+    std::printf("%s sweep, %lld x %lld tokens: %.1f s; peak RSS %.0f MiB (after load %.0f); f32 weights %.0f MiB + "
+                "cached inputs %.0f MiB = %.0f MiB; peak / that = %.2f\n",
+                mode.c_str(), static_cast<long long>(samples), static_cast<long long>(seq_len), s, peak, after_load,
+                model_mib, inputs_mib, model_mib + inputs_mib, peak / (model_mib + inputs_mib));
+    out.update({{"seconds", s}, {"peak_rss_mib", peak}, {"rss_after_load_mib", after_load}, {"f32_weights_mib", model_mib},
+                {"cached_inputs_mib", inputs_mib}});
+  } else {
+    // Batches embedded once, as the driver does; then every block on them.
+    std::vector<std::pair<torch::Tensor, model::BlockInputs>> batches;
+    for (int64_t i = 0; i < samples; i += batch) {
+      model::BlockInputs in;
+      auto h = model->embed({ids.slice(0, i, std::min(samples, i + batch)), {}, {}}, &in);
+      batches.emplace_back(h, in);
+    }
+    const double plain = best_of(repeat, [&] {
+      for (auto& [h, in] : batches) {
+        auto x = h;
+        for (int b = 0; b < model->num_blocks(); ++b) x = model->run_block(b, x, in);
+      }
+    });
+    calibration::Requirements req;
+    req.channel_norms = req.abs_max = req.hessian = true;
+    calibration::SequentialOptions o;
+    o.sequential = false;
+    o.batch_size = batch;
+    const double observed = best_of(repeat, [&] {
+      calibration::run_sequential(*model, ids, {}, req, o, [](model::BlockView&, const calibration::BlockStats&) {});
+    });
+    const double tokens_n = static_cast<double>(samples * seq_len);
+    std::printf("forward of the blocks, %lld x %lld tokens: plain %.2f s (%.0f tok/s); with observers (norms, abs-max, "
+                "Hessians) %.2f s (%.0f tok/s): +%.1f%%\n",
+                static_cast<long long>(samples), static_cast<long long>(seq_len), plain, tokens_n / plain, observed,
+                tokens_n / observed, 100 * (observed / plain - 1));
+    out.update({{"plain_seconds", plain}, {"observed_seconds", observed}, {"overhead", observed / plain - 1}});
+
+    auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
+    const double mm = best_of(repeat + 2, [&] { torch::mm(a, b); });
+    const double peak = 2.0 * 2048 * 2048 * 2048 / mm / 1e9;
+    std::printf("fp32 GEMM 2048^3 (torch::mm): %.1f GFLOP/s\n", peak);
+    out["gemm_gflops"] = peak;
+    nlohmann::json hess = nlohmann::json::array();
+    for (int64_t in : {model->hidden_size(), model->slots()[model->input_groups(0).back().slots[0]].in_features()}) {
+      const int64_t rows = batch * seq_len;
+      auto x = torch::randn({rows, in});
+      calibration::Requirements h;
+      h.hessian = true;
+      calibration::GroupStats g;
+      const double t = best_of(repeat + 2, [&] { calibration::accumulate(g, x, h); });
+      const double gflops = 2.0 * static_cast<double>(rows) * static_cast<double>(in * in) / t / 1e9;
+      std::printf("Hessian accumulation [%lld rows, %lld]: %.1f GFLOP/s = %.0f%% of the GEMM\n", static_cast<long long>(rows),
+                  static_cast<long long>(in), gflops, 100 * gflops / peak);
+      hess.push_back({{"rows", rows}, {"in", in}, {"gflops", gflops}, {"fraction_of_gemm", gflops / peak}});
+    }
+    out["hessian"] = hess;
+  }
+  if (!json_out.empty()) std::ofstream(json_out) << out.dump(2) << "\n";
+  return 0;
+}
