@@ -24,28 +24,15 @@
 #include "calibration/tokenizer.h"
 #include "compressor/model/architecture.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
+using bench::best_of;
+using bench::status_mib;
 
 namespace {
 
-double status_mib(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key))) / 1024.0;
-  }
-  return 0;
-}
 
-double best_of(int repeat, const std::function<void()>& f) {
-  double best = 1e30;
-  for (int r = 0; r < repeat; ++r) {
-    const auto t = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
-  }
-  return best;
-}
 
 }  // namespace
 

@@ -17,7 +17,11 @@
 #include "compressor/eval/perplexity.h"
 #include "compressor/model/architecture.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
+using bench::best_of;
+using bench::status_mib;
 
 namespace {
 
@@ -66,15 +70,6 @@ double full_head_nll(model::Model& model, const torch::Tensor& tokens, int64_t s
   return nll;
 }
 
-double best_of(int repeat, const std::function<void()>& f) {
-  double best = 1e30;
-  for (int r = 0; r < repeat; ++r) {
-    const auto t = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
-  }
-  return best;
-}
 
 }  // namespace
 

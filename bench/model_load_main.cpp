@@ -14,18 +14,14 @@
 
 #include "compressor/model/architecture.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
+using bench::best_of;
+using bench::status_mib;
 namespace fs = std::filesystem;
 
 namespace {
-double status_mib(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key))) / 1024.0;
-  }
-  return 0;
-}
 
 uint64_t bytes_under(const fs::path& p) {
   if (fs::is_regular_file(p)) return fs::file_size(p);

@@ -53,13 +53,7 @@ class Gpt2Model final : public Model {
   }
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
-    auto flat = hidden.reshape({-1, c_.n_embd});
-    if (rows.defined()) flat = flat.index_select(0, rows);
-    auto logits = linear(lm_head_ ? *lm_head_ : wte_, norm(lnf_, flat));
-    if (rows.defined()) return logits;
-    auto shape = hidden.sizes().vec();
-    shape.back() = logits.size(-1);
-    return logits.view(shape);
+    return lm_head(hidden, rows, lm_head_ ? *lm_head_ : wte_, [&](const torch::Tensor& x) { return norm(lnf_, x); });
   }
 
   using Model::add_block_groups;

@@ -64,13 +64,7 @@ class LlamaModel final : public Model {
   }
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
-    auto flat = hidden.reshape({-1, c_.hidden_size});
-    if (rows.defined()) flat = flat.index_select(0, rows);
-    auto logits = linear(lm_head_ ? *lm_head_ : embed_, norm(final_norm_, flat));
-    if (rows.defined()) return logits;
-    auto shape = hidden.sizes().vec();
-    shape.back() = logits.size(-1);
-    return logits.view(shape);
+    return lm_head(hidden, rows, lm_head_ ? *lm_head_ : embed_, [&](const torch::Tensor& x) { return norm(final_norm_, x); });
   }
 
   using Model::add_block_groups;

@@ -48,6 +48,17 @@ torch::Tensor Model::hidden_states(const Batch& batch, BlockInputs* inputs) cons
 
 torch::Tensor Model::forward(const Batch& batch) const { return head(hidden_states(batch, nullptr)); }
 
+torch::Tensor Model::lm_head(const torch::Tensor& hidden, const torch::Tensor& rows, size_t head_slot,
+                             const std::function<torch::Tensor(const torch::Tensor&)>& final_norm) const {
+  auto flat = hidden.reshape({-1, hidden.size(-1)});
+  if (rows.defined()) flat = flat.index_select(0, rows);
+  auto logits = linear(head_slot, final_norm(flat));
+  if (rows.defined()) return logits;
+  auto shape = hidden.sizes().vec();
+  shape.back() = logits.size(-1);
+  return logits.view(shape);
+}
+
 void Model::check_batch(const Batch& batch, const std::string& context_key) const {
   const auto arch = architecture();
   const auto& ids = batch.input_ids;

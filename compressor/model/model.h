@@ -127,6 +127,9 @@ class Model {
   // Linear through a slot: y = x W^T + b, calling the input hook first when one is set.
   torch::Tensor linear(const LinearSlot& slot, const torch::Tensor& x) const;
   torch::Tensor linear(size_t slot, const torch::Tensor& x) const { return linear(slots_[slot], x); }
+  // head() of a causal LM: `final_norm` then the LM head slot on the rows asked (see head()).
+  torch::Tensor lm_head(const torch::Tensor& hidden, const torch::Tensor& rows, size_t head_slot,
+                        const std::function<torch::Tensor(const torch::Tensor&)>& final_norm) const;
   // BadInput (named after the architecture) unless ids are [B, T] within the vocabulary and context,
   // and attention_mask / token_type_ids (when given) have the same shape.
   // `context_key` names the config key of the context length in the message.

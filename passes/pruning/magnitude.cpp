@@ -1,12 +1,10 @@
 #include "passes/pruning/magnitude.h"
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include <ATen/Parallel.h>
-#include <spdlog/spdlog.h>
 
 #include "compressor/error.h"
 #include "passes/pruning/mask.h"
@@ -95,12 +93,7 @@ class MagnitudePass final : public Pass {
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    structure_ = parse_mask_structure(structure_text_, where + ".mask_structure");
-    check_mask_structure(structure_, slots, where + ".mask_structure");
-    if (!structure_.unstructured() && std::abs(structure_.sparsity() - sparsity_) > 1e-9) {
-      spdlog::warn("{}: sparsity {} is not used: mask_structure {} prunes {} of every group", where, sparsity_,
-                   structure_.str(), structure_.m - structure_.n);
-    }
+    structure_ = resolve_mask_structure(structure_text_, sparsity_, slots, where);
     if (global_ && !structure_.unstructured()) {
       throw BadInput(where + ".scope", "scope global ranks weights across layers; mask_structure " + structure_.str() +
                                            " ranks them within groups of " + std::to_string(structure_.m) +

@@ -1,6 +1,9 @@
 #include "passes/pruning/mask_structure.h"
 
 #include <charconv>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
 
 #include "compressor/error.h"
 #include "passes/pruning/mask.h"
@@ -59,6 +62,18 @@ void check_mask_structure(const MaskStructure& s, const std::vector<const model:
                                 " inputs (add it to 'ignore')");
     }
   }
+}
+
+MaskStructure resolve_mask_structure(const std::string& text, double sparsity,
+                                     const std::vector<const model::LinearSlot*>& slots, const std::string& pass_where) {
+  const std::string where = pass_where + ".mask_structure";
+  const MaskStructure s = parse_mask_structure(text, where);
+  check_mask_structure(s, slots, where);
+  if (!s.unstructured() && std::abs(s.sparsity() - sparsity) > 1e-9) {
+    spdlog::warn("{}: sparsity {} is not used: mask_structure {} prunes {} of every {}", pass_where, sparsity, s.str(),
+                 s.m - s.n, s.m);
+  }
+  return s;
 }
 
 torch::Tensor keep_by_score_per_row(const torch::Tensor& scores, double sparsity, const MaskStructure& s) {

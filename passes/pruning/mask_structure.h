@@ -28,6 +28,11 @@ MaskStructure parse_mask_structure(const std::string& text, const std::string& w
 void check_mask_structure(const MaskStructure& s, const std::vector<const model::LinearSlot*>& slots,
                           const std::string& where);
 
+// What a pruning pass's check() does with its mask_structure option: parse it, check every slot's
+// width against it, and warn when an N:M structure leaves the pass's `sparsity` unused.
+MaskStructure resolve_mask_structure(const std::string& text, double sparsity,
+                                     const std::vector<const model::LinearSlot*>& slots, const std::string& pass_where);
+
 // Keep-mask (bool, like `scores`) from scores [out, in] where higher means more important:
 // unstructured: in every row, the round(sparsity · in) lowest scores are pruned;
 // N:M: in every group of M consecutive inputs of a row, the N highest are kept.

@@ -1,9 +1,5 @@
 #include "passes/pruning/wanda.h"
 
-#include <cmath>
-
-#include <spdlog/spdlog.h>
-
 #include "passes/pruning/mask.h"
 
 namespace compressor::passes {
@@ -18,12 +14,7 @@ class WandaPass final : public Pass {
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    structure_ = parse_mask_structure(structure_text_, where + ".mask_structure");
-    check_mask_structure(structure_, slots, where + ".mask_structure");
-    if (!structure_.unstructured() && std::abs(structure_.sparsity() - sparsity_) > 1e-9) {
-      spdlog::warn("{}: sparsity {} is not used: mask_structure {} prunes {} of every group", where, sparsity_,
-                   structure_.str(), structure_.m - structure_.n);
-    }
+    structure_ = resolve_mask_structure(structure_text_, sparsity_, slots, where);
   }
 
   calibration::Requirements requirements() const override {
