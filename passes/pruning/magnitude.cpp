@@ -88,22 +88,23 @@ class MagnitudePass final : public Pass {
   explicit MagnitudePass(const OptionValues& o)
       : sparsity_(o.get_float("sparsity")),
         global_(o.get_string("scope") == "global"),
-        structure_text_(o.get_string("mask_structure")) {}
+        structure_text_(o.get_string("mask_structure")),
+        structure_(try_parse_mask_structure(structure_text_)) {}
   std::string_view name() const override { return "magnitude"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    structure_ = resolve_mask_structure(structure_text_, sparsity_, slots, where);
-    if (global_ && !structure_.unstructured()) {
-      throw BadInput(where + ".scope", "scope global ranks weights across layers; mask_structure " + structure_.str() +
-                                           " ranks them within groups of " + std::to_string(structure_.m) +
+    const MaskStructure structure = resolve_mask_structure(structure_text_, sparsity_, slots, where);
+    if (global_ && !structure.unstructured()) {
+      throw BadInput(where + ".scope", "scope global ranks weights across layers; mask_structure " + structure.str() +
+                                           " ranks them within groups of " + std::to_string(structure.m) +
                                            ": choose one");
     }
   }
 
   void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override {
-    if (!structure_.unstructured()) {
-      for (auto* s : slots) magnitude_prune_nm(*s, structure_);
+    if (!structure().unstructured()) {
+      for (auto* s : slots) magnitude_prune_nm(*s, structure());
     } else if (global_) {
       magnitude_prune_global(slots, sparsity_);
     } else {
@@ -115,7 +116,13 @@ class MagnitudePass final : public Pass {
   double sparsity_;
   bool global_;
   std::string structure_text_;
-  mutable MaskStructure structure_;  // parsed by check(), which runs before apply()
+  // Parsed at construction; an invalid text fails in check() with the recipe location, or here
+  // (naming the option) for a caller that skips check().
+  std::optional<MaskStructure> structure_;
+  const MaskStructure& structure() const {
+    if (!structure_) parse_mask_structure(structure_text_, "magnitude.mask_structure");  // throws
+    return *structure_;
+  }
 };
 
 }  // namespace

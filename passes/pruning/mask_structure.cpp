@@ -52,6 +52,14 @@ MaskStructure parse_mask_structure(const std::string& text, const std::string& w
   return s;
 }
 
+std::optional<MaskStructure> try_parse_mask_structure(const std::string& text) {
+  try {
+    return parse_mask_structure(text, "mask_structure");
+  } catch (const BadInput&) {
+    return std::nullopt;
+  }
+}
+
 void check_mask_structure(const MaskStructure& s, const std::vector<const model::LinearSlot*>& slots,
                           const std::string& where) {
   if (s.unstructured()) return;

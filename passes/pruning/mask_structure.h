@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct MaskStructure {
 
 // "N:M" with 0 < N < M, or "0:0"; anything else is BadInput naming `where` (the option's location).
 MaskStructure parse_mask_structure(const std::string& text, const std::string& where);
+
+// The same without a location: nullopt for text that is not a valid structure.
+std::optional<MaskStructure> try_parse_mask_structure(const std::string& text);
 
 // BadInput naming `where` and the tensor when an N:M structure's M does not divide a slot's input width.
 void check_mask_structure(const MaskStructure& s, const std::vector<const model::LinearSlot*>& slots,

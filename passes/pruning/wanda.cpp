@@ -9,12 +9,13 @@ namespace {
 class WandaPass final : public Pass {
  public:
   explicit WandaPass(const OptionValues& o)
-      : sparsity_(o.get_float("sparsity")), structure_text_(o.get_string("mask_structure")) {}
+      : sparsity_(o.get_float("sparsity")), structure_text_(o.get_string("mask_structure")),
+        structure_(try_parse_mask_structure(structure_text_)) {}
   std::string_view name() const override { return "wanda"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    structure_ = resolve_mask_structure(structure_text_, sparsity_, slots, where);
+    resolve_mask_structure(structure_text_, sparsity_, slots, where);  // validates and warns
   }
 
   calibration::Requirements requirements() const override {
@@ -25,13 +26,19 @@ class WandaPass final : public Pass {
 
   void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
                       const calibration::BlockStats& stats, Context&) override {
-    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure_);
+    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure());
   }
 
  private:
   double sparsity_;
   std::string structure_text_;
-  mutable MaskStructure structure_;  // parsed by check(), which runs before any compression
+  // Parsed at construction; an invalid text fails in check() with the recipe location, or here
+  // (naming the option) for a caller that skips check().
+  std::optional<MaskStructure> structure_;
+  const MaskStructure& structure() const {
+    if (!structure_) parse_mask_structure(structure_text_, "wanda.mask_structure");  // throws
+    return *structure_;
+  }
 };
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include "compressor/error.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/mask_structure.h"
+#include "passes/registry.h"
+#include "compressor/model/selection.h"
+#include "tests/pipeline/tiny_model.h"
 
 using namespace compressor;
 
@@ -67,4 +70,25 @@ TEST_CASE("per-row selection prunes the lowest scores of each row, ties by posit
   auto s4 = scores.slice(1, 0, 4);
   CHECK(torch::equal(passes::keep_by_score_per_row(s4, 0.0, {2, 4}),
                      torch::tensor({{true, false, true, false}, {true, true, false, false}})));
+}
+
+TEST_CASE("a pass used from C++ without check() still applies its mask_structure") {
+  const auto* info = passes::builtin_registry().find("magnitude");
+  REQUIRE(info);
+  passes::OptionValues o;
+  o.set("sparsity", 0.5);
+  o.set("scope", std::string("layer"));
+  o.set("mask_structure", std::string("2:4"));
+  auto pass = info->create(o);
+  auto model = test_util::tiny_gpt2();
+  auto slots = model::select_slots(*model, {"Linear"}, {}, "test");
+  passes::Context ctx;
+  pass->apply(*model, slots, ctx);
+  for (auto* s : slots) {
+    auto zeros = (s->weight == 0).reshape({s->out_features(), -1, 4}).sum(-1);
+    CHECK((zeros == 2).all().item<bool>());
+  }
+  o.set("mask_structure", std::string("3:3"));
+  auto bad = info->create(o);
+  CHECK_THROWS_WITH(bad->apply(*model, slots, ctx), Catch::Contains("magnitude.mask_structure") && Catch::Contains("'3:3'"));
 }
