@@ -88,13 +88,12 @@ class MagnitudePass final : public Pass {
   explicit MagnitudePass(const OptionValues& o)
       : sparsity_(o.get_float("sparsity")),
         global_(o.get_string("scope") == "global"),
-        structure_text_(o.get_string("mask_structure")),
-        structure_(try_parse_mask_structure(structure_text_)) {}
+        structure_(o.get_string("mask_structure"), "magnitude.mask_structure") {}
   std::string_view name() const override { return "magnitude"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    const MaskStructure structure = resolve_mask_structure(structure_text_, sparsity_, slots, where);
+    const MaskStructure structure = structure_.check(sparsity_, slots, where);
     if (global_ && !structure.unstructured()) {
       throw BadInput(where + ".scope", "scope global ranks weights across layers; mask_structure " + structure.str() +
                                            " ranks them within groups of " + std::to_string(structure.m) +
@@ -103,8 +102,8 @@ class MagnitudePass final : public Pass {
   }
 
   void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override {
-    if (!structure().unstructured()) {
-      for (auto* s : slots) magnitude_prune_nm(*s, structure());
+    if (!structure_.get().unstructured()) {
+      for (auto* s : slots) magnitude_prune_nm(*s, structure_.get());
     } else if (global_) {
       magnitude_prune_global(slots, sparsity_);
     } else {
@@ -115,14 +114,7 @@ class MagnitudePass final : public Pass {
  private:
   double sparsity_;
   bool global_;
-  std::string structure_text_;
-  // Parsed at construction; an invalid text fails in check() with the recipe location, or here
-  // (naming the option) for a caller that skips check().
-  std::optional<MaskStructure> structure_;
-  const MaskStructure& structure() const {
-    if (!structure_) parse_mask_structure(structure_text_, "magnitude.mask_structure");  // throws
-    return *structure_;
-  }
+  MaskStructureOption structure_;
 };
 
 }  // namespace

@@ -52,12 +52,18 @@ MaskStructure parse_mask_structure(const std::string& text, const std::string& w
   return s;
 }
 
-std::optional<MaskStructure> try_parse_mask_structure(const std::string& text) {
+MaskStructureOption::MaskStructureOption(std::string text, std::string option)
+    : text_(std::move(text)), option_(std::move(option)) {
   try {
-    return parse_mask_structure(text, "mask_structure");
+    parsed_ = parse_mask_structure(text_, option_);
   } catch (const BadInput&) {
-    return std::nullopt;
+    // Reported by check() with the recipe location, or by get().
   }
+}
+
+const MaskStructure& MaskStructureOption::get() const {
+  if (!parsed_) parse_mask_structure(text_, option_);  // throws, naming the option
+  return *parsed_;
 }
 
 void check_mask_structure(const MaskStructure& s, const std::vector<const model::LinearSlot*>& slots,

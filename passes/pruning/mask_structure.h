@@ -25,9 +25,6 @@ struct MaskStructure {
 // "N:M" with 0 < N < M, or "0:0"; anything else is BadInput naming `where` (the option's location).
 MaskStructure parse_mask_structure(const std::string& text, const std::string& where);
 
-// The same without a location: nullopt for text that is not a valid structure.
-std::optional<MaskStructure> try_parse_mask_structure(const std::string& text);
-
 // BadInput naming `where` and the tensor when an N:M structure's M does not divide a slot's input width.
 void check_mask_structure(const MaskStructure& s, const std::vector<const model::LinearSlot*>& slots,
                           const std::string& where);
@@ -36,6 +33,24 @@ void check_mask_structure(const MaskStructure& s, const std::vector<const model:
 // width against it, and warn when an N:M structure leaves the pass's `sparsity` unused.
 MaskStructure resolve_mask_structure(const std::string& text, double sparsity,
                                      const std::vector<const model::LinearSlot*>& slots, const std::string& pass_where);
+
+// A pass's mask_structure option: parsed when the pass is built. An invalid text fails in check()
+// with the recipe location, or on first use (naming `option`, e.g. "wanda.mask_structure") for a C++
+// caller that skips check(); it never silently falls back to unstructured.
+class MaskStructureOption {
+ public:
+  MaskStructureOption(std::string text, std::string option);
+  // resolve_mask_structure with this option's text.
+  MaskStructure check(double sparsity, const std::vector<const model::LinearSlot*>& slots,
+                      const std::string& pass_where) const {
+    return resolve_mask_structure(text_, sparsity, slots, pass_where);
+  }
+  const MaskStructure& get() const;
+
+ private:
+  std::string text_, option_;
+  std::optional<MaskStructure> parsed_;
+};
 
 // Keep-mask (bool, like `scores`) from scores [out, in] where higher means more important:
 // unstructured: in every row, the round(sparsity · in) lowest scores are pruned;

@@ -9,13 +9,12 @@ namespace {
 class WandaPass final : public Pass {
  public:
   explicit WandaPass(const OptionValues& o)
-      : sparsity_(o.get_float("sparsity")), structure_text_(o.get_string("mask_structure")),
-        structure_(try_parse_mask_structure(structure_text_)) {}
+      : sparsity_(o.get_float("sparsity")), structure_(o.get_string("mask_structure"), "wanda.mask_structure") {}
   std::string_view name() const override { return "wanda"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    resolve_mask_structure(structure_text_, sparsity_, slots, where);  // validates and warns
+    structure_.check(sparsity_, slots, where);
   }
 
   calibration::Requirements requirements() const override {
@@ -26,19 +25,12 @@ class WandaPass final : public Pass {
 
   void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
                       const calibration::BlockStats& stats, Context&) override {
-    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure());
+    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure_.get());
   }
 
  private:
   double sparsity_;
-  std::string structure_text_;
-  // Parsed at construction; an invalid text fails in check() with the recipe location, or here
-  // (naming the option) for a caller that skips check().
-  std::optional<MaskStructure> structure_;
-  const MaskStructure& structure() const {
-    if (!structure_) parse_mask_structure(structure_text_, "wanda.mask_structure");  // throws
-    return *structure_;
-  }
+  MaskStructureOption structure_;
 };
 
 }  // namespace
