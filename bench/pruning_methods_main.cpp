@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/pipeline/session.h"
 #include "compressor/recipe/resolve.h"
 #include "formats/safetensors.h"

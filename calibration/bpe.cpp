@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::calibration {
 

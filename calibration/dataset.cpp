@@ -1,13 +1,13 @@
 #include "calibration/dataset.h"
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/error.h"
+#include "compressor/base/atomic_file.h"
 
 namespace compressor::calibration {
 
 torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer, int64_t max_bytes,
                                const std::string& what, int64_t* bytes_out) {
-  std::string text = util::read_text_file(path, what);
+  std::string text = base::read_text_file(path, what);
   if (max_bytes > 0 && static_cast<int64_t>(text.size()) > max_bytes) {
     text.resize(static_cast<size_t>(max_bytes));
     auto nl = text.rfind('\n');

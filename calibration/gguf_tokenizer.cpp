@@ -1,6 +1,6 @@
 #include "calibration/gguf_tokenizer.h"
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "formats/gguf.h"
 
 namespace compressor::calibration {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "calibration/observer.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::calibration {
 

@@ -1,6 +1,6 @@
 #include "calibration/statistics.h"
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::calibration {
 

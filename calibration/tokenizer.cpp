@@ -4,7 +4,7 @@
 #include "calibration/gguf_tokenizer.h"
 #include "calibration/wordpiece.h"
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/model.h"
 
 namespace compressor::calibration {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::calibration {
 

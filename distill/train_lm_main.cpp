@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "calibration/dataset.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/atomic_file.h"
 #include "distill/lm_trainer.h"
 #include "formats/safetensors.h"
 
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
 
   try {
     torch::set_num_threads(threads);
-    auto config = model::parse_hf_config(util::read_text_file(config_path, "config"), config_path);
+    auto config = model::parse_hf_config(base::read_text_file(config_path, "config"), config_path);
     auto it = model::architectures().find(config.model_type);
     if (it == model::architectures().end()) throw BadInput(config_path, "unknown model_type " + config.model_type);
     auto m = it->second.init(config, o.seed);
@@ -52,10 +52,10 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     });
-    util::ensure_writable_directory(out_dir, "output");
+    base::ensure_writable_directory(out_dir, "output");
     std::map<std::string, std::string> meta{{"format", "pt"}};
     formats::write_safetensors(std::filesystem::path(out_dir) / "model.safetensors", m->checkpoint_tensors(), meta);
-    util::write_file_atomic(std::filesystem::path(out_dir) / "config.json", config.raw.dump(2) + "\n");
+    base::write_file_atomic(std::filesystem::path(out_dir) / "config.json", config.raw.dump(2) + "\n");
     std::printf("wrote %s\n", out_dir.c_str());
   } catch (const BadInput& e) {
     std::cerr << "error: " << e.what() << "\n";

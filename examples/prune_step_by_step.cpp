@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/eval/report.h"
 #include "compressor/pipeline/session.h"
 #include "compressor/recipe/resolve.h"

@@ -1,8 +1,8 @@
 #include "formats/artifact.h"
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
-#include "compressor/util/sha256.h"
+#include "compressor/base/error.h"
+#include "compressor/base/atomic_file.h"
+#include "compressor/base/sha256.h"
 #include "compressor/version.h"
 #include "formats/safetensors.h"
 
@@ -42,7 +42,7 @@ fs::path artifact_weights_file(const fs::path& path) {
 
 nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
   const auto floating = encoding_type(input.dtype);
-  util::ensure_writable_directory(dir, "output.path");
+  base::ensure_writable_directory(dir, "output.path");
   nlohmann::json manifest = input.manifest;
   manifest["format_version"] = kArtifactFormatVersion;
   manifest["tool"] = {{"name", "compressor"}, {"version", kVersion}};
@@ -58,16 +58,16 @@ nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
                      {"dtype", dtype_name(from_torch(e.scalar_type()))},
                      {"shape", e.sizes().vec()},
                      {"sparsity", zeros},
-                     {"sha256", util::sha256_hex(e.data_ptr(), static_cast<size_t>(e.nbytes()))}};
+                     {"sha256", base::sha256_hex(e.data_ptr(), static_cast<size_t>(e.nbytes()))}};
     encoded.emplace_back(name, t.is_floating_point() ? t.detach().to(floating) : t.detach());
   }
   manifest["tensors"] = tensors;
-  util::write_file_atomic(dir / "config.json", input.config.dump(2) + "\n");
+  base::write_file_atomic(dir / "config.json", input.config.dump(2) + "\n");
   for (const auto& [name, content] : input.extra_files) {
     if (name.empty() || name.find('/') != std::string::npos || name == "model.safetensors" || name == "config.json") {
       throw InternalError(dir.string(), "artifact extra file name '" + name + "' is not a plain new file name");
     }
-    util::write_file_atomic(dir / name, content);
+    base::write_file_atomic(dir / name, content);
   }
   write_safetensors(dir / "model.safetensors", encoded, {{"format", "pt"}, {kManifestKey, manifest.dump()}});
   return manifest;
@@ -113,7 +113,7 @@ void verify_artifact(const fs::path& path) {
     if (m.value("dtype", "") != dtype_name(info.dtype) || m.value("shape", std::vector<int64_t>{}) != info.shape) {
       throw BadInput(file.string(), "tensor '" + info.name + "' disagrees with the manifest on dtype or shape");
     }
-    const auto sha = util::sha256_hex(st->data(info), static_cast<size_t>(info.end - info.begin));
+    const auto sha = base::sha256_hex(st->data(info), static_cast<size_t>(info.end - info.begin));
     if (sha != m.value("sha256", "")) {
       throw BadInput(file.string(), "tensor '" + info.name + "' is corrupt: SHA-256 " + sha + " does not match the manifest");
     }

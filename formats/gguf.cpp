@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "compressor/error.h"
+#include "compressor/base/checked.h"
+#include "compressor/base/error.h"
+#include "compressor/base/quote.h"
 #include "formats/gguf_dequant.h"
 #include "formats/mapped_file.h"
 
@@ -15,6 +17,9 @@
 namespace compressor::formats {
 
 namespace fs = std::filesystem;
+using base::checked_add;
+using base::checked_mul;
+using base::in_quotes;
 
 namespace {
 
@@ -78,11 +83,8 @@ uint64_t min_value_bytes(GgufValueType t) {
   return 1;
 }
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 std::string num(uint64_t v) { return std::to_string(v); }
 
-bool checked_mul(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_mul_overflow(a, b, out); }
-bool checked_add(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_add_overflow(a, b, out); }
 
 // Sequential little-endian reads over the mapping; every read is bounds-checked and an error
 // names `where` (file plus key or tensor) and the file offset.

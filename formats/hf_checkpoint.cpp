@@ -4,12 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/error.h"
+#include "compressor/base/quote.h"
+#include "compressor/base/atomic_file.h"
 
 namespace compressor::formats {
 
 namespace fs = std::filesystem;
+using base::in_quotes;
 using json = nlohmann::json;
 
 namespace {
@@ -17,7 +19,6 @@ namespace {
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 // A shard name from the index must stay inside the checkpoint directory. The check is lexical
 // on purpose: the Hugging Face hub cache stores shards as symlinks into ../../blobs, so
@@ -34,7 +35,7 @@ bool stays_inside(const std::string& shard) {
 // Tensor name -> shard file name, with duplicate tensor names rejected (JSON parsers keep the
 // last of two equal keys silently, which would hide a tensor listed in two shards).
 std::vector<std::pair<std::string, std::string>> read_weight_map(const fs::path& index) {
-  const std::string text = util::read_text_file(index, "sharded checkpoint index");
+  const std::string text = base::read_text_file(index, "sharded checkpoint index");
   std::vector<std::set<std::string>> open_objects;  // keys seen in each enclosing object
   std::string duplicate;
   json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {

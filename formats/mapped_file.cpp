@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::formats {
 

@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/checked.h"
+#include "compressor/base/error.h"
+#include "compressor/base/quote.h"
+#include "compressor/base/atomic_file.h"
 #include "formats/mapped_file.h"
 
 // The file stores little-endian integers and tensor bytes; we map them as they are.
@@ -18,6 +20,8 @@
 namespace compressor::formats {
 
 namespace fs = std::filesystem;
+using base::checked_mul;
+using base::in_quotes;
 using ojson = nlohmann::ordered_json;  // keeps the header's tensor order ("file order")
 
 namespace {
@@ -91,15 +95,9 @@ bool utf8_valid(const char* s, std::size_t n, std::size_t* bad_at = nullptr) {
   return true;
 }
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
-
 std::string tensor_where(const fs::path& path, const std::string& name) {
   return path.string() + ": tensor " + in_quotes(name);
 }
-
-// Checked element count / byte size: a crafted shape like [2^40, 2^40] must not wrap around
-// and then pass the byte-size comparison.
-bool checked_mul(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_mul_overflow(a, b, out); }
 
 // Rejects duplicate keys anywhere in the header. nlohmann keeps the last of two equal keys
 // silently, which would let two tensors with the same name hide one another.
@@ -444,7 +442,7 @@ void write_safetensors(const fs::path& path,
   text.append((8 - (8 + text.size()) % 8) % 8, ' ');
   const uint64_t header_len = text.size();
 
-  util::write_file_atomic(path, [&](const util::ChunkWriter& write) {
+  base::write_file_atomic(path, [&](const base::ChunkWriter& write) {
     write(&header_len, 8);  // little-endian host (checked at the top of this file)
     write(text.data(), text.size());
     for (const auto& [name, t] : tensors) {

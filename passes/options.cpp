@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::passes {
 

@@ -1,6 +1,6 @@
 #include "passes/pass.h"
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::passes {
 

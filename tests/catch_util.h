@@ -6,7 +6,7 @@
 #include <exception>
 #include <string>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace test_util {
 

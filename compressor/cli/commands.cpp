@@ -8,8 +8,8 @@
 
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
-#include "compressor/error.h"
-#include "compressor/util/progress.h"
+#include "compressor/base/error.h"
+#include "compressor/base/progress.h"
 #include "compressor/version.h"
 
 namespace compressor::cli {
@@ -62,7 +62,7 @@ int run_cli(int argc, char** argv) {
 
   spdlog::set_level(quiet ? spdlog::level::err : spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%l] %v");
-  util::ProgressBar::set_enabled(!quiet);
+  base::ProgressBar::set_enabled(!quiet);
   try {
     if (*run) return run_recipe(run_args, quiet);
     if (*help_passes) return print_passes();

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "compressor/error.h"
-#include "compressor/util/shape.h"
+#include "compressor/base/error.h"
+#include "compressor/base/shape.h"
 #include "compressor/eval/report.h"
 #include "formats/artifact.h"
 #include "formats/gguf.h"
@@ -40,7 +40,7 @@ void print_artifact(const std::filesystem::path& path) {
     total += n;
     zeros += static_cast<int64_t>(t["sparsity"].get<double>() * static_cast<double>(n) + 0.5);
     std::printf("%-44s %-8s %-16s %8.2f%%\n", name.c_str(), t["encoding"].get<std::string>().c_str(),
-                util::shape_string(shape).c_str(), 100 * t["sparsity"].get<double>());
+                base::shape_string(shape).c_str(), 100 * t["sparsity"].get<double>());
   }
   std::printf("\n%lld weights, %.2f%% zero\n", static_cast<long long>(total),
               total ? 100.0 * static_cast<double>(zeros) / static_cast<double>(total) : 0.0);
@@ -53,7 +53,7 @@ void print_checkpoint(const std::filesystem::path& path) {
   for (const auto& name : ckpt.names()) {
     const auto& info = ckpt.info(name);
     std::printf("%-44s %-6s %-16s %8.2f%%\n", name.c_str(), formats::dtype_name(info.dtype),
-                util::shape_string(info.shape).c_str(), 100 * zero_fraction(ckpt.tensor(name)));
+                base::shape_string(info.shape).c_str(), 100 * zero_fraction(ckpt.tensor(name)));
   }
 }
 
@@ -98,7 +98,7 @@ void print_gguf(const std::filesystem::path& path) {
     bytes += t.size;
     values += t.numel;
     std::printf("%-44s %-8s %-16s %12llu\n", t.name.c_str(), formats::ggml_type_name(t.type).c_str(),
-                util::shape_string(t.shape()).c_str(), static_cast<unsigned long long>(t.size));
+                base::shape_string(t.shape()).c_str(), static_cast<unsigned long long>(t.size));
   }
   std::printf("\n%zu tensors, %llu values, %.1f MB of tensor data (%.2f bits per value)\n",
               f->tensors().size(), static_cast<unsigned long long>(values), static_cast<double>(bytes) / 1e6,

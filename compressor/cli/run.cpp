@@ -3,15 +3,15 @@
 #include <cstdio>
 
 #include "calibration/dataset.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/eval/report.h"
 #include "compressor/model/architecture.h"
 #include "compressor/pipeline/session.h"
 #include "compressor/recipe/resolve.h"
-#include "compressor/util/atomic_file.h"
-#include "compressor/util/progress.h"
+#include "compressor/base/atomic_file.h"
+#include "compressor/base/progress.h"
 #include "formats/artifact.h"
 
 namespace compressor::cli {
@@ -25,11 +25,11 @@ int run_recipe(const RunArgs& args, bool quiet) {
     return 0;
   }
   // Fail on an unwritable output before spending minutes on the model.
-  if (plan.has_output) util::check_directory_creatable(plan.output.path, plan.output.where.str() + ".path");
+  if (plan.has_output) base::check_directory_creatable(plan.output.path, plan.output.where.str() + ".path");
 
   pipeline::Session session(plan, registry);
   session.load();
-  util::ProgressBar bar;
+  base::ProgressBar bar;
   auto progress = [&](const std::string& label, int64_t done, int64_t total) { bar.update(label, done, total); };
   auto say = [&](const std::string& s) {
     if (!quiet) std::fputs(s.c_str(), stdout), std::fflush(stdout);
@@ -57,7 +57,7 @@ int run_recipe(const RunArgs& args, bool quiet) {
     session.write_artifact(before, after, canonical);
     nlohmann::json run = {{"recipe", plan.source_file}, {"metrics", {{"before", before}, {"after", after}}},
                           {"stages", session.timings_json()}};
-    util::write_file_atomic(plan.output.path / "run.json", run.dump(2) + "\n");
+    base::write_file_atomic(plan.output.path / "run.json", run.dump(2) + "\n");
     std::printf("\nwrote %s (%s)\n", plan.output.path.string().c_str(), plan.output.dtype.c_str());
   }
   return 0;
@@ -77,7 +77,7 @@ int eval_model(const EvalArgs& args) {
   }
   int64_t bytes = 0;
   auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text", &bytes);
-  util::ProgressBar bar;
+  base::ProgressBar bar;
   auto r = eval::perplexity(*model, tokens, seq_len, stride, 8,
                             [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
   r.bytes = bytes;

@@ -1,6 +1,6 @@
 #include "compressor/eval/embedding.h"
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::eval {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::eval {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::eval {
 

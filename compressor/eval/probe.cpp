@@ -2,13 +2,13 @@
 
 #include <algorithm>
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/error.h"
+#include "compressor/base/atomic_file.h"
 
 namespace compressor::eval {
 
 LabelledText read_labelled_tsv(const std::filesystem::path& path, const std::vector<std::string>& known) {
-  const std::string content = util::read_text_file(path, "labelled text");
+  const std::string content = base::read_text_file(path, "labelled text");
   LabelledText out;
   out.labels = known;
   size_t pos = 0;

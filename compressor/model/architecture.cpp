@@ -1,8 +1,8 @@
 #include "compressor/model/architecture.h"
 
-#include "compressor/error.h"
-#include "compressor/util/finite.h"
-#include "compressor/util/shape.h"
+#include "compressor/base/error.h"
+#include "compressor/base/finite.h"
+#include "compressor/base/shape.h"
 #include "compressor/model/bert.h"
 #include "compressor/model/gguf_model.h"
 #include "compressor/model/gpt2.h"
@@ -36,19 +36,19 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
                           const std::vector<int64_t>& expected, bool transpose) {
   if (!ckpt.contains(name)) {
     throw BadInput(ckpt.root().string(), "tensor '" + name + "' is missing (expected shape " +
-                                             util::shape_string(expected) + ")");
+                                             base::shape_string(expected) + ")");
   }
   torch::Tensor t = ckpt.tensor(name);
   if (t.sizes() != at::IntArrayRef(expected)) {
-    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has shape " + util::shape_string(t.sizes()) +
-                                                    ", the config implies " + util::shape_string(expected));
+    throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has shape " + base::shape_string(t.sizes()) +
+                                                    ", the config implies " + base::shape_string(expected));
   }
   if (!t.is_floating_point()) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' is not floating point");
   }
   torch::Tensor w = t.to(torch::kFloat32);
   if (transpose) w = w.t().contiguous();
-  if (!util::all_finite(w)) {
+  if (!base::all_finite(w)) {
     throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' contains NaN or Inf");
   }
   if (!w.is_alias_of(t)) ckpt.release_pages(name);  // a copy: nobody reads the mapped bytes again

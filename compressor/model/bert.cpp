@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/ops.h"
 #include "compressor/model/weight_source.h"
 

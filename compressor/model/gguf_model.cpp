@@ -4,9 +4,9 @@
 #include <cstring>
 #include <vector>
 
-#include "compressor/error.h"
-#include "compressor/util/finite.h"
-#include "compressor/util/shape.h"
+#include "compressor/base/error.h"
+#include "compressor/base/finite.h"
+#include "compressor/base/shape.h"
 #include "compressor/model/llama.h"
 #include "compressor/model/weight_source.h"
 #include "formats/gguf.h"
@@ -63,14 +63,14 @@ class GgufWeights final : public WeightSource {
     const std::string where = file_->path().string();
     if (g.empty()) throw BadInput(where, "tensor '" + hf + "' has no GGUF counterpart");
     if (!file_->contains(g)) {
-      throw BadInput(where, "tensor '" + g + "' (" + hf + ") is missing (expected shape " + util::shape_string(shape) + ")");
+      throw BadInput(where, "tensor '" + g + "' (" + hf + ") is missing (expected shape " + base::shape_string(shape) + ")");
     }
     torch::Tensor t = file_->dequantize(g);
     if (t.sizes() != at::IntArrayRef(shape)) {
-      throw BadInput(where, "tensor '" + g + "' (" + hf + ") has shape " + util::shape_string(t.sizes()) +
-                                ", the metadata implies " + util::shape_string(shape));
+      throw BadInput(where, "tensor '" + g + "' (" + hf + ") has shape " + base::shape_string(t.sizes()) +
+                                ", the metadata implies " + base::shape_string(shape));
     }
-    if (!util::all_finite(t)) {
+    if (!base::all_finite(t)) {
       throw BadInput(where, "tensor '" + g + "' (" + hf + ") contains NaN or Inf");
     }
     if (ends_with(g, "attn_q.weight")) unpermute_rows(t, n_head_);

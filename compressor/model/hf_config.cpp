@@ -1,7 +1,7 @@
 #include "compressor/model/hf_config.h"
 
-#include "compressor/error.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/error.h"
+#include "compressor/base/atomic_file.h"
 
 namespace compressor::model {
 
@@ -62,7 +62,7 @@ HfConfig parse_hf_config(const std::string& text, const std::filesystem::path& f
 
 HfConfig load_hf_config(const std::filesystem::path& dir) {
   const auto file = dir / "config.json";
-  return parse_hf_config(util::read_text_file(file, "model config"), file);
+  return parse_hf_config(base::read_text_file(file, "model config"), file);
 }
 
 }  // namespace compressor::model

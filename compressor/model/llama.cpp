@@ -3,7 +3,7 @@
 #include <cmath>
 #include <tuple>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/ops.h"
 #include "compressor/model/weight_source.h"
 

@@ -1,15 +1,15 @@
 #include "compressor/model/model.h"
 
-#include "compressor/error.h"
-#include "compressor/util/shape.h"
+#include "compressor/base/error.h"
+#include "compressor/base/shape.h"
 
 namespace compressor::model {
 
 void LinearSlot::set_weight(const torch::Tensor& w) {
   torch::NoGradGuard no_grad;
   if (w.sizes() != weight.sizes()) {
-    throw InternalError(name, "set_weight: shape " + util::shape_string(w.sizes()) + " for a weight of " +
-                                  util::shape_string(weight.sizes()));
+    throw InternalError(name, "set_weight: shape " + base::shape_string(w.sizes()) + " for a weight of " +
+                                  base::shape_string(weight.sizes()));
   }
   weight.copy_(w);
   ++generation;
@@ -74,7 +74,7 @@ void Model::check_batch(const Batch& batch, const std::string& context_key) cons
   for (const auto* t : {&batch.attention_mask, &batch.token_type_ids}) {
     if (t->defined() && t->sizes() != ids.sizes()) {
       throw BadInput(arch, std::string(t == &batch.attention_mask ? "attention_mask" : "token_type_ids") + " is " +
-                               util::shape_string(t->sizes()) + ", input_ids " + util::shape_string(ids.sizes()));
+                               base::shape_string(t->sizes()) + ", input_ids " + base::shape_string(ids.sizes()));
     }
   }
 }

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::model {
 

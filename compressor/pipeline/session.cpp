@@ -4,14 +4,14 @@
 
 #include "calibration/dataset.h"
 #include "calibration/sequential.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/eval/embedding.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/eval/probe.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
 #include "calibration/gguf_tokenizer.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/atomic_file.h"
 #include "formats/artifact.h"
 #include "formats/gguf.h"
 #include "passes/pruning/mask.h"
@@ -270,7 +270,7 @@ std::vector<std::pair<std::string, std::string>> Session::tokenizer_files() cons
   }
   for (const char* name : {"tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"}) {
     if (std::filesystem::is_regular_file(src / name)) {
-      files.emplace_back(name, util::read_text_file(src / name, "tokenizer file"));
+      files.emplace_back(name, base::read_text_file(src / name, "tokenizer file"));
     }
   }
   return files;

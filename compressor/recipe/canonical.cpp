@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/recipe/pass_entry.h"
 #include "compressor/recipe/resolve.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <regex>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor::recipe {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/recipe/node_reader.h"
 #include "compressor/recipe/pass_entry.h"
 #include "compressor/recipe/yaml_source.h"

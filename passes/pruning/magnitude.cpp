@@ -6,7 +6,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::passes {

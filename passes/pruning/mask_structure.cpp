@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::passes {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/gguf_tokenizer.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "formats/gguf.h"
 #include "tests/catch_util.h"
 #include "tests/calibration/golden_lines.h"

@@ -6,7 +6,7 @@
 
 #include "calibration/observer.h"
 #include "calibration/sequential.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "tests/model/golden_util.h"
 

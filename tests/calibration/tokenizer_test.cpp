@@ -8,7 +8,7 @@
 
 #include "calibration/bpe.h"
 #include "calibration/wordpiece.h"
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "tests/catch_util.h"
 #include "tests/calibration/golden_lines.h"
 #include "tests/test_util.h"

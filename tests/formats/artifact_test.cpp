@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
-#include "compressor/util/sha256.h"
+#include "compressor/base/error.h"
+#include "compressor/base/sha256.h"
 #include "compressor/version.h"
 #include "formats/artifact.h"
 #include "formats/safetensors.h"
@@ -69,7 +69,7 @@ TEST_CASE("artifact: write_artifact then read_manifest gives every field", "[art
   CHECK(w["shape"] == std::vector<int64_t>{4, 8});
   CHECK(w["sparsity"].get<double>() == Approx(0.25));
   const auto weight = in.tensors[0].second.contiguous();
-  CHECK(w["sha256"] == util::sha256_hex(weight.data_ptr(), static_cast<size_t>(weight.nbytes())));
+  CHECK(w["sha256"] == base::sha256_hex(weight.data_ptr(), static_cast<size_t>(weight.nbytes())));
   CHECK(w["sha256"].get<std::string>().size() == 64);
   CHECK(m["tensors"]["layer.bias"]["sparsity"].get<double>() == 0.0);
   CHECK(m["tensors"]["layer.bias"]["shape"] == std::vector<int64_t>{4});

@@ -8,7 +8,7 @@
 #include <limits>
 #include <set>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "formats/gguf.h"
 #include "formats/gguf_dequant.h"
 #include "formats/safetensors.h"

@@ -2,7 +2,7 @@
 // and every way the index can disagree with its shards.
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "formats/hf_checkpoint.h"
 #include "tests/catch_util.h"
 #include "tests/test_util.h"

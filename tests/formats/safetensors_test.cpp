@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "formats/safetensors.h"
 #include "tests/catch_util.h"
 #include "tests/test_util.h"

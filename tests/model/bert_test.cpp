@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "formats/safetensors.h"
 #include "tests/model/golden_util.h"

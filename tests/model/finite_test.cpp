@@ -1,11 +1,11 @@
-// util::all_finite against torch::isfinite(...).all(), its independent definition.
+// base::all_finite against torch::isfinite(...).all(), its independent definition.
 #include <catch2/catch.hpp>
 
 #include <limits>
 
-#include "compressor/util/finite.h"
+#include "compressor/base/finite.h"
 
-using compressor::util::all_finite;
+using compressor::base::all_finite;
 
 TEST_CASE("all_finite agrees with torch::isfinite on every kind of float") {
   const float inf = std::numeric_limits<float>::infinity();

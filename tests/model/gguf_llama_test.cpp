@@ -3,7 +3,7 @@
 // permuted), by tests/golden/make_gguf_llama_golden.py; it must give the HF checkpoint's logits.
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/gguf_model.h"
 #include "formats/gguf.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "formats/safetensors.h"
 #include "tests/model/golden_util.h"

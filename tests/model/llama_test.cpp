@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/llama.h"
 #include "formats/safetensors.h"

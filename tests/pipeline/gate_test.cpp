@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/report.h"
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/mask_structure.h"
 #include "passes/registry.h"

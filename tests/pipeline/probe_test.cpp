@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/eval/probe.h"
 #include "tests/catch_util.h"
 #include "tests/test_util.h"

@@ -2,10 +2,10 @@
 
 #include <fstream>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/pipeline/session.h"
 #include "compressor/recipe/resolve.h"
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/atomic_file.h"
 #include "formats/safetensors.h"
 #include "tests/test_util.h"
 #include "tiny_model.h"
@@ -20,10 +20,10 @@ std::filesystem::path make_workspace(int64_t n_embd = 32) {
   auto m = test_util::tiny_gpt2(3, n_embd);
   std::filesystem::create_directories(dir / "model");
   formats::write_safetensors(dir / "model" / "model.safetensors", m->checkpoint_tensors());
-  util::write_file_atomic(dir / "model" / "config.json", m->config().raw.dump());
+  base::write_file_atomic(dir / "model" / "config.json", m->config().raw.dump());
   std::string text;
   for (int i = 0; i < 40; ++i) text += "In the beginning God created the heaven and the earth.\n";
-  util::write_file_atomic(dir / "text.txt", text);
+  base::write_file_atomic(dir / "text.txt", text);
   return dir;
 }
 

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "compressor/recipe/resolve.h"
 #include "tests/catch_util.h"
 #include "tests/test_util.h"

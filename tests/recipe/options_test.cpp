@@ -1,7 +1,7 @@
 // OptionSpec domains as users read them, canonical value text, and typed access to values.
 #include <catch2/catch.hpp>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 #include "passes/options.h"
 
 using namespace compressor::passes;

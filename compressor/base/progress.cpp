@@ -1,10 +1,10 @@
-#include "compressor/util/progress.h"
+#include "compressor/base/progress.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace compressor::util {
+namespace compressor::base {
 
 namespace {
 bool g_enabled = false;
@@ -40,4 +40,4 @@ ProgressBar::~ProgressBar() {
   if (drawn_) std::fputc('\n', stderr);
 }
 
-}  // namespace compressor::util
+}  // namespace compressor::base

@@ -1,4 +1,4 @@
-#include "compressor/util/atomic_file.h"
+#include "compressor/base/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
-namespace compressor::util {
+namespace compressor::base {
 
 namespace fs = std::filesystem;
 
@@ -103,4 +103,4 @@ std::string read_text_file(const fs::path& path, const std::string& what) {
   return ss.str();
 }
 
-}  // namespace compressor::util
+}  // namespace compressor::base

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-namespace compressor::util {
+namespace compressor::base {
 
 // Streams content through `fill(write)`; `write(data, size)` may be called any number of times.
 using ChunkWriter = std::function<void(const void*, std::size_t)>;
@@ -24,4 +24,4 @@ void check_directory_creatable(const std::filesystem::path& dir, const std::stri
 
 std::string read_text_file(const std::filesystem::path& path, const std::string& what);
 
-}  // namespace compressor::util
+}  // namespace compressor::base

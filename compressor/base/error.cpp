@@ -1,4 +1,4 @@
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
 namespace compressor {
 

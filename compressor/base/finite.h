@@ -4,10 +4,10 @@
 
 #include <torch/torch.h>
 
-namespace compressor::util {
+namespace compressor::base {
 
 // True when no element is NaN or ±Inf. `t` must be float32; a non-contiguous tensor is made
 // contiguous first (a copy), a contiguous one is only read.
 bool all_finite(const torch::Tensor& t);
 
-}  // namespace compressor::util
+}  // namespace compressor::base

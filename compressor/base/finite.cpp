@@ -1,4 +1,4 @@
-#include "compressor/util/finite.h"
+#include "compressor/base/finite.h"
 
 #include <ATen/Parallel.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace compressor::util {
+namespace compressor::base {
 
 bool all_finite(const torch::Tensor& t) {
   TORCH_CHECK(t.scalar_type() == torch::kFloat32, "all_finite: expected float32, got ", t.scalar_type());
@@ -27,4 +27,4 @@ bool all_finite(const torch::Tensor& t) {
   return finite.load();
 }
 
-}  // namespace compressor::util
+}  // namespace compressor::base

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace compressor::util {
+namespace compressor::base {
 
 class ProgressBar {
  public:
@@ -21,4 +21,4 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-}  // namespace compressor::util
+}  // namespace compressor::base

@@ -1,10 +1,10 @@
-#include "compressor/util/sha256.h"
+#include "compressor/base/sha256.h"
 
 #include <openssl/evp.h>
 
-#include "compressor/error.h"
+#include "compressor/base/error.h"
 
-namespace compressor::util {
+namespace compressor::base {
 
 std::string sha256_hex(const void* data, std::size_t size) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -22,4 +22,4 @@ std::string sha256_hex(const void* data, std::size_t size) {
   return out;
 }
 
-}  // namespace compressor::util
+}  // namespace compressor::base

@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-namespace compressor::util {
+namespace compressor::base {
 // "[4096, 11008]": how error messages and reports print a tensor shape.
 inline std::string shape_string(at::IntArrayRef shape) {
   std::ostringstream o;
@@ -13,4 +13,4 @@ inline std::string shape_string(at::IntArrayRef shape) {
   o << ']';
   return o.str();
 }
-}  // namespace compressor::util
+}  // namespace compressor::base
