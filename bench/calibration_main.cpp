@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/dataset.h"
+#include "calibration/sampler.h"
 #include "calibration/sequential.h"
 #include "calibration/tokenizer.h"
 #include "compressor/model/architecture.h"

@@ -77,7 +77,10 @@ int main(int argc, char** argv) {
       pipeline::Session dense(plan_for(""), registry);
       dense.load();
       if (!dump.empty()) {
-        formats::write_safetensors(dump, {{"input_ids", dense.calibration_samples("--dump-calibration")}});
+        const auto& set = dense.calibration_samples("--dump-calibration");
+        std::vector<std::pair<std::string, torch::Tensor>> tensors{{"input_ids", set.ids}};
+        if (set.mask.defined()) tensors.emplace_back("attention_mask", set.mask);
+        formats::write_safetensors(dump, tensors);
         // The model's tokenizer as our artifacts carry it, for the peer's checkpoints to be read with.
         const auto dir = std::filesystem::path(dump).parent_path() / "tokenizer";
         std::filesystem::create_directories(dir);

@@ -19,16 +19,4 @@ torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenize
   return torch::tensor(ids, torch::kLong);
 }
 
-torch::Tensor random_windows(const torch::Tensor& tokens, int64_t samples, int64_t seq_len, uint64_t seed) {
-  const int64_t n = tokens.size(0);
-  if (n < seq_len) {
-    throw BadInput("calibration", "the text has " + std::to_string(n) + " tokens, fewer than seq_len " +
-                                      std::to_string(seq_len));
-  }
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto starts = at::randint(0, n - seq_len + 1, {samples}, gen, torch::kLong);
-  auto offsets = torch::arange(seq_len, torch::kLong);
-  return tokens.index({starts.unsqueeze(1) + offsets.unsqueeze(0)});
-}
-
 }  // namespace compressor::calibration

@@ -19,8 +19,4 @@ namespace compressor::calibration {
 torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer,
                                int64_t max_bytes, const std::string& what, int64_t* bytes_out = nullptr);
 
-// `samples` windows of `seq_len` tokens at random offsets drawn from `seed`: [samples, seq_len].
-// The same seed gives the same windows on every machine (torch's CPU generator is portable).
-torch::Tensor random_windows(const torch::Tensor& tokens, int64_t samples, int64_t seq_len, uint64_t seed);
-
 }  // namespace compressor::calibration

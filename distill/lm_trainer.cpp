@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "calibration/dataset.h"
+#include "calibration/sampler.h"
 
 namespace compressor::distill {
 

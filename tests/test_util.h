@@ -26,4 +26,10 @@ std::string read_bytes(const std::filesystem::path& p);
 // Replaces `p` with exactly `bytes`; throws std::runtime_error if it cannot be opened for writing.
 void write_bytes(const std::filesystem::path& p, const std::string& bytes);
 
+// An .npy file's bytes as numpy.lib.format writes them: magic, version `major` (1: u16 header
+// length, 2: u32), a dict literal padded with spaces to a multiple of 64 bytes ending in '\n', then
+// `data` (raw little-endian values). `descr` e.g. "<i4", `shape` e.g. "(2, 3)".
+std::string npy_bytes(const std::string& descr, const std::string& shape, const std::string& data, int major = 1,
+                      bool fortran_order = false);
+
 }  // namespace test_util

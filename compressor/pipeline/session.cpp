@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "calibration/dataset.h"
+#include "calibration/documents.h"
+#include "calibration/overlap.h"
 #include "calibration/sequential.h"
 #include "compressor/base/error.h"
 #include "compressor/eval/embedding.h"
@@ -73,15 +75,16 @@ void Session::load() {
     bound_.push_back(std::move(passes));
   }
 
-  // Calibration data is read now when a pass needs it, so its errors come before any evaluation.
+  eval_data_.clear();
+  for (const auto& d : plan_.evaluate.datasets) eval_data_.push_back(load_eval_data(d));
+
+  // Calibration data is read now when a pass needs it, so its errors come before any evaluation
+  // (and after the evaluation texts, so an overlap between the two can be reported).
   for (const auto& stage : bound_) {
     for (const auto& b : stage) {
       if (b.pass->data_aware()) calibration_samples(b.spec->where.str());
     }
   }
-
-  eval_data_.clear();
-  for (const auto& d : plan_.evaluate.datasets) eval_data_.push_back(load_eval_data(d));
 }
 
 namespace {
@@ -173,28 +176,40 @@ double Session::probe_accuracy(const EvalData& data, const std::string& name, co
   return eval::accuracy(probe.predict(test), data.test_y);
 }
 
-const torch::Tensor& Session::calibration_samples(const std::string& requested_by) {
-  if (calibration_.defined()) return calibration_;
+const calibration::CalibrationSet& Session::calibration_samples(const std::string& requested_by) {
+  if (calibration_) return *calibration_;
   const auto& c = plan_.calibration;
   if (!c.enabled) {
     throw BadInput(plan_.source_file, requested_by + " needs calibration data, but the recipe has no 'calibration' block");
   }
-  if (!tokenizer_) throw InternalError("calibration", "no tokenizer");
   if (c.seq_len > model_->max_positions()) {
     throw BadInput(c.where.str() + ".seq_len", "seq_len " + std::to_string(c.seq_len) + " exceeds the model's context of " +
                                                     std::to_string(model_->max_positions()) + " positions");
   }
-  auto tokens = calibration::load_text_tokens(c.source, *tokenizer_, 0, c.where.str() + ".source");
-  // Windows are drawn at random offsets and may overlap, but a text shorter than samples x seq_len
-  // would make the same tokens count several times over: refuse it rather than over-weight them.
-  if (tokens.size(0) < c.samples * c.seq_len) {
-    throw BadInput(c.where.str() + ".source", c.source.string() + " has " + std::to_string(tokens.size(0)) +
-                                                  " tokens, fewer than samples x seq_len = " + std::to_string(c.samples) +
-                                                  " x " + std::to_string(c.seq_len) + " = " +
-                                                  std::to_string(c.samples * c.seq_len));
+  calibration::SourceOptions source{c.source, c.format, c.text_field, c.tensor};
+  const auto documents =
+      calibration::load_documents(source, tokenizer_.get(), model_->vocab_size(), c.where.str() + ".source");
+  calibration::SamplingOptions sampling{c.samples, c.seq_len, c.seed, c.sampler, c.short_documents};
+  calibration_ = calibration::sample_calibration(documents, sampling, c.where.str() + ".source: " + c.source.string());
+  spdlog::info("calibration: {} samples x {} tokens ({} real) from {} document(s) of {}", c.samples, c.seq_len,
+               calibration_->real_tokens(), documents.size(), c.source.string());
+  warn_if_calibration_overlaps();
+  return *calibration_;
+}
+
+void Session::warn_if_calibration_overlaps() const {
+  if (!calibration_) return;
+  constexpr int64_t kSpan = 32;  // tokens: long enough that common phrases do not count as a leak
+  for (size_t i = 0; i < eval_data_.size(); ++i) {
+    if (!eval_data_[i].tokens.defined()) continue;
+    const int64_t hits = calibration::overlapping_samples(*calibration_, eval_data_[i].tokens, kSpan);
+    if (hits == 0) continue;
+    const auto& d = plan_.evaluate.datasets[i];
+    spdlog::warn("{}: {} of {} calibration samples share a {}-token span with {} ({}): the metrics after compression "
+                 "will look better than on unseen text",
+                 plan_.calibration.where.str() + ".source", hits, calibration_->ids.size(0), kSpan, d.where.str(),
+                 d.path.string());
   }
-  calibration_ = calibration::random_windows(tokens, c.samples, c.seq_len, c.seed);
-  return calibration_;
 }
 
 // Consecutive data-aware passes of a stage share one sweep of the sequential driver: per block,
@@ -213,7 +228,7 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
   options.batch_size = plan_.calibration.batch_size;
   options.label = stage.name + ": " + names;
   options.progress = progress;
-  calibration::run_sequential(*model_, samples, {}, req, options,
+  calibration::run_sequential(*model_, samples.ids, samples.mask, req, options,
                               [&](model::BlockView& block, const calibration::BlockStats& stats) {
                                 for (auto* b : sweep) {
                                   std::vector<model::LinearSlot*> mine;

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "calibration/sampler.h"
 #include "calibration/tokenizer.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/metrics.h"
@@ -47,9 +49,10 @@ class Session {
   eval::Metrics evaluate(const ProgressFn& progress = {});
   size_t stage_count() const { return plan_.stages.size(); }
   StageTiming run_stage(size_t index, const ProgressFn& progress = {});
-  // Calibration windows [samples, seq_len] from the recipe's calibration block, read on first use;
-  // BadInput naming `requested_by` when the recipe has none.
-  const torch::Tensor& calibration_samples(const std::string& requested_by);
+  // Calibration samples [samples, seq_len] (with a mask when documents were padded) from the
+  // recipe's calibration block, read on first use; BadInput naming `requested_by` when the recipe
+  // has none.
+  const calibration::CalibrationSet& calibration_samples(const std::string& requested_by);
   // Writes the artifact; `before`/`after` metrics go into its manifest.
   nlohmann::json write_artifact(const eval::Metrics& before, const eval::Metrics& after, const std::string& canonical_recipe);
 
@@ -68,7 +71,7 @@ class Session {
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<calibration::Tokenizer> tokenizer_;
   passes::Context context_;
-  torch::Tensor calibration_;
+  std::optional<calibration::CalibrationSet> calibration_;
   std::vector<std::vector<BoundPass>> bound_;  // per stage
   void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.
@@ -81,6 +84,8 @@ class Session {
   };
   std::vector<EvalData> eval_data_;
   EvalData load_eval_data(const recipe::DatasetSpec& d) const;
+  // A warning per evaluation text that shares token spans with the calibration samples.
+  void warn_if_calibration_overlaps() const;
   double probe_accuracy(const EvalData& data, const std::string& name, const ProgressFn& progress);
   std::vector<StageTiming> timings_;
 };

@@ -133,11 +133,17 @@ std::string canonical_yaml(const Plan& plan, const PassCatalog& passes) {
     const CalibrationSpec& c = plan.calibration;
     out << YAML::Key << "calibration" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "source" << YAML::Value << c.source.string();
+    out << YAML::Key << "format" << YAML::Value << calibration::to_string(c.format);
+    out << YAML::Key << "text_field" << YAML::Value << c.text_field;
+    out << YAML::Key << "tensor" << YAML::Value << c.tensor;
+    out << YAML::Key << "sampler" << YAML::Value << calibration::to_string(c.sampler);
+    out << YAML::Key << "short_documents" << YAML::Value << calibration::to_string(c.short_documents);
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     out << YAML::Key << "seq_len" << YAML::Value << c.seq_len;
     out << YAML::Key << "seed" << YAML::Value << c.seed;
     out << YAML::Key << "sequential" << YAML::Value << c.sequential;
     out << YAML::Key << "batch_size" << YAML::Value << c.batch_size;
+    out << YAML::Key << "percentiles" << YAML::Value << YAML::Flow << c.percentiles;
     out << YAML::EndMap;
   }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "calibration/documents.h"
+#include "calibration/sampler.h"
 #include "compressor/eval/gate_rule.h"
 #include "passes/options.h"
 
@@ -45,7 +47,12 @@ struct ModelSpec {
 
 struct CalibrationSpec {
   bool enabled = false;          // false when the recipe has no calibration block
-  std::filesystem::path source;  // a UTF-8 text file
+  std::filesystem::path source;  // text, JSON Lines, or ids tokenized beforehand (.npy, .safetensors)
+  calibration::SourceFormat format = calibration::SourceFormat::automatic;  // by extension
+  std::string text_field = "text";   // JSON Lines: the field with each row's text
+  std::string tensor = "input_ids";  // safetensors: the tensor of ids
+  calibration::Sampler sampler = calibration::Sampler::random;
+  calibration::ShortDocuments short_documents = calibration::ShortDocuments::pack;
   int64_t samples = 128;
   int64_t seq_len = 256;
   uint64_t seed = 0;
@@ -53,6 +60,8 @@ struct CalibrationSpec {
   // llm-compressor). false: every block's statistics come from the dense model (the Wanda paper).
   bool sequential = true;
   int64_t batch_size = 8;  // calibration samples per forward
+  // Activation percentiles `compressor calibrate --stats` reports, each in (0, 100].
+  std::vector<double> percentiles = {99.0, 99.9, 99.99};
   Location where;
 };
 

@@ -50,11 +50,21 @@ ModelSpec resolve_model(const Field& f) {
 }
 
 CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
-  MapReader m(f, {"source", "samples", "seq_len", "seed", "sequential", "batch_size"});
+  MapReader m(f, {"source", "format", "text_field", "tensor", "sampler", "short_documents", "samples", "seq_len", "seed",
+                  "sequential", "batch_size", "percentiles"});
   CalibrationSpec spec;
   spec.enabled = true;
   spec.where = f.key_where();
   spec.source = read_existing_file(m.require("source"));
+  if (auto v = m.get("format")) {
+    calibration::parse_source_format(read_choice(*v, {"auto", "text", "jsonl", "npy", "safetensors"}), &spec.format);
+  }
+  if (auto v = m.get("text_field")) spec.text_field = read_string(*v);
+  if (auto v = m.get("tensor")) spec.tensor = read_string(*v);
+  if (auto v = m.get("sampler")) calibration::parse_sampler(read_choice(*v, {"random", "chunk"}), &spec.sampler);
+  if (auto v = m.get("short_documents")) {
+    calibration::parse_short_documents(read_choice(*v, {"pack", "pad"}), &spec.short_documents);
+  }
   if (auto v = m.get("samples")) spec.samples = read_int(*v, 1);
   if (auto v = m.get("seq_len")) spec.seq_len = read_int(*v, 2);
   spec.seed = seed;
@@ -63,6 +73,12 @@ CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
     spec.sequential = std::get<bool>(read_option(*v, bool_option("sequential", "", true)));
   }
   if (auto v = m.get("batch_size")) spec.batch_size = read_int(*v, 1);
+  if (auto v = m.get("percentiles")) {
+    spec.percentiles.clear();
+    const auto percentile = float_option("percentiles", "", std::nullopt, 0.0, 100.0, false, true);
+    for (const Field& p : read_list(*v)) spec.percentiles.push_back(std::get<double>(read_option(p, percentile)));
+    if (spec.percentiles.empty()) v->fail("expected at least one percentile");
+  }
   return spec;
 }
 

@@ -308,4 +308,31 @@ TEST_CASE("calibration input errors name the recipe key and leave the output alo
     auto r = run_recipe(w.write_recipe(spec));
     require_bad_input(r, {"calibration.seq_len", "65", "64"}, w.out);
   }
+  SECTION("a JSON Lines row without the text field names its line") {
+    test_util::write_bytes(w.dir / "rows.jsonl", "{\"text\": \"In the beginning\"}\n{\"content\": \"and the earth\"}\n");
+    spec.extra = calib((w.dir / "rows.jsonl").string(), 1, 8);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"rows.jsonl:2", "'text' field", "calibration.source"}, w.out);
+  }
+  SECTION("a pre-tokenized id outside the vocabulary names its position") {
+    std::vector<int32_t> ids(2 * 40, 7);
+    ids[40 + 5] = 256;  // the byte-level model has ids 0..255
+    test_util::write_bytes(w.dir / "ids.npy",
+                           test_util::npy_bytes("<i4", "(2, 40)", std::string(reinterpret_cast<const char*>(ids.data()), ids.size() * 4)));
+    spec.extra = calib((w.dir / "ids.npy").string(), 2, 32);
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"ids.npy", "id 256 at position [1, 5]", "[0, 256)"}, w.out);
+  }
+  SECTION("a percentile outside (0, 100]") {
+    for (const char* p : {"0", "100.5", "-3"}) {
+      spec.extra = calib(w.text.string(), 2, 8) + "  percentiles: [99, " + p + "]\n";
+      auto r = run_recipe(w.write_recipe(spec));
+      require_bad_input(r, {"recipe.yaml:", "calibration.percentiles[1]", "(0, 100]"}, w.out);
+    }
+  }
+  SECTION("an unknown sampler lists the choices") {
+    spec.extra = calib(w.text.string(), 2, 8) + "  sampler: sequential\n";
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"recipe.yaml:", "calibration.sampler", "random", "chunk"}, w.out);
+  }
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/safetensors.h"
 #include "tests/cli/cli_fixture.h"
 #include "tests/test_util.h"
 
@@ -263,4 +264,49 @@ TEST_CASE("wanda runs through the CLI with calibration, sequential and one-pass,
       for (const char* t : kDenseTensors) CHECK(inspect_sparsity(ins.out, t) == "0.00");
     }
   }
+}
+
+TEST_CASE("calibration from JSON Lines, .npy and safetensors ids, packed or padded; overlap with the evaluation text is a warning", "[cli][wanda][calibration]") {
+  auto w = make_workspace("calibration-sources", {}, /*train_steps=*/10);
+  auto spec = w.spec();
+  spec.pass = "wanda: {sparsity: 0.5}";
+  const std::string text = test_util::read_bytes(w.text);
+  // Documents of a few lines each, as JSON Lines; the same bytes as ids in .npy and safetensors.
+  std::string jsonl;
+  std::vector<int32_t> ids;
+  size_t start = 0;
+  for (int d = 0; d < 8; ++d) {
+    const size_t end = text.find('\n', start + 40 + 20 * d);
+    const std::string doc = text.substr(start, end - start);
+    jsonl += nlohmann::json{{"text", doc}, {"n", d}}.dump() + "\n";
+    start = end + 1;
+  }
+  for (size_t i = 0; i < 4 * 48; ++i) ids.push_back(static_cast<unsigned char>(text[i]));
+  test_util::write_bytes(w.dir / "docs.jsonl", jsonl);
+  test_util::write_bytes(w.dir / "ids.npy", test_util::npy_bytes("<i4", "(4, 48)", std::string(reinterpret_cast<const char*>(ids.data()), ids.size() * 4)));
+  compressor::formats::write_safetensors(w.dir / "ids.safetensors",
+                                         {{"input_ids", torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({4, 48})}});
+  struct Case {
+    std::string source, extra;
+  };
+  for (const Case& c : {Case{"docs.jsonl", "  short_documents: pad\n  sampler: random\n"},
+                        Case{"docs.jsonl", "  short_documents: pad\n  sampler: chunk\n"},
+                        Case{"docs.jsonl", "  sampler: chunk\n"}, Case{"ids.npy", ""},
+                        Case{"ids.safetensors", "  short_documents: pad\n"}}) {
+    INFO(c.source << "\n" << c.extra);
+    spec.extra = "calibration:\n  source: " + (w.dir / c.source).string() + "\n  samples: 4\n  seq_len: 32\n" + c.extra;
+    auto r = run_cli({"run", w.write_recipe(spec).string()});
+    INFO(r.all());
+    REQUIRE(r.code == 0);
+    auto ins = run_cli({"inspect", w.out.string()});
+    for (const char* t : kPrunedTensors) CHECK(inspect_sparsity(ins.out, t) == "50.00");
+    // Every source is cut from the evaluation text: the warning says so.
+    CHECK_THAT(r.all(), Catch::Contains("calibration samples share a 32-token span with") && Catch::Contains("evaluate.datasets[0]"));
+  }
+  // Text the evaluation never sees: no warning.
+  test_util::write_bytes(w.dir / "other.txt", std::string(4000, 'q'));
+  spec.extra = "calibration:\n  source: " + (w.dir / "other.txt").string() + "\n  samples: 4\n  seq_len: 32\n";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.all(), !Catch::Contains("share a 32-token span"));
 }
