@@ -1,5 +1,8 @@
 #include "calibration/statistics.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "compressor/base/error.h"
 
 namespace compressor::calibration {
@@ -9,6 +12,9 @@ Requirements& Requirements::merge(const Requirements& o) {
   abs_max = abs_max || o.abs_max;
   hessian = hessian || o.hessian;
   hessian_fp64 = hessian_fp64 || o.hessian_fp64;
+  for (double p : o.abs_percentiles) {
+    if (std::find(abs_percentiles.begin(), abs_percentiles.end(), p) == abs_percentiles.end()) abs_percentiles.push_back(p);
+  }
   return *this;
 }
 
@@ -22,6 +28,43 @@ torch::Tensor GroupStats::hessian() const {
   if (rows == 0) return torch::zeros_like(xtx);
   return xtx * (2.0 / static_cast<double>(rows));
 }
+
+torch::Tensor GroupStats::hessian_diagonal() const {
+  if (!sum_squares.defined()) throw InternalError("calibration", "channel sums of squares were not collected");
+  if (rows == 0) return torch::zeros_like(sum_squares);
+  return sum_squares * (2.0 / static_cast<double>(rows));
+}
+
+torch::Tensor GroupStats::abs_percentiles() const {
+  if (!percentile_sum.defined()) throw InternalError("calibration", "percentiles were not collected");
+  return rows == 0 ? percentile_sum : percentile_sum / static_cast<double>(rows);
+}
+
+namespace {
+
+// Percentiles p (in (0, 100]) of the values `a` (1-D), numpy's linear interpolation: the value at
+// position p/100 · (n-1) of the ascending order. Only the top of the order is sorted (topk), as
+// high percentiles are the ones quantization asks for.
+torch::Tensor percentiles_of(const torch::Tensor& a, const std::vector<double>& ps) {
+  const int64_t n = a.numel();
+  double lowest = 100;
+  for (double p : ps) lowest = std::min(lowest, p);
+  const auto first = static_cast<int64_t>(std::floor(lowest / 100.0 * static_cast<double>(n - 1)));
+  const int64_t k = n - first;  // ascending positions [first, n) are the k largest values
+  auto top = std::get<0>(a.topk(k, 0, /*largest=*/true, /*sorted=*/true)).to(torch::kFloat64);
+  auto at = [&](int64_t pos) { return top[n - 1 - pos].item<double>(); };
+  std::vector<double> out;
+  for (double p : ps) {
+    const double pos = p / 100.0 * static_cast<double>(n - 1);
+    const auto lo = static_cast<int64_t>(std::floor(pos));
+    const int64_t hi = std::min(lo + 1, n - 1);
+    const double frac = pos - static_cast<double>(lo);
+    out.push_back(at(lo) + (at(hi) - at(lo)) * frac);
+  }
+  return torch::tensor(out, torch::kFloat64);
+}
+
+}  // namespace
 
 const GroupStats& BlockStats::of(const model::LinearSlot& slot) const {
   auto it = group_of.find(&slot);
@@ -51,6 +94,10 @@ void accumulate(GroupStats& g, const torch::Tensor& x, const Requirements& req) 
     const auto xs = f32.to(dtype);
     if (!g.xtx.defined()) g.xtx = torch::zeros({in, in}, dtype);
     g.xtx.addmm_(xs.t(), xs);
+  }
+  if (!req.abs_percentiles.empty()) {
+    auto p = percentiles_of(f32.abs().reshape({-1}), req.abs_percentiles) * static_cast<double>(n);
+    g.percentile_sum = g.percentile_sum.defined() ? g.percentile_sum.add_(p) : p;
   }
   g.rows += n;
 }

@@ -18,8 +18,12 @@ struct Requirements {
   bool abs_max = false;        // max |x_j| per input channel (SmoothQuant)
   bool hessian = false;        // Σ x xᵀ per group (SparseGPT, GPTQ)
   bool hessian_fp64 = false;   // accumulate Σ x xᵀ in float64 instead of float32
+  // Percentiles of |x| over each group's elements (each in (0, 100]): per batch, exact with linear
+  // interpolation between order statistics (numpy's default); over batches, their mean weighted
+  // by rows. Exact over the union would need every activation kept.
+  std::vector<double> abs_percentiles;
 
-  bool any() const { return channel_norms || abs_max || hessian; }
+  bool any() const { return channel_norms || abs_max || hessian || !abs_percentiles.empty(); }
   Requirements& merge(const Requirements& o);
 };
 
@@ -29,11 +33,16 @@ struct GroupStats {
   torch::Tensor sum_squares;  // float64 [in]
   torch::Tensor abs_max;      // float32 [in]
   torch::Tensor xtx;          // float32 or float64 [in, in]: Σ x xᵀ
+  torch::Tensor percentile_sum;  // float64 [P]: Σ over batches of rows · percentile, per abs_percentiles
 
   // ‖X_j‖₂ per input channel, float32 [in].
   torch::Tensor channel_norms() const;
   // H = 2/n · Σ x xᵀ, in the accumulation dtype [in, in].
   torch::Tensor hessian() const;
+  // The diagonal of H, 2/n · Σ x_j², from the channel sums alone (float64 [in]).
+  torch::Tensor hessian_diagonal() const;
+  // Requirements::abs_percentiles, in that order (float64 [P]).
+  torch::Tensor abs_percentiles() const;
 };
 
 struct BlockStats {

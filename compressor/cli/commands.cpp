@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "compressor/cli/calibrate.h"
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
 #include "compressor/base/error.h"
@@ -49,6 +50,15 @@ int run_cli(int argc, char** argv) {
   ev->add_option("--stride", eval_args.stride, "tokens the window advances (default: seq-len / 2)");
   ev->add_option("--max-bytes", eval_args.max_bytes, "evaluate only the first N bytes of the text (0: all)");
 
+  CalibrateArgs calibrate_args;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "run a recipe's calibration data through the uncompressed model and write per-layer activation statistics");
+  calibrate->add_option("recipe", calibrate_args.recipe, "recipe file with a calibration block")->required();
+  calibrate->add_option("--stats", calibrate_args.stats,
+                        "JSON file to write: per input group abs-max, percentiles, Hessian trace and diagonal range, dead channels")
+      ->required();
+  calibrate->add_option("--set", calibrate_args.overrides, "override a recipe value: key.path=value (repeatable)");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -67,6 +77,7 @@ int run_cli(int argc, char** argv) {
     if (*run) return run_recipe(run_args, quiet);
     if (*help_passes) return print_passes();
     if (*ev) return eval_model(eval_args);
+    if (*calibrate) return calibrate_recipe(calibrate_args, quiet);
     if (*inspect) return inspect_path_cmd(inspect_path);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);

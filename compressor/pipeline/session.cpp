@@ -199,15 +199,20 @@ const calibration::CalibrationSet& Session::calibration_samples(const std::strin
 
 void Session::warn_if_calibration_overlaps() const {
   if (!calibration_) return;
-  constexpr int64_t kSpan = 32;  // tokens: long enough that common phrases do not count as a leak
   for (size_t i = 0; i < eval_data_.size(); ++i) {
-    if (!eval_data_[i].tokens.defined()) continue;
-    const int64_t hits = calibration::overlapping_samples(*calibration_, eval_data_[i].tokens, kSpan);
+    const auto& e = eval_data_[i];
+    if (!e.tokens.defined() || e.tokens.numel() == 0) continue;
+    // About 128 bytes of text and at least 32 tokens: long enough that a common phrase ("And the
+    // LORD spake unto Moses, saying") is not a leak, whatever the tokenizer's bytes per token.
+    // A whole calibration window shorter than that, found in the evaluation text, is a leak too.
+    const int64_t span = std::min(calibration_->ids.size(1),
+                                  std::max<int64_t>(32, (128 * e.tokens.numel() + e.text_bytes - 1) / std::max<int64_t>(e.text_bytes, 1)));
+    const int64_t hits = calibration::overlapping_samples(*calibration_, e.tokens, span);
     if (hits == 0) continue;
     const auto& d = plan_.evaluate.datasets[i];
     spdlog::warn("{}: {} of {} calibration samples share a {}-token span with {} ({}): the metrics after compression "
                  "will look better than on unseen text",
-                 plan_.calibration.where.str() + ".source", hits, calibration_->ids.size(0), kSpan, d.where.str(),
+                 plan_.calibration.where.str() + ".source", hits, calibration_->ids.size(0), span, d.where.str(),
                  d.path.string());
   }
 }

@@ -336,3 +336,32 @@ TEST_CASE("calibration input errors name the recipe key and leave the output alo
     require_bad_input(r, {"recipe.yaml:", "calibration.sampler", "random", "chunk"}, w.out);
   }
 }
+
+TEST_CASE("compressor calibrate refuses a recipe without calibration and an unwritable --stats, writing nothing", "[cli][bad-input][calibrate]") {
+  auto w = make_workspace("calibrate-errors");
+  auto spec = w.spec();
+  const auto stats = w.dir / "stats.json";
+  SECTION("no calibration block") {
+    auto r = run_cli({"calibrate", w.write_recipe(spec).string(), "--stats", stats.string()});
+    require_bad_input(r, {"recipe.yaml", "calibration"});
+    CHECK(!fs::exists(stats));
+  }
+  SECTION("--stats under a file") {
+    spec.extra = "calibration:\n  source: " + w.text.string() + "\n  samples: 2\n  seq_len: 16\n";
+    auto r = run_cli({"calibrate", w.write_recipe(spec).string(), "--stats", (w.text / "stats.json").string()});
+    require_bad_input(r, {"--stats"});
+  }
+  SECTION("a percentile outside (0, 100]") {
+    spec.extra = "calibration:\n  source: " + w.text.string() + "\n  samples: 2\n  seq_len: 16\n  percentiles: [101]\n";
+    auto r = run_cli({"calibrate", w.write_recipe(spec).string(), "--stats", stats.string()});
+    require_bad_input(r, {"calibration.percentiles[0]", "(0, 100]"});
+    CHECK(!fs::exists(stats));
+  }
+  SECTION("an existing report stays as it was when the run fails") {
+    test_util::write_bytes(stats, "old report\n");
+    spec.extra = "calibration:\n  source: " + (w.dir / "missing.jsonl").string() + "\n  samples: 2\n  seq_len: 16\n";
+    auto r = run_cli({"calibrate", w.write_recipe(spec).string(), "--stats", stats.string()});
+    require_bad_input(r, {"calibration.source", "missing.jsonl"});
+    CHECK(test_util::read_bytes(stats) == "old report\n");
+  }
+}

@@ -310,3 +310,27 @@ TEST_CASE("calibration from JSON Lines, .npy and safetensors ids, packed or padd
   REQUIRE(r.code == 0);
   CHECK_THAT(r.all(), !Catch::Contains("share a 32-token span"));
 }
+
+TEST_CASE("compressor calibrate writes per-layer activation statistics of the uncompressed model", "[cli][calibrate]") {
+  auto w = make_workspace("calibrate");
+  auto spec = w.spec();
+  spec.extra = "calibration:\n  source: " + w.text.string() + "\n  samples: 4\n  seq_len: 32\n  percentiles: [50, 99.9]\n";
+  const auto recipe = w.write_recipe(spec);
+  const auto stats = w.dir / "stats" / "calib.json";
+  auto r = run_cli({"calibrate", recipe.string(), "--stats", stats.string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("wrote " + stats.string()) && Catch::Contains("input groups in 2 blocks"));
+  const auto j = nlohmann::json::parse(test_util::read_bytes(stats));
+  CHECK(j["calibration"]["samples"] == 4);
+  CHECK(j["calibration"]["seq_len"] == 32);
+  REQUIRE(j["layers"].size() == 8);  // 2 blocks x (attn_in, attn_out, mlp_in, mlp_out)
+  for (const auto& layer : j["layers"]) {
+    CHECK(layer["rows"] == 4 * 32);
+    CHECK(layer["abs_percentiles"]["50"].get<double>() <= layer["abs_percentiles"]["99.9"].get<double>());
+    CHECK(layer["abs_percentiles"]["99.9"].get<double>() <= layer["abs_max"].get<double>());
+    CHECK(layer["hessian"]["diag_min"].get<double>() <= layer["hessian"]["diag_max"].get<double>());
+  }
+  CHECK(j["layers"][0]["linears"][0] == "transformer.h.0.attn.c_attn");
+  CHECK(files_under(w.out).empty());  // calibrate writes no artifact
+}
