@@ -94,6 +94,20 @@ def main():
     model.save_pretrained(args.out, safe_serialization=True, save_compressed=False)
     tok.save_pretrained(args.out)
     use_our_tokenizer(tokenizer_dir, args.out)
+    # The head is tied to the embedding; whatever llm-compressor did to that shared matrix, a second
+    # checkpoint with the dense embedding put back isolates what it did to the block linears.
+    emb = model.get_input_embeddings().weight
+    emb_zero = float((emb == 0).float().mean())
+    if emb_zero > 0:
+        restored = args.out + "-dense-embedding"
+        shutil.copytree(args.out, restored, dirs_exist_ok=True)
+        dense = load_file(os.path.join(dense_dir, "model.safetensors"))
+        pruned = load_file(os.path.join(restored, "model.safetensors"))
+        for k in pruned:
+            if "embed_tokens" in k or k == "lm_head.weight":
+                pruned[k] = dense["model.embed_tokens.weight"].clone()
+        save_file(pruned, os.path.join(restored, "model.safetensors"), metadata={"format": "pt"})
+        print(f"the embedding (tied head) came back {emb_zero:.4f} zero; {restored} has it dense again")
     zeros = sum(int((p == 0).sum()) for name, p in model.named_parameters() if "layers" in name and p.dim() == 2)
     total = sum(p.numel() for name, p in model.named_parameters() if "layers" in name and p.dim() == 2)
     print(f"llm-compressor wanda {args.mask_structure} sparsity {args.sparsity}: {n} x {t} tokens, "

@@ -20,5 +20,8 @@ for ms in 2:4 0:0; do
   "$py" bench/llmcompressor_wanda.py --calibration "$work/calib.safetensors" --mask-structure "$ms" \
     --out "$work/$name" $([ "$ms" = 2:4 ] && echo --dense-out "$work/hf-dense")
   eval_ppl "$work/$name" "llm-compressor wanda $ms"
+  if [ -d "$work/$name-dense-embedding" ]; then
+    eval_ppl "$work/$name-dense-embedding" "llm-compressor wanda $ms, its block linears with the dense embedding"
+  fi
 done
 eval_ppl "$work/hf-dense" "transformers' dense load (must equal ours on the GGUF)" 16384

@@ -5,7 +5,7 @@
 # epistles (Romans-Jude). Deterministic: chapters in canonical order, chapter k goes to test when
 # k % 5 == 4, to train otherwise; then, per class and split, every n-th verse is kept so that each
 # class has 400 train and 200 test verses (n = class size / quota, rounded down).
-# Output: train.tsv and test.tsv, "label<TAB>verse" (label = class name), classes interleaved
+# Output: train.tsv and test.tsv (and calibration.jsonl, the train verses as JSON Lines), "label<TAB>verse" (label = class name), classes interleaved
 # row by row; committed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,4 +43,12 @@ bible -l10000 "Gen1:1-Rev22:21" | LC_ALL=C awk -F'\t' '
     }
   }' dir="$here"
 for s in train test; do mv "$here/$s.tsv.tmp" "$here/$s.tsv"; done
-wc -l "$here"/*.tsv
+# Calibration data for encoder recipes: the train verses without labels, one JSON Lines row each
+# (never the test verses, on which the probe is scored).
+python3 -c '
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as out:
+    for line in f:
+        out.write(json.dumps({"text": line.rstrip("\n").split("\t", 1)[1]}, ensure_ascii=False) + "\n")
+' "$here/train.tsv" "$here/calibration.jsonl"
+wc -l "$here"/*.tsv "$here"/calibration.jsonl
