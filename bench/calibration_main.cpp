@@ -22,7 +22,7 @@
 #include "calibration/dataset.h"
 #include "calibration/sampler.h"
 #include "calibration/sequential.h"
-#include "calibration/tokenizer.h"
+#include "calibration/tokenizer_for.h"
 #include "compressor/model/architecture.h"
 
 #include "bench/bench_util.h"

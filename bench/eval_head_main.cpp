@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "calibration/dataset.h"
-#include "calibration/tokenizer.h"
+#include "calibration/tokenizer_for.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/model/architecture.h"
 

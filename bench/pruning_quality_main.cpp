@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/dataset.h"
+#include "compressor/tokenizers/tokenizer.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
       {"magnitude 70% per-layer", "layer", 0.7}, {"magnitude 70% global", "global", 0.7},
       {"2:4 (50%)", "nm", 0.5},
   };
-  calibration::ByteTokenizer tok;
+  tokenizers::ByteTokenizer tok;
   auto tokens = calibration::load_text_tokens(text, tok, max_bytes, "--text");
   std::printf("model %s, text %s (%lld tokens), window %lld, stride %lld; Linear slots pruned, embeddings kept\n\n",
               model_dir.c_str(), text.c_str(), static_cast<long long>(tokens.size(0)), static_cast<long long>(seq_len),

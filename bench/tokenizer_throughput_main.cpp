@@ -1,5 +1,6 @@
 // Tokenizer throughput: MB/s of encode (and decode) for the WordPiece (all-MiniLM-L6-v2) and the
-// byte-level BPE (tests/golden/tokenizer/bpe.tokenizer.json) tokenizers, one thread, on a text file.
+// byte-level BPE (tests/golden/tokenizer/bpe.tokenizer.json) tokenizers, one thread, on a text file;
+// also the same BPE behind the Llama-3, Qwen2 (with NFC) and o200k Split regexes (bpe_*.tokenizer.json).
 // Two modes: the whole file as one string, and line by line. Compare with
 //   /tmp/tok-venv/bin/python bench/tokenizer_throughput_reference.py   (Hugging Face `tokenizers`)
 // Run from the repository root (or pass --root REPO):
@@ -15,10 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "calibration/bpe.h"
-#include "calibration/wordpiece.h"
+#include "compressor/tokenizers/tokenizer_json.h"
 
-using namespace compressor::calibration;
+using namespace compressor::tokenizers;
 
 namespace {
 
@@ -71,11 +71,14 @@ int main(int argc, char** argv) {
   std::vector<Item> items;
   items.push_back({"wordpiece", load_tokenizer_json(dir + "wordpiece.tokenizer.json")});
   items.push_back({"bpe", load_tokenizer_json(dir + "bpe.tokenizer.json")});
+  items.push_back({"bpe_llama3", load_tokenizer_json(dir + "bpe_llama3.tokenizer.json")});
+  items.push_back({"bpe_qwen2", load_tokenizer_json(dir + "bpe_qwen2.tokenizer.json")});
+  items.push_back({"bpe_o200k", load_tokenizer_json(dir + "bpe_o200k.tokenizer.json")});
 
   const double mb = static_cast<double>(text.size()) / 1e6;
   nlohmann::json rows = nlohmann::json::array();
   std::printf("text: %s (%zu bytes, %zu lines), 1 thread\n", text_path.c_str(), text.size(), lines.size());
-  std::printf("%-10s %10s %14s %14s %14s\n", "tokenizer", "tokens", "whole MB/s", "lines MB/s", "decode MB/s");
+  std::printf("%-11s %10s %14s %14s %14s\n", "tokenizer", "tokens", "whole MB/s", "lines MB/s", "decode MB/s");
   for (auto& it : items) {
     std::vector<int64_t> ids;
     const double t_whole = time_best([&] { ids = it.tok->encode(text); });
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
     });
     std::string back;
     const double t_dec = time_best([&] { back = it.tok->decode(ids); });
-    std::printf("%-10s %10zu %14.2f %14.2f %14.2f\n", it.name, ids.size(), mb / t_whole, mb / t_lines, mb / t_dec);
+    std::printf("%-11s %10zu %14.2f %14.2f %14.2f\n", it.name, ids.size(), mb / t_whole, mb / t_lines, mb / t_dec);
     rows.push_back({{"tokenizer", it.name}, {"tokens", ids.size()}, {"encode_whole_MBps", mb / t_whole},
                     {"encode_lines_MBps", mb / t_lines}, {"decode_MBps", mb / t_dec}});
   }

@@ -41,8 +41,8 @@ def main():
     mb = len(raw) / 1e6
     rows = []
     print(f"text: {args.text} ({len(raw)} bytes, {len(lines)} lines), 1 thread, tokenizers")
-    print(f"{'tokenizer':<10} {'tokens':>10} {'whole MB/s':>14} {'lines MB/s':>14} {'decode MB/s':>14}")
-    for name in ("wordpiece", "bpe"):
+    print(f"{'tokenizer':<11} {'tokens':>10} {'whole MB/s':>14} {'lines MB/s':>14} {'decode MB/s':>14}")
+    for name in ("wordpiece", "bpe", "bpe_llama3", "bpe_qwen2", "bpe_o200k"):
         tok = Tokenizer.from_file(f"tests/golden/tokenizer/{name}.tokenizer.json")
         tok.no_padding()
         tok.no_truncation()
@@ -50,7 +50,7 @@ def main():
         t_whole = time_best(lambda: tok.encode(text))
         t_lines = time_best(lambda: [tok.encode(line) for line in lines])
         t_dec = time_best(lambda: tok.decode(ids, skip_special_tokens=(name == "wordpiece")))
-        print(f"{name:<10} {len(ids):>10} {mb / t_whole:>14.2f} {mb / t_lines:>14.2f} {mb / t_dec:>14.2f}")
+        print(f"{name:<11} {len(ids):>10} {mb / t_whole:>14.2f} {mb / t_lines:>14.2f} {mb / t_dec:>14.2f}")
         rows.append({"tokenizer": name, "tokens": len(ids), "encode_whole_MBps": mb / t_whole,
                      "encode_lines_MBps": mb / t_lines, "decode_MBps": mb / t_dec})
     if args.json:

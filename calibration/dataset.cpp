@@ -5,7 +5,7 @@
 
 namespace compressor::calibration {
 
-torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer, int64_t max_bytes,
+torch::Tensor load_text_tokens(const std::filesystem::path& path, const tokenizers::Tokenizer& tokenizer, int64_t max_bytes,
                                const std::string& what, int64_t* bytes_out) {
   std::string text = base::read_text_file(path, what);
   if (max_bytes > 0 && static_cast<int64_t>(text.size()) > max_bytes) {

@@ -8,7 +8,7 @@
 
 #include <torch/torch.h>
 
-#include "calibration/tokenizer.h"
+#include "compressor/tokenizers/tokenizer.h"
 
 namespace compressor::calibration {
 
@@ -16,7 +16,7 @@ namespace compressor::calibration {
 // bytes (cut back to the last complete line so no word is split). Missing or empty files are
 // BadInput naming the file and `what` ("evaluate.datasets[0].path", ...).
 // `bytes_out`, when given, receives the number of text bytes behind the tokens (bits per byte).
-torch::Tensor load_text_tokens(const std::filesystem::path& path, const Tokenizer& tokenizer,
+torch::Tensor load_text_tokens(const std::filesystem::path& path, const tokenizers::Tokenizer& tokenizer,
                                int64_t max_bytes, const std::string& what, int64_t* bytes_out = nullptr);
 
 }  // namespace compressor::calibration

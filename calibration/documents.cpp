@@ -51,18 +51,18 @@ SourceFormat detect_source_format(const fs::path& path) {
 
 namespace {
 
-torch::Tensor ids_of(const Tokenizer& tokenizer, const std::string& text) {
+torch::Tensor ids_of(const tokenizers::Tokenizer& tokenizer, const std::string& text) {
   return torch::tensor(tokenizer.encode(text), torch::kLong);
 }
 
-const Tokenizer& need_tokenizer(const Tokenizer* tokenizer, const SourceOptions& s, const std::string& where) {
+const tokenizers::Tokenizer& need_tokenizer(const tokenizers::Tokenizer* tokenizer, const SourceOptions& s, const std::string& where) {
   if (!tokenizer) {
     throw BadInput(where, s.path.string() + " is text, but the model has no tokenizer; give ids tokenized beforehand (.npy or .safetensors)");
   }
   return *tokenizer;
 }
 
-std::vector<torch::Tensor> read_jsonl(const SourceOptions& s, const Tokenizer& tokenizer, const std::string& where) {
+std::vector<torch::Tensor> read_jsonl(const SourceOptions& s, const tokenizers::Tokenizer& tokenizer, const std::string& where) {
   std::ifstream in(s.path, std::ios::binary);
   if (!in) throw IoError(where, "cannot open " + s.path.string());
   std::vector<torch::Tensor> docs;
@@ -144,7 +144,7 @@ std::vector<torch::Tensor> read_safetensors_ids(const SourceOptions& s, int64_t 
 
 }  // namespace
 
-std::vector<torch::Tensor> load_documents(const SourceOptions& s, const Tokenizer* tokenizer, int64_t vocab_size,
+std::vector<torch::Tensor> load_documents(const SourceOptions& s, const tokenizers::Tokenizer* tokenizer, int64_t vocab_size,
                                           const std::string& where) {
   std::error_code ec;
   if (!fs::is_regular_file(s.path, ec)) throw BadInput(where, "calibration file not found: " + s.path.string());

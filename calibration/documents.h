@@ -10,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "calibration/tokenizer.h"
+#include "compressor/tokenizers/tokenizer.h"
 
 namespace compressor::calibration {
 
@@ -34,7 +34,7 @@ struct SourceOptions {
 // `tokenizer` is needed for text and jsonl (null is BadInput there); pre-tokenized ids must lie in
 // [0, vocab_size). Errors are BadInput naming the file and `where` plus the line (jsonl), tensor or
 // position (pre-tokenized ids), and say what was expected.
-std::vector<torch::Tensor> load_documents(const SourceOptions& source, const Tokenizer* tokenizer, int64_t vocab_size,
+std::vector<torch::Tensor> load_documents(const SourceOptions& source, const tokenizers::Tokenizer* tokenizer, int64_t vocab_size,
                                           const std::string& where);
 
 }  // namespace compressor::calibration

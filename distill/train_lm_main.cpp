@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "calibration/dataset.h"
+#include "compressor/tokenizers/tokenizer.h"
 #include "compressor/base/error.h"
 #include "compressor/model/architecture.h"
 #include "compressor/base/atomic_file.h"
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
     auto it = model::architectures().find(config.model_type);
     if (it == model::architectures().end()) throw BadInput(config_path, "unknown model_type " + config.model_type);
     auto m = it->second.init(config, o.seed);
-    calibration::ByteTokenizer tok;
+    tokenizers::ByteTokenizer tok;
     auto train = calibration::load_text_tokens(train_path, tok, 0, "training text");
     auto val = calibration::load_text_tokens(val_path, tok, 0, "validation text");
     std::printf("train %lld tokens, validation %lld tokens, %lld steps of %lld x %lld\n",

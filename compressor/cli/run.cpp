@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "calibration/dataset.h"
+#include "calibration/tokenizer_for.h"
 #include "compressor/base/error.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/perplexity.h"

@@ -13,6 +13,7 @@
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
 #include "calibration/gguf_tokenizer.h"
+#include "calibration/tokenizer_for.h"
 #include "compressor/base/atomic_file.h"
 #include "formats/artifact.h"
 #include "formats/gguf.h"

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/sampler.h"
-#include "calibration/tokenizer.h"
+#include "compressor/tokenizers/tokenizer.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/metrics.h"
 #include "compressor/model/model.h"
@@ -69,7 +69,7 @@ class Session {
   recipe::Plan plan_;
   const passes::PassRegistry& registry_;
   std::unique_ptr<model::Model> model_;
-  std::unique_ptr<calibration::Tokenizer> tokenizer_;
+  std::unique_ptr<tokenizers::Tokenizer> tokenizer_;
   passes::Context context_;
   std::optional<calibration::CalibrationSet> calibration_;
   std::vector<std::vector<BoundPass>> bound_;  // per stage

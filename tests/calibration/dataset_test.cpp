@@ -9,7 +9,7 @@
 #include "calibration/documents.h"
 #include "calibration/overlap.h"
 #include "calibration/sampler.h"
-#include "calibration/tokenizer.h"
+#include "compressor/tokenizers/tokenizer.h"
 #include "compressor/base/error.h"
 #include "formats/npy.h"
 #include "formats/safetensors.h"
@@ -69,7 +69,7 @@ TEST_CASE("npy: what cannot be token ids is refused naming the file", "[calibrat
 
 TEST_CASE("documents: JSON Lines rows, text and pre-tokenized ids", "[calibration][dataset]") {
   const auto dir = test_util::temp_dir("documents");
-  calibration::ByteTokenizer tok;
+  tokenizers::ByteTokenizer tok;
   test_util::write_bytes(dir / "d.jsonl", "{\"text\": \"ab\", \"id\": 1}\n\n{\"text\": \"\"}\n{\"body\": 2, \"text\": \"xyz\"}\n");
   calibration::SourceOptions s{dir / "d.jsonl"};
   auto docs = calibration::load_documents(s, &tok, 256, "calibration.source");
@@ -98,7 +98,7 @@ TEST_CASE("documents: JSON Lines rows, text and pre-tokenized ids", "[calibratio
 
 TEST_CASE("documents: bad rows and ids are named by line, tensor and position", "[calibration][dataset][bad-input]") {
   const auto dir = test_util::temp_dir("documents-bad");
-  calibration::ByteTokenizer tok;
+  tokenizers::ByteTokenizer tok;
   auto message = [&](const std::string& name, const std::string& bytes, calibration::SourceOptions s = {}) {
     test_util::write_bytes(dir / name, bytes);
     s.path = dir / name;

@@ -14,12 +14,13 @@
 #include "compressor/base/error.h"
 #include "formats/gguf.h"
 #include "tests/catch_util.h"
-#include "tests/calibration/golden_lines.h"
+#include "tests/tokenizers/golden_lines.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace compressor;
 using namespace compressor::calibration;
+using compressor::tokenizers::Tokenizer;
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "calibration/dataset.h"
-#include "calibration/tokenizer.h"
+#include "compressor/tokenizers/tokenizer.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/hf_config.h"
 #include "distill/lm_trainer.h"
@@ -91,7 +91,7 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t se
   auto model = compressor::model::architectures().at("gpt2").init(hf, seed);
 
   if (train_steps > 0) {
-    compressor::calibration::ByteTokenizer tok;
+    compressor::tokenizers::ByteTokenizer tok;
     auto tokens = compressor::calibration::load_text_tokens(text, tok, 0, "fixture text");
     compressor::distill::LmTrainOptions o;
     o.steps = train_steps;

@@ -2,7 +2,7 @@
 // tests/golden/make_minilm_golden.py. Skips when the model is not installed.
 #include <catch2/catch.hpp>
 
-#include "calibration/tokenizer.h"
+#include "calibration/tokenizer_for.h"
 #include "compressor/eval/embedding.h"
 #include "compressor/model/architecture.h"
 #include "formats/safetensors.h"
