@@ -118,19 +118,7 @@ void BpeTokenizer::bpe(std::string_view word, std::vector<int64_t>& out) const {
 }
 
 std::vector<int64_t> BpeTokenizer::encode(const std::string& text) const {
-  thread_local Segments segs;
-  segs.clear();
-  pipeline_.split(text, segs);
-  std::vector<int64_t> ids;
-  if (add_special_tokens_) ids = pipeline_.post().prefix;
-  for (const Segment& s : segs.list) {
-    if (s.id >= 0)
-      ids.push_back(s.id);
-    else
-      bpe(s.text, ids);
-  }
-  if (add_special_tokens_) ids.insert(ids.end(), pipeline_.post().suffix.begin(), pipeline_.post().suffix.end());
-  return ids;
+  return pipeline_.encode(text, add_special_tokens_, [this](std::string_view word, std::vector<int64_t>& ids) { bpe(word, ids); });
 }
 
 std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const {

@@ -46,6 +46,25 @@ class Pipeline {
   // Appends the segments of `text` to `out` (views into `text` or into out.owned).
   void split(std::string_view text, Segments& out) const;
 
+  // The ids of `text`: added tokens as they are, every other segment through `model` (BPE merges,
+  // WordPiece's greedy longest match), between the post-processor's ids when `add_special_tokens`.
+  template <class Model>
+  std::vector<int64_t> encode(std::string_view text, bool add_special_tokens, Model&& model) const {
+    thread_local Segments segs;
+    segs.clear();
+    split(text, segs);
+    std::vector<int64_t> ids;
+    if (add_special_tokens) ids = post_.prefix;
+    for (const Segment& s : segs.list) {
+      if (s.id >= 0)
+        ids.push_back(s.id);
+      else
+        model(s.text, ids);
+    }
+    if (add_special_tokens) ids.insert(ids.end(), post_.suffix.begin(), post_.suffix.end());
+    return ids;
+  }
+
   const Template& post() const { return post_; }
   const PreTokenizer& pre_tokenizer() const { return pre_tokenizer_; }
   const std::vector<AddedToken>& added() const { return added_; }

@@ -102,19 +102,7 @@ void WordPieceTokenizer::wordpiece(std::string_view word, std::vector<int64_t>& 
 }
 
 std::vector<int64_t> WordPieceTokenizer::encode(const std::string& text) const {
-  thread_local Segments segs;
-  segs.clear();
-  pipeline_.split(text, segs);
-  std::vector<int64_t> ids;
-  if (add_special_tokens_) ids = pipeline_.post().prefix;
-  for (const Segment& s : segs.list) {
-    if (s.id >= 0)
-      ids.push_back(s.id);
-    else
-      wordpiece(s.text, ids);
-  }
-  if (add_special_tokens_) ids.insert(ids.end(), pipeline_.post().suffix.begin(), pipeline_.post().suffix.end());
-  return ids;
+  return pipeline_.encode(text, add_special_tokens_, [this](std::string_view word, std::vector<int64_t>& ids) { wordpiece(word, ids); });
 }
 
 std::string WordPieceTokenizer::decode(const std::vector<int64_t>& ids) const {
