@@ -74,14 +74,7 @@ BpeTokenizer::BpeTokenizer(const BpeModel& model, Pipeline pipeline, const std::
   for (const AddedToken& t : pipeline_.added()) id_bytes_[t.id] = t.content;
 }
 
-std::vector<std::string> BpeTokenizer::pre_tokenize(std::string_view text) const {
-  Segments segs;
-  pipeline_.split(text, segs);
-  std::vector<std::string> out;
-  for (const Segment& s : segs.list)
-    if (s.id < 0) out.emplace_back(s.text);
-  return out;
-}
+std::vector<std::string> BpeTokenizer::pre_tokenize(std::string_view text) const { return pipeline_.words(text); }
 
 void BpeTokenizer::bpe(std::string_view word, std::vector<int64_t>& out) const {
   if (ignore_merges_) {

@@ -46,6 +46,16 @@ class Pipeline {
   // Appends the segments of `text` to `out` (views into `text` or into out.owned).
   void split(std::string_view text, Segments& out) const;
 
+  // The pre-tokenized words of `text` (added tokens left out), as the model sees them.
+  std::vector<std::string> words(std::string_view text) const {
+    Segments segs;
+    split(text, segs);
+    std::vector<std::string> out;
+    for (const Segment& s : segs.list)
+      if (s.id < 0) out.emplace_back(s.text);
+    return out;
+  }
+
   // The ids of `text`: added tokens as they are, every other segment through `model` (BPE merges,
   // WordPiece's greedy longest match), between the post-processor's ids when `add_special_tokens`.
   template <class Model>

@@ -59,14 +59,7 @@ const std::string& WordPieceTokenizer::id_to_token(int64_t id) const {
   return id_to_token_[id];
 }
 
-std::vector<std::string> WordPieceTokenizer::basic_tokenize(std::string_view text) const {
-  Segments segs;
-  pipeline_.split(text, segs);
-  std::vector<std::string> words;
-  for (const Segment& s : segs.list)
-    if (s.id < 0) words.emplace_back(s.text);
-  return words;
-}
+std::vector<std::string> WordPieceTokenizer::basic_tokenize(std::string_view text) const { return pipeline_.words(text); }
 
 void WordPieceTokenizer::wordpiece(std::string_view word, std::vector<int64_t>& out) const {
   const auto chars = static_cast<size_t>(std::count_if(word.begin(), word.end(), [](char c) { return !is_continuation_byte(c); }));
