@@ -4,8 +4,9 @@
 //   build/bench/bench_calibration MODEL --text FILE [--samples N] [--seq-len T] [--batch B]
 //                                 [--mode speed|sequential|one-pass] [--repeat R] [--json OUT]
 // speed:      plain forward of every block (embed + blocks, no head) on the calibration batches,
-//             against the same forward with observers collecting channel norms, abs-max and
-//             Hessians (one-pass mode: one forward per block, like the plain one); best of R.
+//             against the same forward with observers collecting channel norms and abs-max, and
+//             then also Hessians (one-pass mode: one forward per block, like the plain one); best
+//             of R. The Hessians' floor (their multiply-adds against the linears') is printed too.
 //             Then accumulate() on [rows, in] chunks of the model's two input widths against a
 //             2048^3 torch::mm.
 // sequential / one-pass: one Wanda-like sweep (channel norms) and the process's peak RSS (VmHWM);
@@ -97,19 +98,41 @@ int main(int argc, char** argv) {
         for (int b = 0; b < model->num_blocks(); ++b) x = model->run_block(b, x, in);
       }
     });
-    calibration::Requirements req;
-    req.channel_norms = req.abs_max = req.hessian = true;
-    calibration::SequentialOptions o;
-    o.sequential = false;
-    o.batch_size = batch;
-    const double observed = best_of(repeat, [&] {
-      calibration::run_sequential(*model, ids, {}, req, o, [](model::BlockView&, const calibration::BlockStats&) {});
-    });
+    // Observers in one-pass mode (one forward per block, like the plain loop), first with what
+    // Wanda and SmoothQuant need (channel norms, abs-max), then with the Hessians GPTQ and
+    // SparseGPT add.
+    auto observed_with = [&](bool hessian) {
+      calibration::Requirements req;
+      req.channel_norms = req.abs_max = true;
+      req.hessian = hessian;
+      calibration::SequentialOptions o;
+      o.sequential = false;
+      o.batch_size = batch;
+      return best_of(repeat, [&] {
+        calibration::run_sequential(*model, ids, {}, req, o, [](model::BlockView&, const calibration::BlockStats&) {});
+      });
+    };
+    const double light = observed_with(false);
+    const double observed = observed_with(true);
+    // The Hessians' floor: multiply-adds per row of one triangle of XᵀX per input group (syrk)
+    // against those of the block's linears. No implementation of the Hessian can cost less.
+    double gram_macs = 0, linear_macs = 0;
+    for (int b = 0; b < model->num_blocks(); ++b) {
+      for (const auto& g : model->input_groups(b)) {
+        const auto in = static_cast<double>(model->slots()[g.slots.front()].in_features());
+        gram_macs += in * (in + 1) / 2;
+        for (size_t si : g.slots) linear_macs += in * static_cast<double>(model->slots()[si].out_features());
+      }
+    }
     const double tokens_n = static_cast<double>(samples * seq_len);
-    std::printf("forward of the blocks, %lld x %lld tokens: plain %.2f s (%.0f tok/s); with observers (norms, abs-max, "
-                "Hessians) %.2f s (%.0f tok/s): +%.1f%%\n",
-                static_cast<long long>(samples), static_cast<long long>(seq_len), plain, tokens_n / plain, observed,
-                tokens_n / observed, 100 * (observed / plain - 1));
+    std::printf("forward of the blocks, %lld x %lld tokens: plain %.2f s (%.0f tok/s)\n"
+                "  with channel norms + abs-max (Wanda, SmoothQuant): %.2f s (%.0f tok/s): +%.1f%%\n"
+                "  with those + Hessians (GPTQ, SparseGPT): %.2f s (%.0f tok/s): +%.1f%%; the Hessians' multiply-adds "
+                "are %.0f%% of the linears'\n",
+                static_cast<long long>(samples), static_cast<long long>(seq_len), plain, tokens_n / plain, light,
+                tokens_n / light, 100 * (light / plain - 1), observed, tokens_n / observed, 100 * (observed / plain - 1),
+                100 * gram_macs / linear_macs);
+    out.update({{"light_seconds", light}, {"light_overhead", light / plain - 1}, {"gram_to_linear_macs", gram_macs / linear_macs}});
     out.update({{"plain_seconds", plain}, {"observed_seconds", observed}, {"overhead", observed / plain - 1}});
 
     auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
@@ -125,8 +148,10 @@ int main(int argc, char** argv) {
       h.hessian = true;
       calibration::GroupStats g;
       const double t = best_of(repeat + 2, [&] { calibration::accumulate(g, x, h); });
+      // Counted as the GEMM XᵀX would count them (2·rows·in²), so the figure says how fast the
+      // Hessian arrives against a GEMM doing the same job; syrk does half of those.
       const double gflops = 2.0 * static_cast<double>(rows) * static_cast<double>(in * in) / t / 1e9;
-      std::printf("Hessian accumulation [%lld rows, %lld]: %.1f GFLOP/s = %.0f%% of the GEMM\n", static_cast<long long>(rows),
+      std::printf("Hessian accumulation [%lld rows, %lld]: %.1f GFLOP/s (GEMM-equivalent) = %.0f%% of the GEMM\n", static_cast<long long>(rows),
                   static_cast<long long>(in), gflops, 100 * gflops / peak);
       hess.push_back({{"rows", rows}, {"in", in}, {"gflops", gflops}, {"fraction_of_gemm", gflops / peak}});
     }

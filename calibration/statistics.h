@@ -32,7 +32,9 @@ struct GroupStats {
   int64_t rows = 0;
   torch::Tensor sum_squares;  // float64 [in]
   torch::Tensor abs_max;      // float32 [in]
-  torch::Tensor xtx;          // float32 or float64 [in, in]: Σ x xᵀ
+  // float32 or float64 [in, in]: the upper triangle (diagonal included) of Σ x xᵀ; below the
+  // diagonal stays zero. syrk computes one triangle, half the flops of a GEMM; hessian() mirrors it.
+  torch::Tensor xtx_upper;
   torch::Tensor percentile_sum;  // float64 [P]: Σ over batches of rows · percentile, per abs_percentiles
 
   // ‖X_j‖₂ per input channel, float32 [in].

@@ -115,7 +115,7 @@ TEST_CASE("calibration: with a pass that changes nothing, sequential and one-pas
   REQUIRE(seq.size() == 2);
   for (size_t b = 0; b < seq.size(); ++b) {
     for (size_t g = 0; g < seq[b].groups.size(); ++g) {
-      CHECK(torch::equal(seq[b].groups[g].xtx, dense[b].groups[g].xtx));
+      CHECK(torch::equal(seq[b].groups[g].xtx_upper, dense[b].groups[g].xtx_upper));
       CHECK(torch::equal(seq[b].groups[g].sum_squares, dense[b].groups[g].sum_squares));
       CHECK(seq[b].groups[g].rows == 6 * 16);
     }
@@ -148,7 +148,7 @@ TEST_CASE("calibration: block 1 is calibrated on block 0's compressed outputs", 
   // One-pass mode would have used the dense outputs instead: block 1's statistics differ.
   auto fresh = golden_model("tiny-llama");
   const auto dense = calibration::collect_dense_stats(*fresh, ids, {}, all_stats());
-  CHECK((dense[1].groups[0].xtx - seq[1].groups[0].xtx).abs().max().item<double>() > 1e-4);
+  CHECK((dense[1].groups[0].xtx_upper - seq[1].groups[0].xtx_upper).abs().max().item<double>() > 1e-4);
 }
 
 TEST_CASE("calibration: the fp64 option accumulates the Hessian in float64", "[calibration][statistics]") {
@@ -157,9 +157,24 @@ TEST_CASE("calibration: the fp64 option accumulates the Hessian in float64", "[c
   r.hessian = r.hessian_fp64 = true;
   auto x = torch::randn({7, 5});
   calibration::accumulate(g, x, r);
-  CHECK(g.xtx.scalar_type() == torch::kFloat64);
+  CHECK(g.xtx_upper.scalar_type() == torch::kFloat64);
   auto x64 = x.to(torch::kFloat64);
   CHECK((g.hessian() - x64.t().matmul(x64) * (2.0 / 7)).abs().max().item<double>() < 1e-12);
+}
+
+TEST_CASE("calibration: the Hessian is whole and symmetric over batches and strided inputs", "[calibration]") {
+  // accumulate() keeps one triangle (syrk); hessian() must still be the full 2/n XᵀX.
+  calibration::GroupStats g;
+  calibration::Requirements r;
+  r.hessian = true;
+  auto a = torch::randn({6, 9}), b = torch::randn({9, 4}).t();  // b is a strided [4, 9] view
+  calibration::accumulate(g, a, r);
+  calibration::accumulate(g, b, r);
+  CHECK(g.rows == 10);
+  auto x = torch::cat({a, b}).to(torch::kFloat64);
+  auto h = g.hessian().to(torch::kFloat64);
+  CHECK(torch::equal(h, h.t()));
+  CHECK((h - x.t().matmul(x) * (2.0 / 10)).abs().max().item<double>() < 1e-5);
 }
 
 TEST_CASE("calibration: NaN in the activations is an error naming the block and group", "[calibration][errors]") {
