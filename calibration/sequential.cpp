@@ -5,12 +5,25 @@
 #include <memory>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "calibration/observer.h"
 #include "compressor/base/error.h"
 
 namespace compressor::calibration {
 
 namespace {
+
+// glibc keeps the freed blocks of a block's working set (its mmap threshold grows to the largest
+// freed tensor, so later tensors come from the heap, which is trimmed only at its top). Given back
+// between blocks, they do not pile up across the sweep (bench_calibration --mode sequential).
+void release_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 struct CachedBatch {
   torch::Tensor hidden;        // [b, T, hidden]: the current block's inputs
@@ -69,7 +82,7 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
       for (auto& c : cache) {
         scope.set_rows(c.rows);
         auto out = model.run_block(i, c.hidden, c.inputs);
-        if (!options.sequential) c.hidden = std::move(out);  // dense outputs feed block i+1
+        if (!options.sequential) c.hidden.copy_(out);  // dense outputs feed block i+1
         if (options.progress) options.progress(options.label, ++done, steps);
       }
       stats = scope.take();
@@ -78,8 +91,11 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
     auto view = model.block(i);
     compress(view, stats);
     if (options.sequential && i + 1 < blocks) {
-      for (auto& c : cache) c.hidden = model.run_block(i, c.hidden, c.inputs);
+      // Written into the cached tensors, which therefore never move: reallocating them between
+      // the block's transients is what fragments the heap (bench_calibration --mode sequential).
+      for (auto& c : cache) c.hidden.copy_(model.run_block(i, c.hidden, c.inputs));
     }
+    release_freed_memory();
   }
   return cached_bytes;
 }

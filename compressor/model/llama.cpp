@@ -60,7 +60,7 @@ class LlamaModel final : public Model {
     auto y = ops::attention(q, k, v, in, 1.0 / std::sqrt(static_cast<double>(hd))).transpose(1, 2).reshape({B, T, H * hd});
     auto out = x + linear(l.o, y);
     h = norm(l.ln2, out);
-    return out + linear(l.down, torch::silu(linear(l.gate, h)) * linear(l.up, h));
+    return out + linear(l.down, ops::swiglu(linear(l.gate, h), linear(l.up, h)));
   }
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {

@@ -69,6 +69,11 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   return x * cos + rotated * sin;
 }
 
+torch::Tensor swiglu(torch::Tensor gate, const torch::Tensor& up) {
+  if (torch::GradMode::is_enabled()) return torch::silu(gate) * up;
+  return torch::silu_(gate).mul_(up);
+}
+
 torch::Tensor key_mask(const Batch& batch) {
   if (!batch.attention_mask.defined()) return {};
   auto mask = batch.attention_mask.ne(0);

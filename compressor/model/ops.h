@@ -35,6 +35,11 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t time, int64_t head_d
 // x [B, H, T, hd] rotated: element i pairs with i + hd/2 (rotate_half, not interleaved pairs).
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
+// silu(gate) · up, the Llama MLP's gated activation. `gate` must be a fresh tensor nobody else
+// holds (a linear's output): without autograd (calibration, evaluation) it is overwritten in place
+// instead of allocating two more [rows, intermediate] tensors, which are the largest in a block.
+torch::Tensor swiglu(torch::Tensor gate, const torch::Tensor& up);
+
 // The bool key mask of a batch's attention_mask (undefined when there is none or it is all ones).
 torch::Tensor key_mask(const Batch& batch);
 
