@@ -6,7 +6,7 @@
 #include "compressor/base/checked.h"
 #include "compressor/base/error.h"
 #include "compressor/base/quote.h"
-#include "formats/gguf_dequant.h"
+#include "compressor/quant/gguf_blocks.h"
 #include "formats/mapped_file.h"
 
 // GGUF is little-endian (big-endian variants exist and are rejected by the version check).
@@ -495,7 +495,7 @@ const uint8_t* GgufFile::data(const GgufTensorInfo& info) const {
 }
 
 torch::Tensor GgufFile::dequantize(const std::string& name) const {
-  namespace dq = gguf_dequant;
+  namespace dq = quant::gguf;
   const GgufTensorInfo& t = info(name);
   using Fn = void (*)(const uint8_t*, float*, std::size_t);
   Fn fn = nullptr;

@@ -1,4 +1,6 @@
-#include "formats/gguf_dequant.h"
+#include "compressor/quant/gguf_blocks.h"
+
+#include "compressor/quant/float_formats.h"
 
 #include <cstring>
 
@@ -7,7 +9,7 @@
 #error "GGUF dequantization assumes a little-endian host"
 #endif
 
-namespace compressor::formats::gguf_dequant {
+namespace compressor::quant::gguf {
 
 namespace {
 
@@ -25,12 +27,6 @@ uint32_t load_u32(const uint8_t* p) {
 
 float load_f16(const uint8_t* p) { return fp16_to_fp32(load_u16(p)); }
 
-float bits_to_float(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 // The 12 scale bytes of Q4_K / Q5_K hold eight 6-bit scales and eight 6-bit mins:
 //   bytes 0..3 : scale j (bits 0..5), bits 6..7 = high bits of scale j+4
 //   bytes 4..7 : min j   (bits 0..5), bits 6..7 = high bits of min j+4
@@ -47,25 +43,6 @@ void scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
 
 }  // namespace
 
-float fp16_to_fp32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t mant = h & 0x3FFu;
-  if (exp == 0x1F) return bits_to_float(sign | 0x7F800000u | (mant << 13));  // inf / NaN
-  if (exp == 0) {
-    if (mant == 0) return bits_to_float(sign);  // signed zero
-    // Subnormal: mant * 2^-24. Normalise so the leading 1 lands on bit 10.
-    exp = 113;  // 127 - 15 + 1
-    while ((mant & 0x400u) == 0) {
-      mant <<= 1;
-      --exp;
-    }
-    return bits_to_float(sign | (exp << 23) | ((mant & 0x3FFu) << 13));
-  }
-  return bits_to_float(sign | ((exp + 112) << 23) | (mant << 13));
-}
-
-float bf16_to_fp32(uint16_t h) { return bits_to_float(static_cast<uint32_t>(h) << 16); }
 
 // F32: 4-byte little-endian IEEE floats.
 void dequantize_f32(const uint8_t* src, float* dst, std::size_t n) { std::memcpy(dst, src, n * 4); }
@@ -224,4 +201,4 @@ void dequantize_q6_k(const uint8_t* src, float* dst, std::size_t n) {
   }
 }
 
-}  // namespace compressor::formats::gguf_dequant
+}  // namespace compressor::quant::gguf

@@ -1,7 +1,7 @@
 // Scalar reference dequantization of ggml block formats to float32. One function per type;
 // each reads `n` values (a multiple of the type's block size, checked by the caller) from `src`
 // and writes them to `dst`. The block layouts are documented beside each function in
-// gguf_dequant.cpp and in docs/gguf.md. These are the definition of correct: the arithmetic is
+// gguf_blocks.cpp and in docs/gguf.md. These are the definition of correct: the arithmetic is
 // done in float32 in the same order as ggml's reference code (ggml-quants.c) and gguf-py's
 // quants.py, so results are bit-exact with both.
 #pragma once
@@ -9,15 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace compressor::formats::gguf_dequant {
+namespace compressor::quant::gguf {
 
 constexpr std::size_t kQK = 32;    // values per block of the Q4_0..Q8_0 family
 constexpr std::size_t kQKK = 256;  // values per super-block of the K-quants
-
-// IEEE half (binary16) and bfloat16 bit patterns to float32; exact for every input
-// (subnormals, infinities and NaNs included).
-float fp16_to_fp32(uint16_t h);
-float bf16_to_fp32(uint16_t h);
 
 void dequantize_f32(const uint8_t* src, float* dst, std::size_t n);
 void dequantize_f16(const uint8_t* src, float* dst, std::size_t n);
@@ -31,4 +26,4 @@ void dequantize_q4_k(const uint8_t* src, float* dst, std::size_t n);
 void dequantize_q5_k(const uint8_t* src, float* dst, std::size_t n);
 void dequantize_q6_k(const uint8_t* src, float* dst, std::size_t n);
 
-}  // namespace compressor::formats::gguf_dequant
+}  // namespace compressor::quant::gguf

@@ -10,7 +10,8 @@
 
 #include "compressor/base/error.h"
 #include "formats/gguf.h"
-#include "formats/gguf_dequant.h"
+#include "compressor/quant/float_formats.h"
+#include "compressor/quant/gguf_blocks.h"
 #include "formats/safetensors.h"
 #include "tests/catch_util.h"
 #include "tests/test_util.h"
@@ -201,8 +202,8 @@ TEST_CASE("gguf dequantizes every supported type bit-exact against gguf-py", "[g
 }
 
 TEST_CASE("gguf fp16 and bf16 conversions are exact", "[gguf]") {
-  using gguf_dequant::bf16_to_fp32;
-  using gguf_dequant::fp16_to_fp32;
+  using quant::bf16_to_fp32;
+  using quant::fp16_to_fp32;
   CHECK(fp16_to_fp32(0x3C00) == 1.0f);
   CHECK(fp16_to_fp32(0xC000) == -2.0f);
   CHECK(fp16_to_fp32(0x7BFF) == 65504.0f);

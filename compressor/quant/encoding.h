@@ -1,0 +1,34 @@
+// How one quantized weight [rows, cols] is laid out in a compressed-tensors checkpoint, and what it
+// costs in bits: the codes (packed into int32 for pack-quantized, one byte each otherwise), one
+// scale per reduction unit (tensor: 1, channel: rows, group: rows · cols / group_size) and, when
+// asymmetric, one zero point per unit (packed along the rows for pack-quantized group/channel).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "compressor/quant/quant_args.h"
+
+namespace compressor::quant {
+
+struct WeightLayout {
+  int64_t rows = 0, cols = 0;
+  int64_t scale_rows = 1, scale_cols = 1;  // weight_scale's shape
+  bool packed = false;                     // weight_packed int32 [rows, packed_words(cols)] vs int8/fp8 [rows, cols]
+  bool has_zero_point = false;
+  bool zero_point_packed = false;          // int32 [packed_words(scale_rows), scale_cols] vs int8 [scale_rows, scale_cols]
+};
+
+// `format` is the scheme's compressed-tensors format (format_of). BadInput naming `tensor` when a
+// group does not divide the width.
+WeightLayout weight_layout(const QuantArgs& a, const std::string& format, int64_t rows, int64_t cols,
+                           const std::string& tensor);
+
+// Bits of everything stored for the tensor (codes, scales, zero points and the [2] int64
+// weight_shape of packed tensors) divided by rows · cols. int4 g128 with f16 scales: 4.125 + 128/(rows·cols).
+double bits_per_weight(const WeightLayout& l, const QuantArgs& a, ScaleDtype d);
+
+// "int4_g128_sym", "int8_channel_asym", "fp8_e4m3_tensor": the manifest's per-tensor encoding.
+std::string encoding_name(const QuantArgs& a);
+
+}  // namespace compressor::quant
