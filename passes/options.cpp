@@ -55,6 +55,7 @@ std::string OptionSpec::describe_domain() const {
     case OptionKind::String: return "a string";
     case OptionKind::Choice: return "one of " + join(choices, ", ");
     case OptionKind::StringList: return "a list of strings";
+    case OptionKind::Mapping: return "a mapping";
   }
   return "a value";
 }
@@ -124,6 +125,15 @@ OptionSpec list_option(std::string key, std::string help, std::vector<std::strin
   return s;
 }
 
+OptionSpec mapping_option(std::string key, std::string help) {
+  OptionSpec s;
+  s.key = std::move(key);
+  s.kind = OptionKind::Mapping;
+  s.help = std::move(help);
+  s.default_value = MappingValue{};
+  return s;
+}
+
 const OptionValue& OptionValues::at(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) throw InternalError("option '" + key + "'", "was not declared by the pass");
@@ -161,6 +171,12 @@ const std::vector<std::string>& OptionValues::get_list(const std::string& key) c
   return *v;
 }
 
+const nlohmann::json& OptionValues::get_mapping(const std::string& key) const {
+  const auto* v = std::get_if<MappingValue>(&at(key));
+  if (!v) wrong_kind(key, "a mapping");
+  return v->value;
+}
+
 std::string to_string(const OptionValue& v) {
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
   if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
@@ -171,6 +187,7 @@ std::string to_string(const OptionValue& v) {
     return s;
   }
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* m = std::get_if<MappingValue>(&v)) return m->value.dump();
   return "[" + join(std::get<std::vector<std::string>>(v), ", ") + "]";
 }
 

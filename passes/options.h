@@ -10,11 +10,20 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace compressor::passes {
 
-enum class OptionKind { Bool, Int, Float, String, Choice, StringList };
+enum class OptionKind { Bool, Int, Float, String, Choice, StringList, Mapping };
 
-using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
+// A nested mapping option (quantization's config_groups) as the recipe wrote it. Wrapped so the
+// variant's converting constructor stays unambiguous (json converts from everything).
+struct MappingValue {
+  nlohmann::json value = nlohmann::json::object();
+  bool operator==(const MappingValue& o) const { return value == o.value; }
+};
+
+using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>, MappingValue>;
 
 struct OptionSpec {
   std::string key;
@@ -42,6 +51,8 @@ OptionSpec choice_option(std::string key, std::string help, std::vector<std::str
                          std::optional<std::string> def);
 OptionSpec string_option(std::string key, std::string help, std::optional<std::string> def);
 OptionSpec list_option(std::string key, std::string help, std::vector<std::string> def);
+// A nested mapping; its default is empty (the pass decides what an empty one means).
+OptionSpec mapping_option(std::string key, std::string help);
 
 // Resolved option values: every declared key is present (defaults filled in).
 class OptionValues {
@@ -53,6 +64,7 @@ class OptionValues {
   double get_float(const std::string& key) const;  // Int values are widened
   const std::string& get_string(const std::string& key) const;
   const std::vector<std::string>& get_list(const std::string& key) const;
+  const nlohmann::json& get_mapping(const std::string& key) const;
   const std::map<std::string, OptionValue>& all() const { return values_; }
 
  private:

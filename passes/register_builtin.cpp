@@ -2,12 +2,14 @@
 #include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/wanda.h"
+#include "passes/quantization/rtn.h"
 
 namespace compressor::passes {
 
 void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
   registry.add(passes::wanda_pass_info());
+  registry.add(passes::quantization_pass_info());
 }
 
 }  // namespace compressor::passes

@@ -12,6 +12,7 @@ void LinearSlot::set_weight(const torch::Tensor& w) {
                                   base::shape_string(weight.sizes()));
   }
   weight.copy_(w);
+  quantized.reset();
   ++generation;
 }
 

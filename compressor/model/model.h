@@ -15,6 +15,7 @@
 
 #include "compressor/model/batch.h"
 #include "compressor/model/hf_config.h"
+#include "compressor/model/quantized_weight.h"
 #include "compressor/model/tensor_role.h"
 
 namespace compressor::model {
@@ -32,6 +33,9 @@ struct LinearSlot {
   // Bool [out, in], true = kept. Undefined while the weight is dense. Later passes and training
   // keep pruned weights at zero through it.
   torch::Tensor mask;
+  // Set by a quantization pass: the codes `weight` is the dequantization of. Cleared by
+  // set_weight(), since codes of an older weight would be stale.
+  std::optional<QuantizedWeight> quantized;
   // Bumped by every change of the weight, so statistics taken from it know they are stale.
   uint64_t generation = 0;
 
@@ -43,7 +47,10 @@ struct LinearSlot {
   // Writes `w` ([out, in]) into the weight in place (the module sees it) and bumps the generation.
   void set_weight(const torch::Tensor& w);
   // Call after editing `weight` in place by other means.
-  void touch() { ++generation; }
+  void touch() {
+    quantized.reset();
+    ++generation;
+  }
 };
 
 // A LayerNorm / RMSNorm weight (and LayerNorm bias), shared with the module like a slot's weight,

@@ -33,6 +33,35 @@ void emit_list(YAML::Emitter& out, const std::vector<std::string>& items) {
   out << YAML::EndSeq;
 }
 
+// A mapping option as block YAML: keys sorted (nlohmann::json keeps them so), scalars typed as
+// the recipe reader typed them, so the canonical text reads back to the same mapping.
+void emit_json(YAML::Emitter& out, const nlohmann::json& j) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [k, v] : j.items()) {
+      out << YAML::Key;
+      emit_string(out, k);
+      out << YAML::Value;
+      emit_json(out, v);
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : j) emit_json(out, v);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    emit_string(out, j.get<std::string>());
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else if (j.is_boolean()) {
+    out << j.get<bool>();
+  } else if (j.is_number_integer()) {
+    out << j.get<int64_t>();
+  } else {
+    out << to_string(OptionValue(j.get<double>()));
+  }
+}
+
 // Doubles go through to_string (shortest text that reads back exactly); yaml-cpp's own double
 // output prints 17 digits ("0.10000000000000001").
 void emit_value(YAML::Emitter& out, const OptionValue& v) {
@@ -44,6 +73,8 @@ void emit_value(YAML::Emitter& out, const OptionValue& v) {
     emit_string(out, *s);
   } else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
     emit_list(out, *l);
+  } else if (const auto* m = std::get_if<passes::MappingValue>(&v)) {
+    emit_json(out, m->value);
   } else {
     out << to_string(v);
   }

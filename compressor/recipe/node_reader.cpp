@@ -144,6 +144,43 @@ std::optional<double> parse_number(const std::string& text) {
   return v;
 }
 
+namespace {
+
+// A YAML subtree as JSON with typed scalars: plain scalars that read as numbers or booleans become
+// those (integers stay integers), null stays null, quoted scalars stay strings.
+nlohmann::json to_json(const Field& f) {
+  const YAML::Node& n = f.node;
+  if (!n.IsDefined() || n.IsNull()) return nullptr;
+  if (n.IsSequence()) {
+    auto out = nlohmann::json::array();
+    for (size_t i = 0; i < n.size(); ++i) out.push_back(to_json(f.element(i, n[i])));
+    return out;
+  }
+  if (n.IsMap()) {
+    auto out = nlohmann::json::object();
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      if (out.contains(key)) f.fail("duplicate key '" + key + "'");
+      out[key] = to_json(f.member(key, kv.second, kv.first.Mark()));
+    }
+    return out;
+  }
+  if (is_plain(n)) {
+    const std::string& s = n.Scalar();
+    if (auto b = parse_bool(n)) return *b;
+    if (std::regex_match(s, int_pattern())) {
+      int64_t v = 0;
+      const char* begin = s.c_str() + (s[0] == '+' ? 1 : 0);
+      if (std::from_chars(begin, s.c_str() + s.size(), v).ec == std::errc()) return v;
+    }
+    if (auto d = parse_number(n)) return *d;
+    if (s == "~" || s == "null") return nullptr;
+  }
+  return n.Scalar();
+}
+
+}  // namespace
+
 OptionValue read_option(const Field& f, const OptionSpec& spec) {
   switch (spec.kind) {
     case OptionKind::Bool: {
@@ -176,6 +213,9 @@ OptionValue read_option(const Field& f, const OptionSpec& spec) {
     }
     case OptionKind::StringList:
       return read_list_value(f, spec);
+    case OptionKind::Mapping:
+      if (!f.node.IsMap()) expected(f, spec);
+      return passes::MappingValue{to_json(f)};
   }
   throw InternalError(f.path, "unhandled option kind");
 }

@@ -1,0 +1,134 @@
+#include "passes/quantization/weight_quantizer.h"
+
+#include <ATen/Parallel.h>
+
+#include "calibration/range_observer.h"
+#include "compressor/base/error.h"
+#include "compressor/quant/encoding.h"
+#include "compressor/quant/fp8_codec.h"
+#include "compressor/quant/int_codec.h"
+
+namespace compressor::passes {
+
+namespace {
+
+calibration::RangeStrategy range_strategy(quant::Strategy s) {
+  switch (s) {
+    case quant::Strategy::tensor: return calibration::RangeStrategy::tensor;
+    case quant::Strategy::channel: return calibration::RangeStrategy::channel;
+    case quant::Strategy::group: return calibration::RangeStrategy::group;
+    case quant::Strategy::token: return calibration::RangeStrategy::token;
+  }
+  return calibration::RangeStrategy::tensor;
+}
+
+// Index of element (r, c)'s unit in the [scale_rows, scale_cols] scale.
+struct UnitIndex {
+  quant::WeightLayout l;
+  int64_t group;
+  int64_t operator()(int64_t r, int64_t c) const {
+    return (l.scale_rows == 1 ? 0 : r) * l.scale_cols + (l.scale_cols == 1 ? 0 : c / group);
+  }
+};
+
+}  // namespace
+
+model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const WeightQuantOptions& o,
+                                       const std::string& tensor) {
+  torch::NoGradGuard no_grad;
+  const auto& a = o.args;
+  quant::check(a, tensor);
+  const auto w = weight.detach().to(torch::kFloat32).contiguous();
+  const int64_t rows = w.size(0), cols = w.size(1);
+  if (!torch::isfinite(w).all().item<bool>()) throw BadInput(tensor, "the weight has NaN or Inf values; cannot quantize it");
+  const auto layout = quant::weight_layout(a, o.format, rows, cols, tensor);
+  if (a.type == quant::QuantType::floating && a.observer == "mse") {
+    throw BadInput(tensor, "observer 'mse' searches integer grids; FP8 weights use minmax");
+  }
+
+  calibration::RangeObserverOptions ro;
+  ro.method = a.observer == "mse" ? calibration::RangeMethod::mse : calibration::RangeMethod::minmax;
+  ro.strategy = range_strategy(a.strategy);
+  ro.group_size = a.group_size > 0 ? a.group_size : 128;
+  ro.symmetric = a.symmetric;
+  ro.num_bits = a.type == quant::QuantType::integer ? a.num_bits : 8;
+  calibration::RangeObserver observer(ro, tensor);
+  observer.observe(w);
+  const auto range = observer.range();
+  const auto mn = range.min.to(torch::kFloat32).contiguous().reshape({-1});
+  const auto mx = range.max.to(torch::kFloat32).contiguous().reshape({-1});
+  const int64_t units = layout.scale_rows * layout.scale_cols;
+  if (mn.numel() != units) throw InternalError(tensor, "range observer returned an unexpected shape");
+
+  model::QuantizedWeight q;
+  q.args = a;
+  q.scale_dtype = o.scale_dtype;
+  q.format = o.format;
+  q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
+  const bool is_int = a.type == quant::QuantType::integer;
+  if (is_int && !a.symmetric) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);
+  std::vector<quant::IntQParams> params(static_cast<size_t>(units));
+  float* scale = q.scale.data_ptr<float>();
+  const float* lo_p = mn.data_ptr<float>();
+  const float* hi_p = mx.data_ptr<float>();
+  for (int64_t u = 0; u < units; ++u) {
+    const float lo = lo_p[u], hi = hi_p[u];
+    if (is_int) {
+      params[static_cast<size_t>(u)] = quant::int_qparams(lo, hi, a.num_bits, a.symmetric, o.scale_dtype);
+      if (q.zero_point.defined()) q.zero_point.data_ptr<int32_t>()[u] = params[static_cast<size_t>(u)].zero_point;
+    } else {
+      params[static_cast<size_t>(u)] = {quant::fp8_scale(lo, hi, o.scale_dtype), 0};
+    }
+    scale[u] = params[static_cast<size_t>(u)].scale;
+  }
+  q.codes = torch::empty({rows, cols}, is_int ? torch::kInt8 : torch::kUInt8);
+  const float* src = w.data_ptr<float>();
+  const UnitIndex unit{layout, a.group_size};
+  if (is_int) {
+    auto* dst = q.codes.data_ptr<int8_t>();
+    at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+          dst[r * cols + c] = quant::quantize_int(src[r * cols + c], params[static_cast<size_t>(unit(r, c))], a.num_bits);
+        }
+      }
+    });
+  } else {
+    auto* dst = q.codes.data_ptr<uint8_t>();
+    at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+          dst[r * cols + c] = quant::quantize_fp8(src[r * cols + c], params[static_cast<size_t>(unit(r, c))].scale);
+        }
+      }
+    });
+  }
+  return q;
+}
+
+torch::Tensor dequantize_weight(const model::QuantizedWeight& q) {
+  const int64_t rows = q.codes.size(0), cols = q.codes.size(1);
+  const auto layout = quant::weight_layout(q.args, q.format, rows, cols, "dequantize");
+  const UnitIndex unit{layout, q.args.group_size};
+  auto out = torch::empty({rows, cols}, torch::kFloat32);
+  float* dst = out.data_ptr<float>();
+  const auto scale = q.scale.contiguous();
+  const auto zp = q.zero_point.defined() ? q.zero_point.contiguous() : torch::Tensor();
+  const float* s = scale.data_ptr<float>();
+  const int32_t* z = zp.defined() ? zp.data_ptr<int32_t>() : nullptr;
+  const auto codes = q.codes.contiguous();
+  const bool is_int = q.args.type == quant::QuantType::integer;
+  const int8_t* int_codes = is_int ? codes.data_ptr<int8_t>() : nullptr;
+  const uint8_t* fp8_codes = is_int ? nullptr : codes.data_ptr<uint8_t>();
+  at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t u = unit(r, c), i = r * cols + c;
+        dst[i] = is_int ? quant::dequantize_int(int_codes[i], {s[u], z ? z[u] : 0}) : quant::dequantize_fp8(fp8_codes[i], s[u]);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace compressor::passes

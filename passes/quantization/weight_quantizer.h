@@ -1,0 +1,29 @@
+// Round-to-nearest quantization of one weight [out, in] under compressed-tensors' args: ranges per
+// unit from an observer (minmax, or llm-compressor's mse clipping search), qparams, codes and the
+// dequantized weight, computed element by element with the scalar references of compressor/quant,
+// so codes are bit-identical to what compressed-tensors would write for the same ranges.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "compressor/model/quantized_weight.h"
+#include "compressor/quant/scheme.h"
+
+namespace compressor::passes {
+
+struct WeightQuantOptions {
+  quant::QuantArgs args;
+  quant::ScaleDtype scale_dtype = quant::ScaleDtype::f16;
+  std::string format = "pack-quantized";  // quant::format_of(scheme)
+};
+
+// BadInput naming `tensor` for NaN/Inf in `w`, a group that does not divide the width, or an
+// observer the args' type cannot use (mse with FP8).
+model::QuantizedWeight quantize_weight(const torch::Tensor& w, const WeightQuantOptions& o, const std::string& tensor);
+
+// (codes - zero_point) · scale per element: float32 [out, in], what the slot's weight becomes.
+torch::Tensor dequantize_weight(const model::QuantizedWeight& q);
+
+}  // namespace compressor::passes

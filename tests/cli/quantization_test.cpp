@@ -1,0 +1,88 @@
+// The quantization pass through the real binary: a preset and config_groups run end to end, and
+// every bad scheme exits 2 naming the recipe location and the key or layer.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/cli/cli_fixture.h"
+
+using namespace cli_test;
+
+namespace {
+
+void require_bad_input(const CliResult& r, const std::vector<std::string>& needles, const fs::path& out) {
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("compressor: error: "));
+  for (const auto& n : needles) CHECK_THAT(r.err, Catch::Contains(n));
+  CHECK_THAT(r.all(), !Catch::Contains("internal error"));
+  CHECK(files_under(out).empty());
+}
+
+const std::string kGroup16 = "{num_bits: 4, type: int, symmetric: true, strategy: group, group_size: 16}";
+
+}  // namespace
+
+TEST_CASE("quantization with config_groups runs end to end and costs a little perplexity", "[cli][quantization]") {
+  auto w = make_workspace("quant-e2e", {}, /*train_steps=*/30);
+  auto spec = w.spec();
+  spec.pass = "quantization: {config_groups: {attention: {targets: ['re:.*attn'], weights: " + kGroup16 +
+              "}, mlp: {targets: ['re:.*mlp'], weights: {num_bits: 8, strategy: channel, symmetric: false}}}}";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  const double before = std::stod(table_value(r.out, "tiny/perplexity", 1));
+  const double after = std::stod(table_value(r.out, "tiny/perplexity", 2));
+  CHECK(after != before);
+  CHECK(after < before * 1.5);
+  CHECK(!files_under(w.out).empty());
+}
+
+TEST_CASE("quantization: a preset whose groups do not divide a width names the layer and the width", "[cli][quantization][bad-input]") {
+  auto w = make_workspace("quant-width");  // n_embd 32: W4A16's groups of 128 do not fit
+  auto spec = w.spec();
+  spec.pass = "quantization: {scheme: W4A16}";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}),
+                    {"recipe.yaml:", "stages[0].passes[0].quantization", "transformer.h.0.attn.c_attn", "group_size 128",
+                     "width 32"},
+                    w.out);
+}
+
+TEST_CASE("quantization: bad schemes are named with their key", "[cli][quantization][bad-input]") {
+  auto w = make_workspace("quant-bad");
+  auto spec = w.spec();
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"quantization: {scheme: W4A17}", {"quantization.scheme", "unknown quantization preset 'W4A17'", "W4A16_ASYM"}},
+      {"quantization: {}", {"quantization", "needs a scheme"}},
+      {"quantization: {scheme: W4A16, config_groups: {g: {targets: [Linear], weights: " + kGroup16 + "}}}",
+       {"either scheme or config_groups"}},
+      {"quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 9, strategy: channel}}}}",
+       {"quantization.config_groups.g.weights", "num_bits 9", "2-8"}},
+      {"quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 8, type: float, symmetric: false}}}}",
+       {"config_groups.g.weights", "FP8 has no zero point"}},
+      {"quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, group_size: 16, bogus: 1}}}}",
+       {"config_groups.g.weights.bogus", "unknown"}},
+      {"quantization: {config_groups: {a: {targets: [Linear], weights: " + kGroup16 + "}, b: {targets: ['re:.*mlp'], weights: " +
+           kGroup16 + "}}}",
+       {"matched by both config_groups.a and config_groups.b"}},
+      {"quantization: {scheme: W8A8}", {"quantization.scheme", "activation quantization", "not implemented yet"}},
+      {"quantization: {config_groups: {g: {targets: [Linear], weights: " + kGroup16 + "}}, scale_dtype: float8}",
+       {"quantization.scale_dtype", "float8"}},
+  };
+  for (const auto& [pass, needles] : cases) {
+    INFO(pass);
+    spec.pass = pass;
+    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
+  }
+}
+
+TEST_CASE("quantization: a config group that matches nothing is a warning naming it", "[cli][quantization]") {
+  auto w = make_workspace("quant-unused");
+  auto spec = w.spec();
+  spec.pass = "quantization: {config_groups: {used: {targets: [Linear], weights: " + kGroup16 +
+              "}, unused: {targets: ['re:nothing.*'], weights: " + kGroup16 + "}}}";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  CHECK(r.code == 0);
+  CHECK_THAT(r.all(), Catch::Contains("config_groups.unused matches none"));
+}
