@@ -2,59 +2,40 @@
 // tests/quant) and against the definition's bounds on random weights.
 #include <catch2/catch.hpp>
 
-#include <cstring>
-#include <fstream>
-
-#include <nlohmann/json.hpp>
-
 #include "compressor/quant/quant_args.h"
 #include "compressor/quant/scheme.h"
 #include "passes/quantization/weight_quantizer.h"
-#include "tests/test_util.h"
+#include "tests/quant/golden_cases.h"
 
 using namespace compressor;
 
-namespace {
-
-float from_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-}  // namespace
+using quant_golden::float_of_bits;
 
 TEST_CASE("weight quantizer: codes and scales equal compressed-tensors' bit for bit", "[quantization][golden]") {
-  std::ifstream in(test_util::source_dir() / "tests/golden/quant/compressed_tensors.json");
-  REQUIRE(in);
-  const auto g = nlohmann::json::parse(in);
-  for (const auto& c : g["cases"]) {
+  for (const auto& c : quant_golden::cases()) {
     const std::string name = c["name"];
     INFO(name);
-    auto args_json = c["args"];
-    args_json.erase("scale_dtype");
-    args_json.erase("zp_dtype");
     passes::WeightQuantOptions o;
-    o.args = quant::quant_args_from_json(args_json, name);
+    o.args = quant_golden::args_of(c);
     o.scale_dtype = quant::parse_scale_dtype(c["scale_dtype"], name);
     o.format = o.args.type == quant::QuantType::integer ? "pack-quantized" : "naive-quantized";
     const int64_t rows = c["rows"], cols = c["cols"];
     std::vector<float> w;
-    for (uint32_t u : c["weight"]) w.push_back(from_bits(u));
+    for (uint32_t u : c["weight"]) w.push_back(float_of_bits(u));
     const auto weight = torch::from_blob(w.data(), {rows, cols}, torch::kFloat32).clone();
     const auto q = passes::quantize_weight(weight, o, name);
     const auto scale = q.scale.reshape({-1});
     REQUIRE(scale.numel() == static_cast<int64_t>(c["scale"].size()));
     int bad_scales = 0, bad_zp = 0, bad_codes = 0, bad_values = 0;
     for (int64_t u = 0; u < scale.numel(); ++u) {
-      bad_scales += scale[u].item<float>() != from_bits(c["scale"][u].get<uint32_t>());
+      bad_scales += scale[u].item<float>() != float_of_bits(c["scale"][u].get<uint32_t>());
       if (q.zero_point.defined()) bad_zp += q.zero_point.reshape({-1})[u].item<int32_t>() != c["zero_point"][u].get<int32_t>();
     }
     const auto codes = q.codes.reshape({-1}).to(torch::kInt32);
     const auto dq = passes::dequantize_weight(q).reshape({-1});
     for (int64_t i = 0; i < rows * cols; ++i) {
       bad_codes += codes[i].item<int32_t>() != c["codes"][i].get<int32_t>();
-      bad_values += dq[i].item<float>() != from_bits(c["dequantized"][i].get<uint32_t>());
+      bad_values += dq[i].item<float>() != float_of_bits(c["dequantized"][i].get<uint32_t>());
     }
     CHECK(bad_scales == 0);
     CHECK(bad_zp == 0);

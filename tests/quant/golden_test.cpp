@@ -3,40 +3,20 @@
 // transformers load our checkpoints with exactly that arithmetic.
 #include <catch2/catch.hpp>
 
-#include <cstring>
-#include <fstream>
-
-#include <nlohmann/json.hpp>
-
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/fp8_codec.h"
 #include "compressor/quant/int_codec.h"
 #include "compressor/quant/packing.h"
 #include "compressor/quant/quant_args.h"
-#include "tests/test_util.h"
+#include "tests/quant/golden_cases.h"
 
 using namespace compressor;
 using namespace compressor::quant;
 
 namespace {
 
-float from_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-uint32_t to_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-nlohmann::json golden() {
-  std::ifstream in(test_util::source_dir() / "tests/golden/quant/compressed_tensors.json");
-  REQUIRE(in);
-  return nlohmann::json::parse(in);
-}
+using quant_golden::bits_of_float;
+using quant_golden::float_of_bits;
 
 // The reduction unit (index into scale) of element (r, c).
 int64_t unit_of(const QuantArgs& a, int64_t r, int64_t c, int64_t cols) {
@@ -52,19 +32,16 @@ int64_t unit_of(const QuantArgs& a, int64_t r, int64_t c, int64_t cols) {
 }  // namespace
 
 TEST_CASE("quant: qparams, codes, dequantized values and packing equal compressed-tensors'", "[quant][golden]") {
-  const auto g = golden();
-  REQUIRE(g["cases"].size() >= 18);
-  for (const auto& c : g["cases"]) {
+  const auto cases = quant_golden::cases();
+  REQUIRE(cases.size() >= 18);
+  for (const auto& c : cases) {
     const std::string name = c["name"];
     INFO(name);
-    auto args_json = c["args"];
-    args_json.erase("scale_dtype");
-    args_json.erase("zp_dtype");
-    const QuantArgs a = quant_args_from_json(args_json, name);
+    const QuantArgs a = quant_golden::args_of(c);
     const ScaleDtype sd = parse_scale_dtype(c["scale_dtype"], name);
     const int64_t rows = c["rows"], cols = c["cols"];
     std::vector<float> w;
-    for (uint32_t u : c["weight"]) w.push_back(from_bits(u));
+    for (uint32_t u : c["weight"]) w.push_back(float_of_bits(u));
     const size_t units = c["scale"].size();
     // Reduce min/max per unit exactly as the generator did (torch min/max: exact).
     std::vector<float> mn(units, INFINITY), mx(units, -INFINITY);
@@ -79,10 +56,10 @@ TEST_CASE("quant: qparams, codes, dequantized values and packing equal compresse
     for (size_t u = 0; u < units; ++u) {
       if (a.type == QuantType::integer) {
         const auto p = int_qparams(mn[u], mx[u], a.num_bits, a.symmetric, sd);
-        CHECK(to_bits(p.scale) == c["scale"][u].get<uint32_t>());
+        CHECK(bits_of_float(p.scale) == c["scale"][u].get<uint32_t>());
         CHECK(p.zero_point == c["zero_point"][u].get<int32_t>());
       } else {
-        CHECK(to_bits(fp8_scale(mn[u], mx[u], sd)) == c["scale"][u].get<uint32_t>());
+        CHECK(bits_of_float(fp8_scale(mn[u], mx[u], sd)) == c["scale"][u].get<uint32_t>());
       }
     }
     int mismatched_codes = 0, mismatched_values = 0;
@@ -90,7 +67,7 @@ TEST_CASE("quant: qparams, codes, dequantized values and packing equal compresse
       for (int64_t k = 0; k < cols; ++k) {
         const auto i = static_cast<size_t>(r * cols + k);
         const auto u = static_cast<size_t>(unit_of(a, r, k, cols));
-        const float scale = from_bits(c["scale"][u].get<uint32_t>());
+        const float scale = float_of_bits(c["scale"][u].get<uint32_t>());
         float value;
         if (a.type == QuantType::integer) {
           const IntQParams p{scale, c["zero_point"][u].get<int32_t>()};
@@ -102,7 +79,7 @@ TEST_CASE("quant: qparams, codes, dequantized values and packing equal compresse
           mismatched_codes += code != c["codes"][i].get<int>();
           value = dequantize_fp8(code, scale);
         }
-        mismatched_values += to_bits(value) != c["dequantized"][i].get<uint32_t>();
+        mismatched_values += bits_of_float(value) != c["dequantized"][i].get<uint32_t>();
       }
     }
     CHECK(mismatched_codes == 0);
