@@ -1,10 +1,12 @@
-// The compact artifact, v0: a directory with config.json and model.safetensors. The safetensors
-// file holds every tensor under its Hugging Face name and layout (so any safetensors or HF loader
-// opens it) and its `__metadata__["compressor.manifest"]` holds the manifest JSON:
+// The compact artifact (docs/artifact.md): a directory with config.json and model.safetensors. The
+// safetensors file holds every tensor under its Hugging Face name (so any safetensors or HF loader
+// opens it); quantized weights are stored packed in compressed-tensors' layout and names
+// (formats/compressed_tensors.h) with config.json's `quantization_config` saying how. Its
+// `__metadata__["compressor.manifest"]` holds the manifest JSON:
 //   format_version, tool {name, version}, recipe (canonical YAML), model_config, metrics
-//   {before, after}, stages (timings), tensors {name: {encoding, dtype, shape, sparsity, sha256}}.
-// v0 encodings are dense: f32, f16, bf16 (pruned weights are stored as zeros and their sparsity
-// recorded); packed sparse and quantized encodings come with the runtime kernels.
+//   {before, after}, tensors {name: {encoding, dtype, shape, sparsity, sha256, ...}}.
+// Format 1 adds the packed encodings (a quantized weight's tensors carry its module, encoding and
+// bits per weight); format 0 (dense only) still reads.
 #pragma once
 
 #include <filesystem>
@@ -12,18 +14,27 @@
 #include <utility>
 #include <vector>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "formats/quantized_tensor.h"
+
 namespace compressor::formats {
 
-inline constexpr int kArtifactFormatVersion = 0;
+inline constexpr int kArtifactFormatVersion = 1;
 inline constexpr const char* kManifestKey = "compressor.manifest";
 
 struct ArtifactInput {
   nlohmann::json config;  // the model's config.json
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   std::string dtype = "f32";  // encoding of floating-point tensors: f32 | f16 | bf16
+  // Weights stored quantized instead of dense, by checkpoint name ("x.weight" -> codes of module x);
+  // the pointers must outlive the call.
+  std::map<std::string, const QuantizedTensor*> quantized;
+  // Linear modules left dense: quantization_config's `ignore` when anything is quantized.
+  std::vector<std::string> dense_linears;
   nlohmann::json manifest = nlohmann::json::object();  // caller's fields (recipe, metrics, stages)
   // Files written beside the weights, e.g. the tokenizer ("tokenizer.json" -> content).
   std::vector<std::pair<std::string, std::string>> extra_files;
@@ -43,5 +54,19 @@ bool has_manifest(const std::filesystem::path& path);
 void verify_artifact(const std::filesystem::path& path);
 
 std::filesystem::path artifact_weights_file(const std::filesystem::path& path);
+
+// One weight of an artifact as stored: a dense tensor, or a quantized module with all its parts
+// (codes, scale, zero point, shape) counted together.
+struct StoredWeight {
+  std::string name;      // the tensor, or the quantized module
+  std::string encoding;  // "f32", "int4_g128_sym", ...
+  std::vector<int64_t> shape;  // the logical shape ([out, in] for a quantized module)
+  int64_t weights = 0;   // elements of the logical shape
+  int64_t bytes = 0;     // bytes stored for it, all parts
+  double sparsity = 0;   // fraction of exact zeros (of the dequantized values)
+  double bits_per_weight() const { return weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(weights) : 0; }
+};
+// From a manifest (format 0 or 1), in file order of the first part.
+std::vector<StoredWeight> stored_weights(const nlohmann::json& manifest);
 
 }  // namespace compressor::formats

@@ -44,6 +44,8 @@ constexpr DTypeRow kDTypes[] = {
     {DType::I64, "I64", 8, torch::kInt64},    {DType::I32, "I32", 4, torch::kInt32},
     {DType::I16, "I16", 2, torch::kInt16},    {DType::I8, "I8", 1, torch::kInt8},
     {DType::U8, "U8", 1, torch::kUInt8},      {DType::BOOL, "BOOL", 1, torch::kBool},
+    // After U8, so from_torch(kUInt8) finds U8.
+    {DType::F8_E4M3, "F8_E4M3", 1, torch::kUInt8}, {DType::F8_E5M2, "F8_E5M2", 1, torch::kUInt8},
 };
 
 const DTypeRow& row(DType d) {
@@ -400,6 +402,24 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
 void write_safetensors(const fs::path& path,
                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  std::vector<StoredTensor> stored;
+  stored.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) {
+    DType dt = DType::F32;
+    if (t.defined()) {
+      try {
+        dt = from_torch(t.scalar_type());
+      } catch (const BadInput& e) {
+        throw BadInput(tensor_where(path, name), e.detail());
+      }
+    }
+    stored.push_back({name, t, dt});
+  }
+  write_safetensors_typed(path, stored, metadata);
+}
+
+void write_safetensors_typed(const fs::path& path, const std::vector<StoredTensor>& tensors,
+                             const std::map<std::string, std::string>& metadata) {
   const std::string where = path.string();
   // Everything is checked before the temp file is created, so a bad call leaves no trace.
   ojson header = ojson::object();
@@ -413,7 +433,7 @@ void write_safetensors(const fs::path& path,
 
   std::set<std::string> seen;
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
+  for (const auto& [name, t, dt] : tensors) {
     const std::string twhere = tensor_where(path, name);
     if (name.empty()) throw BadInput(where, "tensor with an empty name");
     if (name == kMetadataKey) throw BadInput(twhere, "name is reserved for metadata");
@@ -421,11 +441,9 @@ void write_safetensors(const fs::path& path,
     if (!seen.insert(name).second) throw BadInput(twhere, "duplicate tensor name");
     if (!t.defined()) throw BadInput(twhere, "tensor is undefined");
     if (t.layout() != torch::kStrided) throw BadInput(twhere, "only dense tensors can be saved");
-    DType dt;
-    try {
-      dt = from_torch(t.scalar_type());
-    } catch (const BadInput& e) {
-      throw BadInput(twhere, e.detail());
+    if (to_torch(dt) != t.scalar_type()) {
+      throw InternalError(twhere, std::string("a ") + c10::toString(t.scalar_type()) + " tensor cannot be stored as " +
+                                      dtype_name(dt));
     }
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * dtype_size(dt);
     ojson entry = ojson::object();
@@ -445,7 +463,7 @@ void write_safetensors(const fs::path& path,
   base::write_file_atomic(path, [&](const base::ChunkWriter& write) {
     write(&header_len, 8);  // little-endian host (checked at the top of this file)
     write(text.data(), text.size());
-    for (const auto& [name, t] : tensors) {
+    for (const auto& [name, t, dt] : tensors) {
       if (t.numel() == 0) continue;
       // One contiguous CPU copy at a time (none when the tensor already is), so peak memory
       // is the largest tensor, not the checkpoint.

@@ -16,13 +16,15 @@
 
 namespace compressor::formats {
 
-enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+// F8_E4M3 / F8_E5M2 (compressed-tensors' FP8 weights) have no LibTorch 1.13 type: they are read
+// and written as uint8 tensors of their bit patterns.
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2 };
 
 const char* dtype_name(DType d);            // "F32", ...
 std::size_t dtype_size(DType d);            // bytes per element
 bool parse_dtype(const std::string& s, DType* out);
-torch::ScalarType to_torch(DType d);
-DType from_torch(torch::ScalarType t);      // throws BadInput for unsupported scalar types
+torch::ScalarType to_torch(DType d);        // F8_* -> kUInt8
+DType from_torch(torch::ScalarType t);      // throws BadInput for unsupported scalar types; kUInt8 -> U8
 
 struct TensorInfo {
   std::string name;
@@ -80,5 +82,15 @@ class SafetensorsFile {
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// A tensor with the dtype its header entry declares, for dtypes LibTorch lacks (F8_E4M3 written
+// from a uint8 tensor); `dtype` must have the tensor's element size.
+struct StoredTensor {
+  std::string name;
+  torch::Tensor tensor;
+  DType dtype;
+};
+void write_safetensors_typed(const std::filesystem::path& path, const std::vector<StoredTensor>& tensors,
+                             const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace compressor::formats

@@ -31,19 +31,31 @@ void print_artifact(const std::filesystem::path& path) {
     eval::Metrics after = m["metrics"].value("after", eval::Metrics{});
     if (!before.empty()) std::printf("\n%s", eval::metrics_table(before, after).c_str());
   }
-  std::printf("\n%-44s %-8s %-16s %9s\n", "tensor", "encoding", "shape", "sparsity");
-  int64_t total = 0, zeros = 0;
-  for (const auto& [name, t] : m["tensors"].items()) {
-    const auto shape = t["shape"].get<std::vector<int64_t>>();
-    int64_t n = 1;
-    for (auto d : shape) n *= d;
-    total += n;
-    zeros += static_cast<int64_t>(t["sparsity"].get<double>() * static_cast<double>(n) + 0.5);
-    std::printf("%-44s %-8s %-16s %8.2f%%\n", name.c_str(), t["encoding"].get<std::string>().c_str(),
-                base::shape_string(shape).c_str(), 100 * t["sparsity"].get<double>());
+  std::printf("\n%-44s %-16s %-12s %9s %9s\n", "tensor", "encoding", "shape", "bits/wt", "sparsity");
+  int64_t total = 0, bytes = 0, quantized = 0, quantized_bytes = 0;
+  double zeros = 0;
+  for (const auto& w : formats::stored_weights(m)) {
+    total += w.weights;
+    bytes += w.bytes;
+    zeros += w.sparsity * static_cast<double>(w.weights);
+    if (w.encoding.rfind("int", 0) == 0 || w.encoding.rfind("fp8", 0) == 0) {
+      quantized += w.weights;
+      quantized_bytes += w.bytes;
+    }
+    std::printf("%-44s %-16s %-12s %9.3f %8.2f%%\n", w.name.c_str(), w.encoding.c_str(), base::shape_string(w.shape).c_str(),
+                w.bits_per_weight(), 100 * w.sparsity);
   }
-  std::printf("\n%lld weights, %.2f%% zero\n", static_cast<long long>(total),
-              total ? 100.0 * static_cast<double>(zeros) / static_cast<double>(total) : 0.0);
+  auto bpw = [](int64_t b, int64_t n) { return n ? 8.0 * static_cast<double>(b) / static_cast<double>(n) : 0.0; };
+  std::printf("\n%lld weights in %.2f MB: %.3f bits per weight, %.2f%% zero\n", static_cast<long long>(total),
+              static_cast<double>(bytes) / 1e6, bpw(bytes, total),
+              total ? 100.0 * zeros / static_cast<double>(total) : 0.0);
+  if (quantized) {
+    std::printf("quantized: %lld weights in %.2f MB, %.3f bits per weight\n", static_cast<long long>(quantized),
+                static_cast<double>(quantized_bytes) / 1e6, bpw(quantized_bytes, quantized));
+  }
+  std::printf("file:      %.2f MB (tensors + %.1f KB header and manifest)\n",
+              static_cast<double>(std::filesystem::file_size(formats::artifact_weights_file(path))) / 1e6,
+              static_cast<double>(std::filesystem::file_size(formats::artifact_weights_file(path)) - static_cast<uintmax_t>(bytes)) / 1e3);
 }
 
 void print_checkpoint(const std::filesystem::path& path) {

@@ -200,7 +200,7 @@ ArchitectureInfo bert_architecture() {
   ArchitectureInfo info;
   info.name = "bert";
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
-    auto src = checkpoint_weights(ckpt, "bert.", "embeddings.word_embeddings.weight");
+    auto src = checkpoint_weights(config, ckpt, "bert.", "embeddings.word_embeddings.weight");
     return build(config, *src, /*zero_pad_row=*/false);
   };
   info.init = [](const HfConfig& config, uint64_t seed) {

@@ -158,7 +158,7 @@ ArchitectureInfo gpt2_architecture() {
   ArchitectureInfo info;
   info.name = "gpt2";
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
-    auto src = checkpoint_weights(ckpt, "transformer.", "wte.weight");
+    auto src = checkpoint_weights(config, ckpt, "transformer.", "wte.weight");
     return build(config, *src);
   };
   info.init = [](const HfConfig& config, uint64_t seed) {

@@ -222,7 +222,7 @@ ArchitectureInfo llama_architecture() {
   ArchitectureInfo info;
   info.name = "llama";
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
-    auto src = checkpoint_weights(ckpt, "model.", "embed_tokens.weight");
+    auto src = checkpoint_weights(config, ckpt, "model.", "embed_tokens.weight");
     return build(config, *src, /*zero_pad_row=*/false);
   };
   info.init = [](const HfConfig& config, uint64_t seed) {

@@ -131,6 +131,22 @@ std::vector<std::pair<std::string, torch::Tensor>> Model::checkpoint_tensors() c
   return out;
 }
 
+std::map<std::string, const QuantizedWeight*> Model::quantized_weights() const {
+  std::map<std::string, const QuantizedWeight*> out;
+  for (const auto& s : slots_) {
+    if (s.quantized) out.emplace(s.name + ".weight", &*s.quantized);
+  }
+  return out;
+}
+
+std::vector<std::string> Model::dense_linear_modules() const {
+  std::vector<std::string> out;
+  for (const auto& s : slots_) {
+    if ((s.is_linear() || s.role == TensorRole::LmHead) && !s.quantized) out.push_back(s.name);
+  }
+  return out;
+}
+
 torch::Tensor Model::linear(const LinearSlot& slot, const torch::Tensor& x) const {
   if (hook_) hook_(slot, x);
   return torch::linear(x, slot.weight, slot.bias ? *slot.bias : torch::Tensor());

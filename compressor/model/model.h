@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -114,6 +115,10 @@ class Model {
   // Every tensor under its checkpoint name and layout, as a Hugging Face loader expects it, in
   // the order the architecture registered them.
   std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const;
+  // The codes of quantized slots by checkpoint weight name ("x.weight"), and the linear modules
+  // (lm_head included) left dense: what the artifact writes packed, and its quantization_config.
+  std::map<std::string, const QuantizedWeight*> quantized_weights() const;
+  std::vector<std::string> dense_linear_modules() const;
 
   const HfConfig& config() const { return config_; }
   std::vector<LinearSlot>& slots() { return slots_; }

@@ -1,6 +1,12 @@
 #include "compressor/model/weight_source.h"
 
+#include <optional>
+
+#include "compressor/base/error.h"
+#include "compressor/base/finite.h"
+#include "compressor/base/shape.h"
 #include "compressor/model/architecture.h"
+#include "formats/compressed_tensors.h"
 
 namespace compressor::model {
 
@@ -8,21 +14,65 @@ namespace {
 
 class CheckpointWeights final : public WeightSource {
  public:
-  CheckpointWeights(const formats::CheckpointTensors& ckpt, const std::string& prefix, const std::string& probe)
-      : ckpt_(ckpt) {
+  CheckpointWeights(const HfConfig& config, const formats::CheckpointTensors& ckpt, const std::string& prefix,
+                    const std::string& probe)
+      : ckpt_(ckpt), config_file_(config.file.string()) {
     const bool bare = !ckpt.contains(prefix + probe) && ckpt.contains(probe);
     prefix_ = bare ? "" : prefix;
+    if (auto it = config.raw.find("quantization_config"); it != config.raw.end() && !it->is_null()) {
+      quantization_ = formats::parse_quantization_config(*it, config_file_ + ": quantization_config");
+    }
   }
-  bool has(const std::string& name) const override { return ckpt_.contains(prefix_ + name); }
+  bool has(const std::string& name) const override {
+    return ckpt_.contains(prefix_ + name) || compressed_module(prefix_ + name).has_value();
+  }
   torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double, bool prefixed) override {
-    return load_weight(ckpt_, (prefixed ? prefix_ : "") + name, shape);
+    const std::string full = (prefixed ? prefix_ : "") + name;
+    if (auto module = compressed_module(full)) return dequantized(*module, shape, /*transposed=*/false);
+    return load_weight(ckpt_, full, shape);
   }
   torch::Tensor get_transposed(const std::string& name, const std::vector<int64_t>& shape, double) override {
+    if (auto module = compressed_module(prefix_ + name)) return dequantized(*module, shape, /*transposed=*/true);
     return load_weight(ckpt_, prefix_ + name, shape, /*transpose=*/true);
   }
 
  private:
+  // "x.weight" of a module stored compressed: "x".
+  std::optional<std::string> compressed_module(const std::string& name) const {
+    static const std::string suffix = ".weight";
+    if (!quantization_ || ckpt_.contains(name) || name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return std::nullopt;
+    }
+    std::string module = name.substr(0, name.size() - suffix.size());
+    if (!formats::has_compressed_weight(ckpt_, module)) return std::nullopt;
+    return module;
+  }
+
+  // The float32 [out, in] weight of a compressed module. Compressed weights are always [out, in]
+  // (nn.Linear's layout), so one that the architecture stores transposed (GPT-2's Conv1D, shape
+  // [in, out]) is already in the layout get_transposed returns.
+  torch::Tensor dequantized(const std::string& module, const std::vector<int64_t>& shape, bool transposed) const {
+    const auto* group = quantization_->group_for(module);
+    if (!group) {
+      throw BadInput(config_file_, "tensor '" + module + ".weight_scale' is stored but no group of quantization_config "
+                                   "targets '" + module + "'");
+    }
+    const auto q = formats::decompress(ckpt_, module, group->scheme);
+    const std::vector<int64_t> stored{q.rows(), q.cols()};
+    const std::vector<int64_t> expected = transposed ? std::vector<int64_t>{shape.at(1), shape.at(0)} : shape;
+    if (stored != expected) {
+      throw BadInput(ckpt_.root().string(), "compressed weight '" + module + "' is " + base::shape_string(stored) +
+                                                " [out, in], the config implies " + base::shape_string(expected));
+    }
+    auto w = formats::dequantize(q);
+    if (!base::all_finite(w)) throw BadInput(ckpt_.root().string(), "compressed weight '" + module + "' decodes to NaN or Inf");
+    return w;
+  }
+
   const formats::CheckpointTensors& ckpt_;
+  std::string config_file_;
+  std::optional<formats::QuantizationConfig> quantization_;
 };
 
 class RandomWeights final : public WeightSource {
@@ -43,9 +93,9 @@ class RandomWeights final : public WeightSource {
 
 }  // namespace
 
-std::unique_ptr<WeightSource> checkpoint_weights(const formats::CheckpointTensors& ckpt, const std::string& prefix,
-                                                 const std::string& probe) {
-  return std::make_unique<CheckpointWeights>(ckpt, prefix, probe);
+std::unique_ptr<WeightSource> checkpoint_weights(const HfConfig& config, const formats::CheckpointTensors& ckpt,
+                                                 const std::string& prefix, const std::string& probe) {
+  return std::make_unique<CheckpointWeights>(config, ckpt, prefix, probe);
 }
 
 std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix) {

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "compressor/model/hf_config.h"
 #include "formats/hf_checkpoint.h"
 
 namespace compressor::model {
@@ -34,9 +35,10 @@ class WeightSource {
 
 // The checkpoint's tensors. Its prefix is `prefix` when the checkpoint holds `probe` under it, ""
 // when it holds `probe` bare, and `prefix` otherwise (so a missing tensor is reported under the
-// name the family normally uses).
-std::unique_ptr<WeightSource> checkpoint_weights(const formats::CheckpointTensors& ckpt, const std::string& prefix,
-                                                 const std::string& probe);
+// name the family normally uses). A weight stored compressed (config.json's compressed-tensors
+// quantization_config: weight_packed, weight_scale, ...) is read back dequantized to float32.
+std::unique_ptr<WeightSource> checkpoint_weights(const HfConfig& config, const formats::CheckpointTensors& ckpt,
+                                                 const std::string& prefix, const std::string& probe);
 // Random tensors from `seed`; the model is later written under `prefix`.
 std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix);
 

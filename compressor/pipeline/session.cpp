@@ -318,6 +318,8 @@ nlohmann::json Session::write_artifact(const eval::Metrics& before, const eval::
   in.config = model_->config().raw;
   in.tensors = model_->checkpoint_tensors();
   in.dtype = plan_.output.dtype;
+  in.quantized = model_->quantized_weights();
+  if (!in.quantized.empty()) in.dense_linears = model_->dense_linear_modules();
   in.manifest["recipe"] = canonical_recipe;
   in.extra_files = tokenizer_files();
   in.manifest["metrics"] = {{"before", before}, {"after", after}};

@@ -20,6 +20,7 @@ WeightLayout weight_layout(const QuantArgs& a, const std::string& format, int64_
       }
       l.scale_rows = rows;
       l.scale_cols = cols / a.group_size;
+      l.group_size = a.group_size;
       break;
     case Strategy::token: throw BadInput(tensor, "weights cannot use strategy 'token'");
   }

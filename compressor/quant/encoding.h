@@ -17,6 +17,12 @@ struct WeightLayout {
   bool packed = false;                     // weight_packed int32 [rows, packed_words(cols)] vs int8/fp8 [rows, cols]
   bool has_zero_point = false;
   bool zero_point_packed = false;          // int32 [packed_words(scale_rows), scale_cols] vs int8 [scale_rows, scale_cols]
+  int64_t group_size = 0;                  // columns per unit when grouped
+
+  // Index of element (r, c)'s unit in the row-major [scale_rows, scale_cols] scale.
+  int64_t unit(int64_t r, int64_t c) const {
+    return (scale_rows == 1 ? 0 : r) * scale_cols + (scale_cols == 1 ? 0 : c / group_size);
+  }
 };
 
 // `format` is the scheme's compressed-tensors format (format_of). BadInput naming `tensor` when a

@@ -97,7 +97,11 @@ nlohmann::json to_json(const QuantArgs& a) {
                    {"dynamic", a.dynamic},
                    {"actorder", a.actorder == ActOrder::none ? nlohmann::json(nullptr) : nlohmann::json(to_string(a.actorder))},
                    {"observer", a.dynamic ? nlohmann::json(nullptr) : nlohmann::json(a.observer)},
-                   {"observer_kwargs", nlohmann::json::object()}};
+                   {"observer_kwargs", nlohmann::json::object()},
+                   // As compressed-tensors serialises them: the scale dtype is the model's unless
+                   // set (the artifact writer sets it), the zero point's only when asymmetric.
+                   {"scale_dtype", nullptr},
+                   {"zp_dtype", a.symmetric ? nlohmann::json(nullptr) : nlohmann::json(a.type == QuantType::floating ? "torch.float8_e4m3fn" : "torch.int8")}};
   return j;
 }
 

@@ -27,9 +27,10 @@ bool is_preset(const std::string& name);  // case-insensitive, as compressed-ten
 // BadInput at `where` for an unknown name, listing the valid ones.
 QuantScheme preset_scheme(const std::string& name, std::vector<std::string> targets, const std::string& where);
 
-// The compressed-tensors format the weights are stored in: "pack-quantized" for int weights of
-// fewer than 8 bits without activation quantization, "int-quantized" for int8 weights with int8
-// activations, "float-quantized" for FP8, "naive-quantized" for int8 weights alone.
+// The compressed-tensors format the weights are stored in, in its order of preference: "int-quantized"
+// for int weights with activation quantization, "pack-quantized" for int weights otherwise (any
+// width, 8 bits too), "float-quantized" for FP8 weights with activation quantization, and
+// "naive-quantized" for FP8 weights alone.
 std::string format_of(const QuantScheme& s);
 
 // BadInput at `where` if an args part is invalid (check()) or the scheme quantizes nothing.

@@ -48,7 +48,7 @@ class QuantizationPass final : public Pass {
       const Group* g = group_of(*s, groups, "quantization");
       if (!g) continue;
       auto q = quantize_weight(s->weight, options_for(*g), s->name);
-      s->set_weight(dequantize_weight(q));
+      s->set_weight(formats::dequantize(q));
       s->quantized = std::move(q);
     }
   }

@@ -22,15 +22,6 @@ calibration::RangeStrategy range_strategy(quant::Strategy s) {
   return calibration::RangeStrategy::tensor;
 }
 
-// Index of element (r, c)'s unit in the [scale_rows, scale_cols] scale.
-struct UnitIndex {
-  quant::WeightLayout l;
-  int64_t group;
-  int64_t operator()(int64_t r, int64_t c) const {
-    return (l.scale_rows == 1 ? 0 : r) * l.scale_cols + (l.scale_cols == 1 ? 0 : c / group);
-  }
-};
-
 }  // namespace
 
 model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const WeightQuantOptions& o,
@@ -83,13 +74,12 @@ model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const Weight
   }
   q.codes = torch::empty({rows, cols}, is_int ? torch::kInt8 : torch::kUInt8);
   const float* src = w.data_ptr<float>();
-  const UnitIndex unit{layout, a.group_size};
   if (is_int) {
     auto* dst = q.codes.data_ptr<int8_t>();
     at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         for (int64_t c = 0; c < cols; ++c) {
-          dst[r * cols + c] = quant::quantize_int(src[r * cols + c], params[static_cast<size_t>(unit(r, c))], a.num_bits);
+          dst[r * cols + c] = quant::quantize_int(src[r * cols + c], params[static_cast<size_t>(layout.unit(r, c))], a.num_bits);
         }
       }
     });
@@ -98,37 +88,12 @@ model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const Weight
     at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         for (int64_t c = 0; c < cols; ++c) {
-          dst[r * cols + c] = quant::quantize_fp8(src[r * cols + c], params[static_cast<size_t>(unit(r, c))].scale);
+          dst[r * cols + c] = quant::quantize_fp8(src[r * cols + c], params[static_cast<size_t>(layout.unit(r, c))].scale);
         }
       }
     });
   }
   return q;
-}
-
-torch::Tensor dequantize_weight(const model::QuantizedWeight& q) {
-  const int64_t rows = q.codes.size(0), cols = q.codes.size(1);
-  const auto layout = quant::weight_layout(q.args, q.format, rows, cols, "dequantize");
-  const UnitIndex unit{layout, q.args.group_size};
-  auto out = torch::empty({rows, cols}, torch::kFloat32);
-  float* dst = out.data_ptr<float>();
-  const auto scale = q.scale.contiguous();
-  const auto zp = q.zero_point.defined() ? q.zero_point.contiguous() : torch::Tensor();
-  const float* s = scale.data_ptr<float>();
-  const int32_t* z = zp.defined() ? zp.data_ptr<int32_t>() : nullptr;
-  const auto codes = q.codes.contiguous();
-  const bool is_int = q.args.type == quant::QuantType::integer;
-  const int8_t* int_codes = is_int ? codes.data_ptr<int8_t>() : nullptr;
-  const uint8_t* fp8_codes = is_int ? nullptr : codes.data_ptr<uint8_t>();
-  at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
-        const int64_t u = unit(r, c), i = r * cols + c;
-        dst[i] = is_int ? quant::dequantize_int(int_codes[i], {s[u], z ? z[u] : 0}) : quant::dequantize_fp8(fp8_codes[i], s[u]);
-      }
-    }
-  });
-  return out;
 }
 
 }  // namespace compressor::passes

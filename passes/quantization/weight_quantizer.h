@@ -23,7 +23,4 @@ struct WeightQuantOptions {
 // observer the args' type cannot use (mse with FP8).
 model::QuantizedWeight quantize_weight(const torch::Tensor& w, const WeightQuantOptions& o, const std::string& tensor);
 
-// (codes - zero_point) · scale per element: float32 [out, in], what the slot's weight becomes.
-torch::Tensor dequantize_weight(const model::QuantizedWeight& q);
-
 }  // namespace compressor::passes

@@ -54,7 +54,7 @@ TEST_CASE("artifact: write_artifact then read_manifest gives every field", "[art
   const auto m = read_manifest(dir);
   CHECK(m == written);
   CHECK(read_manifest(dir / "model.safetensors") == m);
-  CHECK(m["format_version"] == 0);
+  CHECK(m["format_version"] == 1);
   CHECK(m["format_version"] == kArtifactFormatVersion);
   CHECK(m["tool"]["name"] == "compressor");
   CHECK(m["tool"]["version"] == std::string(kVersion));
@@ -171,10 +171,14 @@ TEST_CASE("artifact: a safetensors file without a manifest is not an artifact", 
 TEST_CASE("artifact: manifests from a newer format or without a version are refused", "[artifact]") {
   const auto dir = test_util::temp_dir("artifact-version");
   const auto file = dir / "model.safetensors";
-  write_safetensors(file, {{"w", torch::ones({2})}}, {{kManifestKey, R"({"format_version": 1, "tensors": {}})"}});
+  write_safetensors(file, {{"w", torch::ones({2})}}, {{kManifestKey, R"({"format_version": 2, "tensors": {}})"}});
   CHECK(has_manifest(file));
   auto msg = bad_input_message([&] { read_manifest(file); });
-  CHECK_THAT(msg, Catch::Contains(file.string()) && Catch::Contains("newer"));
+  CHECK_THAT(msg, Catch::Contains(file.string()) && Catch::Contains("format_version 2") && Catch::Contains("0 to 1"));
+
+  // Format 0 (dense, before quantization) still reads.
+  write_safetensors(file, {{"w", torch::ones({2})}}, {{kManifestKey, R"({"format_version": 0, "tensors": {}})"}});
+  CHECK(read_manifest(file)["format_version"] == 0);
 
   write_safetensors(file, {{"w", torch::ones({2})}}, {{kManifestKey, R"({"tensors": {}})"}});
   msg = bad_input_message([&] { read_manifest(file); });

@@ -99,9 +99,19 @@ TEST_CASE("dtype table: names, sizes and torch types agree", "[safetensors]") {
     CHECK(to_torch(dt) == st);
     CHECK(from_torch(st) == dt);
   }
+  // FP8 has no LibTorch 1.13 type: its bit patterns travel as uint8, and uint8 reads back as U8.
+  for (const auto& [name, dt] : {std::pair{"F8_E4M3", DType::F8_E4M3}, std::pair{"F8_E5M2", DType::F8_E5M2}}) {
+    DType parsed;
+    REQUIRE(parse_dtype(name, &parsed));
+    CHECK(parsed == dt);
+    CHECK(std::string(dtype_name(dt)) == name);
+    CHECK(dtype_size(dt) == 1);
+    CHECK(to_torch(dt) == torch::kUInt8);
+  }
+  CHECK(from_torch(torch::kUInt8) == DType::U8);
   DType unused;
   CHECK_FALSE(parse_dtype("f32", &unused));
-  CHECK_FALSE(parse_dtype("F8_E4M3", &unused));
+  CHECK_FALSE(parse_dtype("F4", &unused));
   CHECK_THROWS_AS(from_torch(torch::kComplexFloat), BadInput);
 }
 
@@ -396,9 +406,9 @@ TEST_CASE("corrupt: entries with missing or mistyped fields", "[safetensors][cor
 
 TEST_CASE("corrupt: unknown dtype lists the supported ones", "[safetensors][corrupt]") {
   const std::string msg =
-      header_error("dtype", R"({"q":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})");
-  CHECK_THAT(msg, Catch::Contains("'q'") && Catch::Contains("F8_E4M3") &&
-                      Catch::Contains("F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL"));
+      header_error("dtype", R"({"q":{"dtype":"F4","shape":[8],"data_offsets":[0,8]}})");
+  CHECK_THAT(msg, Catch::Contains("'q'") && Catch::Contains("F4") &&
+                      Catch::Contains("F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2"));
 }
 
 TEST_CASE("corrupt: sizes and offsets", "[safetensors][corrupt]") {

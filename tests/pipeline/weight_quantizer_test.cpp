@@ -32,7 +32,7 @@ TEST_CASE("weight quantizer: codes and scales equal compressed-tensors' bit for 
       if (q.zero_point.defined()) bad_zp += q.zero_point.reshape({-1})[u].item<int32_t>() != c["zero_point"][u].get<int32_t>();
     }
     const auto codes = q.codes.reshape({-1}).to(torch::kInt32);
-    const auto dq = passes::dequantize_weight(q).reshape({-1});
+    const auto dq = formats::dequantize(q).reshape({-1});
     for (int64_t i = 0; i < rows * cols; ++i) {
       bad_codes += codes[i].item<int32_t>() != c["codes"][i].get<int32_t>();
       bad_values += dq[i].item<float>() != float_of_bits(c["dequantized"][i].get<uint32_t>());
@@ -61,7 +61,7 @@ TEST_CASE("weight quantizer: error within half a step, zeros stay zero, mse neve
       o.scale_dtype = sd;
       INFO(bits << " bits " << (sym ? "sym" : "asym") << " scales " << quant::to_string(sd));
       const auto q = passes::quantize_weight(w, o, "w");
-      const auto dq = passes::dequantize_weight(q);
+      const auto dq = formats::dequantize(q);
       const auto step = q.scale.repeat_interleave(32, 1);
       // Half a step, up to the rounding of the scale: float32's (about qmax ulps of the range's end)
       // or float16's, which is rounded to nearest as compressed-tensors does, so the grid may fall
@@ -74,7 +74,7 @@ TEST_CASE("weight quantizer: error within half a step, zeros stay zero, mse neve
       // The scales are exactly representable in their storage dtype.
       if (sd == quant::ScaleDtype::f16) CHECK(torch::equal(q.scale, q.scale.to(torch::kHalf).to(torch::kFloat32)));
       o.args.observer = "mse";
-      const auto dq_mse = passes::dequantize_weight(passes::quantize_weight(w, o, "w"));
+      const auto dq_mse = formats::dequantize(passes::quantize_weight(w, o, "w"));
       const double err_minmax = (dq - w).abs().pow(2.4).sum().item<double>();
       const double err_mse = (dq_mse - w).abs().pow(2.4).sum().item<double>();
       CHECK(err_mse <= err_minmax * (1 + 1e-6));

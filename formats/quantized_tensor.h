@@ -1,0 +1,37 @@
+// A linear's weight as quantized codes, always in the [out, in] layout of nn.Linear whatever the
+// checkpoint's (GPT-2's Conv1D stores [in, out]); groups run along `in`. Passes make these, the
+// artifact stores them packed (formats/compressed_tensors.h), loaders read them back, and the
+// model's float weight is exactly dequantize(codes), so LibTorch evaluates what is stored.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "compressor/quant/encoding.h"
+#include "compressor/quant/quant_args.h"
+
+namespace compressor::formats {
+
+struct QuantizedTensor {
+  quant::QuantArgs args;
+  quant::ScaleDtype scale_dtype = quant::ScaleDtype::f16;
+  std::string format;        // compressed-tensors format: pack-quantized, int-quantized, float-quantized, naive-quantized
+  torch::Tensor codes;       // int8 [out, in] integer codes, or uint8 [out, in] FP8 E4M3 bit patterns
+  torch::Tensor scale;       // float32 [scale_rows, scale_cols], each value exactly representable in scale_dtype
+  torch::Tensor zero_point;  // int32, the shape of scale; undefined when symmetric
+
+  int64_t rows() const { return codes.size(0); }
+  int64_t cols() const { return codes.size(1); }
+  quant::WeightLayout layout(const std::string& tensor) const;
+};
+
+// InternalError (or BadInput naming `tensor`, for what a file can get wrong) unless every part has
+// the shape and dtype the args imply and every code and zero point lies on the grid.
+void check(const QuantizedTensor& q, const std::string& tensor);
+
+// (codes - zero_point) · scale per element with the scalar references of compressor/quant:
+// float32 [out, in].
+torch::Tensor dequantize(const QuantizedTensor& q);
+
+}  // namespace compressor::formats
