@@ -2,6 +2,7 @@
 #include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/wanda.h"
+#include "passes/quantization/gptq_pass.h"
 #include "passes/quantization/rtn.h"
 
 namespace compressor::passes {
@@ -10,6 +11,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
   registry.add(passes::wanda_pass_info());
   registry.add(passes::quantization_pass_info());
+  registry.add(passes::gptq_pass_info());
 }
 
 }  // namespace compressor::passes

@@ -1,124 +1,35 @@
 #include "passes/quantization/rtn.h"
 
-#include <spdlog/spdlog.h>
-
-#include "compressor/base/error.h"
-#include "compressor/model/selection.h"
-#include "compressor/quant/encoding.h"
+#include "passes/quantization/scheme_groups.h"
 #include "passes/quantization/weight_quantizer.h"
 
 namespace compressor::passes {
 
 namespace {
 
-struct Group {
-  std::string name;
-  quant::QuantScheme scheme;
-};
-
 class QuantizationPass final : public Pass {
  public:
-  explicit QuantizationPass(const OptionValues& o)
-      : preset_(o.get_string("scheme")),
-        config_groups_(o.get_mapping("config_groups")),
-        observer_(o.get_string("observer")),
-        scale_dtype_(quant::parse_scale_dtype(o.get_string("scale_dtype"), "quantization.scale_dtype")) {}
+  explicit QuantizationPass(const OptionValues& o) : groups_(o, "quantization") {}
   std::string_view name() const override { return "quantization"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    const auto groups = parse_groups(where);
-    for (const auto* s : slots) {
-      if (const Group* g = group_of(*s, groups, where)) {
-        const auto o = options_for(*g);
-        quant::weight_layout(o.args, o.format, s->out_features(), s->in_features(), where + ": " + s->name);
-      }
-    }
-    for (const auto& g : groups) {
-      if (config_groups_.empty()) break;
-      bool used = false;
-      for (const auto* s : slots) used = used || matches(*s, g);
-      if (!used) spdlog::warn("{}: config_groups.{} matches none of the pass's layers", where, g.name);
-    }
+    groups_.check(slots, where, /*allow_actorder=*/false);
   }
 
   void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override {
-    const auto groups = parse_groups("quantization");
+    const auto groups = groups_.parse("quantization", /*allow_actorder=*/false);
     for (auto* s : slots) {
-      const Group* g = group_of(*s, groups, "quantization");
+      const SchemeGroup* g = groups_.group_of(*s, groups, "quantization");
       if (!g) continue;
-      auto q = quantize_weight(s->weight, options_for(*g), s->name);
+      auto q = quantize_weight(s->weight, groups_.options_for(*g), s->name);
       s->set_weight(formats::dequantize(q));
       s->quantized = std::move(q);
     }
   }
 
  private:
-  std::vector<Group> parse_groups(const std::string& where) const {
-    if (!preset_.empty() && !config_groups_.empty()) {
-      throw BadInput(where, "give either scheme or config_groups, not both");
-    }
-    if (preset_.empty() && config_groups_.empty()) {
-      throw BadInput(where, "needs a scheme (a preset such as W4A16) or config_groups");
-    }
-    std::vector<Group> groups;
-    if (!preset_.empty()) {
-      groups.push_back({"scheme", quant::preset_scheme(preset_, {}, where + ".scheme")});
-    } else {
-      for (const auto& [name, j] : config_groups_.items()) {
-        groups.push_back({name, quant::scheme_from_json(j, where + ".config_groups." + name)});
-        if (groups.back().scheme.targets.empty()) {
-          throw BadInput(where + ".config_groups." + name, "a config group needs targets");
-        }
-      }
-    }
-    for (const auto& g : groups) {
-      const std::string at = where + (preset_.empty() ? ".config_groups." + g.name : ".scheme");
-      if (!g.scheme.weights) throw BadInput(at, "only weight quantization is implemented (the scheme has no weights)");
-      if (g.scheme.input_activations || g.scheme.output_activations) {
-        throw BadInput(at, "activation quantization (W8A8, FP8, W4AFP8) is not implemented yet; use a weight-only "
-                           "scheme (W4A16, W8A16, W4A16_ASYM, ...)");
-      }
-      if (g.scheme.weights->actorder != quant::ActOrder::none) {
-        throw BadInput(at, "actorder orders GPTQ's columns; round-to-nearest has no order to choose");
-      }
-    }
-    return groups;
-  }
-
-  bool matches(const model::LinearSlot& s, const Group& g) const {
-    if (g.scheme.targets.empty()) return true;  // a preset: the pass's own targets chose the slots
-    for (const auto& t : g.scheme.targets) {
-      if (model::slot_matches(s, t)) return true;
-    }
-    return false;
-  }
-
-  const Group* group_of(const model::LinearSlot& s, const std::vector<Group>& groups, const std::string& where) const {
-    const Group* found = nullptr;
-    for (const auto& g : groups) {
-      if (!matches(s, g)) continue;
-      if (found) {
-        throw BadInput(where, s.name + " is matched by both config_groups." + found->name + " and config_groups." + g.name);
-      }
-      found = &g;
-    }
-    return found;
-  }
-
-  WeightQuantOptions options_for(const Group& g) const {
-    WeightQuantOptions o;
-    o.args = *g.scheme.weights;
-    if (observer_ != "default") o.args.observer = observer_;
-    o.scale_dtype = scale_dtype_;
-    o.format = quant::format_of(g.scheme);
-    return o;
-  }
-
-  std::string preset_;
-  nlohmann::json config_groups_;
-  std::string observer_;
-  quant::ScaleDtype scale_dtype_;
+  SchemeGroups groups_;
 };
 
 }  // namespace
@@ -127,15 +38,7 @@ PassInfo quantization_pass_info() {
   PassInfo info;
   info.name = "quantization";
   info.summary = "round-to-nearest weight quantization with a compressed-tensors scheme (W4A16, W8A16, ...) or config_groups";
-  info.options = {
-      string_option("scheme", "a preset: W4A16, W4A16_ASYM, W8A16, W3A16, ... (weights only for now)", std::string("")),
-      mapping_option("config_groups", "compressed-tensors config groups: name -> {targets, weights: {num_bits, "
-                                      "type, symmetric, strategy, group_size, observer}}"),
-      choice_option("observer", "how weight ranges are chosen: the args' own (default), minmax, or mse (clipping search)",
-                    {"default", "minmax", "mse"}, std::string("default")),
-      choice_option("scale_dtype", "dtype of the stored scales", {"float16", "bfloat16", "float32"},
-                    std::string("float16")),
-  };
+  info.options = scheme_group_options();
   info.create = [](const OptionValues& o) { return std::make_unique<QuantizationPass>(o); };
   return info;
 }

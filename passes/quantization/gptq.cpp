@@ -1,0 +1,223 @@
+#include "passes/quantization/gptq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+
+#include "compressor/base/error.h"
+#include "compressor/quant/encoding.h"
+#include "compressor/quant/fp8_codec.h"
+#include "compressor/quant/int_codec.h"
+
+namespace compressor::passes {
+
+namespace {
+
+// One unit's parameters and the scalar fake quantizer, compressed-tensors' arithmetic.
+struct Quantizer {
+  quant::QuantArgs args;
+  quant::ScaleDtype scale_dtype;
+  bool is_int = true;
+
+  quant::IntQParams fit(float lo, float hi) const {
+    if (is_int) return quant::int_qparams(lo, hi, args.num_bits, args.symmetric, scale_dtype);
+    return {quant::fp8_scale(lo, hi, scale_dtype), 0};
+  }
+  // The dequantized value of x and its code (int8 code, or the FP8 bit pattern).
+  float fake(float x, const quant::IntQParams& p, uint8_t* code) const {
+    if (is_int) {
+      const int8_t c = quant::quantize_int(x, p, args.num_bits);
+      *code = static_cast<uint8_t>(c);
+      return quant::dequantize_int(c, p);
+    }
+    const uint8_t c = quant::quantize_fp8(x, p.scale);
+    *code = c;
+    return quant::dequantize_fp8(c, p.scale);
+  }
+};
+
+// H + λI factorised; returns the upper Cholesky factor of its inverse, or an undefined tensor.
+torch::Tensor inverse_factor(const torch::Tensor& h, double lambda) {
+  auto damped = h.clone();
+  damped.diagonal().add_(lambda);
+  auto [l, info] = torch::linalg_cholesky_ex(damped);
+  if (info.item<int64_t>() != 0) return {};
+  auto hinv = torch::cholesky_inverse(l);
+  auto [u, info2] = torch::linalg_cholesky_ex(hinv, /*upper=*/true);
+  if (info2.item<int64_t>() != 0 || !torch::isfinite(u).all().item<bool>()) return {};
+  return u;
+}
+
+template <typename T>
+GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o, const std::string& tensor) {
+  torch::NoGradGuard no_grad;
+  const auto& a = o.quant.args;
+  quant::check(a, tensor);
+  const torch::ScalarType dtype = std::is_same<T, double>::value ? torch::kFloat64 : torch::kFloat32;
+  const int64_t rows = weight.size(0), cols = weight.size(1);
+  if (hessian.dim() != 2 || hessian.size(0) != cols || hessian.size(1) != cols) {
+    throw InternalError(tensor, "GPTQ needs a [" + std::to_string(cols) + ", " + std::to_string(cols) + "] Hessian");
+  }
+  if (!torch::isfinite(weight).all().item<bool>()) throw BadInput(tensor, "the weight has NaN or Inf values; cannot quantize it");
+  if (!torch::isfinite(hessian).all().item<bool>()) throw BadInput(tensor, "its Hessian has NaN or Inf values (calibration inputs overflowed)");
+  const auto layout = quant::weight_layout(a, o.quant.format, rows, cols, tensor);
+  const bool grouped = a.strategy == quant::Strategy::group;
+  const bool ordered = a.actorder != quant::ActOrder::none;
+  const bool dynamic_groups = grouped && !o.static_groups && !ordered && a.observer != "mse";
+
+  // Parameters from the original weight (the observer): all of them unless groups are dynamic.
+  const Quantizer qz{a, o.quant.scale_dtype, a.type == quant::QuantType::integer};
+  const int64_t units = layout.scale_rows * layout.scale_cols;
+  std::vector<quant::IntQParams> params(static_cast<size_t>(units));
+  if (!dynamic_groups) {
+    const auto observed = quantize_weight(weight, o.quant, tensor);
+    const auto s = observed.scale.contiguous();
+    const auto z = observed.zero_point.defined() ? observed.zero_point.contiguous() : torch::Tensor();
+    for (int64_t u = 0; u < units; ++u) {
+      params[static_cast<size_t>(u)] = {s.data_ptr<float>()[u], z.defined() ? z.data_ptr<int32_t>()[u] : 0};
+    }
+  }
+
+  // Column order and the permuted Hessian.
+  auto h = hessian.to(torch::kFloat64).contiguous();
+  std::vector<int64_t> order(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = i;
+  if (ordered) {
+    auto [sorted, idx] = torch::sort(h.diagonal(), /*stable=*/true, /*dim=*/0, /*descending=*/true);
+    const auto ix = idx.contiguous();
+    for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = ix.data_ptr<int64_t>()[i];
+    h = h.index_select(0, ix).index_select(1, ix).contiguous();
+  }
+  // WT: the weight transposed, [cols, rows], in processing order, so a column is contiguous.
+  torch::Tensor wt = torch::empty({cols, rows}, dtype);
+  {
+    const torch::Tensor w64 = weight.to(dtype).contiguous();
+    const T* src = w64.data_ptr<T>();
+    T* dst = wt.data_ptr<T>();
+    at::parallel_for(0, cols, 64, [&](int64_t c0, int64_t c1) {
+      for (int64_t i = c0; i < c1; ++i) {
+        const int64_t c = order[static_cast<size_t>(i)];
+        for (int64_t r = 0; r < rows; ++r) dst[i * rows + r] = src[r * cols + c];
+      }
+    });
+  }
+
+  GptqResult result;
+  // Dead inputs: nothing to preserve, so the column is zero and its Hessian entry 1.
+  {
+    auto diag = h.diagonal();
+    const auto dead = diag.eq(0);
+    result.dead_columns = dead.sum().item<int64_t>();
+    if (result.dead_columns) {
+      diag.masked_fill_(dead, 1.0);
+      wt.index_put_({dead}, 0);
+    }
+  }
+  const double mean_diag = h.diagonal().mean().item<double>();
+  torch::Tensor u;
+  double frac = o.dampening_frac;
+  for (;;) {
+    u = inverse_factor(h, frac * mean_diag);
+    if (u.defined()) break;
+    if (frac >= 1.0) {
+      throw BadInput(tensor, "its Hessian is not positive definite even with dampening_frac " + std::to_string(frac) +
+                                 " (λ = " + std::to_string(frac * mean_diag) +
+                                 "); the calibration data does not determine this layer (too few or degenerate samples)");
+    }
+    const double next = std::min(1.0, frac * 10);
+    spdlog::warn("{}: the Hessian did not factorise with dampening_frac {} (λ = {:.3g}); retrying with {} (λ = {:.3g})",
+                 tensor, frac, frac * mean_diag, next, next * mean_diag);
+    frac = next;
+  }
+  result.dampening_frac = frac;
+  u = u.to(dtype).contiguous();
+  const T* U = u.data_ptr<T>();
+
+  // Blocks aligned to groups, so a group's columns are all current when the group is fitted.
+  int64_t block = std::max<int64_t>(1, o.block_size);
+  if (grouped) block = block >= a.group_size ? block / a.group_size * a.group_size : a.group_size;
+
+  std::vector<uint8_t> codes_t(static_cast<size_t>(cols * rows));  // [cols, rows], processing order
+  torch::Tensor err = torch::empty({block, rows}, dtype);
+  T* W = wt.data_ptr<T>();
+  T* E = err.data_ptr<T>();
+  std::vector<double> row_loss(static_cast<size_t>(rows), 0.0);
+  const int64_t gs = grouped ? a.group_size : cols;
+  for (int64_t i1 = 0; i1 < cols; i1 += block) {
+    const int64_t i2 = std::min(cols, i1 + block);
+    // Rows are independent inside a block: each thread sweeps the block's columns for its rows.
+    at::parallel_for(0, rows, 32, [&](int64_t r0, int64_t r1) {
+      for (int64_t i = i1; i < i2; ++i) {
+        const int64_t c = order[static_cast<size_t>(i)];
+        if (dynamic_groups && c % gs == 0) {  // no actorder: processing order is column order
+          for (int64_t r = r0; r < r1; ++r) {
+            float lo = 0, hi = 0;
+            for (int64_t j = i; j < i + gs; ++j) {
+              const float v = static_cast<float>(W[j * rows + r]);
+              lo = j == i ? v : std::min(lo, v);
+              hi = j == i ? v : std::max(hi, v);
+            }
+            params[static_cast<size_t>(layout.unit(r, c))] = qz.fit(lo, hi);
+          }
+        }
+        const T d = U[i * cols + i];
+        T* w = W + i * rows;
+        T* e = E + (i - i1) * rows;
+        uint8_t* code = codes_t.data() + i * rows;
+        for (int64_t r = r0; r < r1; ++r) {
+          const float q = qz.fake(static_cast<float>(w[r]), params[static_cast<size_t>(layout.unit(r, c))], &code[r]);
+          e[r] = (w[r] - static_cast<T>(q)) / d;
+          row_loss[static_cast<size_t>(r)] += static_cast<double>(e[r]) * static_cast<double>(e[r]) / 2;
+          w[r] = static_cast<T>(q);
+        }
+        for (int64_t j = i + 1; j < i2; ++j) {
+          const T uij = U[i * cols + j];
+          T* wj = W + j * rows;
+          for (int64_t r = r0; r < r1; ++r) wj[r] -= e[r] * uij;
+        }
+      }
+    });
+    if (i2 < cols) {  // the lazy update of every later column: W[i2:] -= U[i1:i2, i2:]ᵀ · E
+      auto tail = wt.narrow(0, i2, cols - i2);
+      tail.addmm_(u.narrow(0, i1, i2 - i1).narrow(1, i2, cols - i2).t(), err.narrow(0, 0, i2 - i1), 1, -1);
+    }
+  }
+  for (double l : row_loss) result.loss += l;
+
+  // Codes and parameters back in the [out, in] layout and the original column order.
+  auto& q = result.q;
+  q.args = a;
+  q.scale_dtype = o.quant.scale_dtype;
+  q.format = o.quant.format;
+  q.codes = torch::empty({rows, cols}, qz.is_int ? torch::kInt8 : torch::kUInt8);
+  auto* dst = static_cast<uint8_t*>(q.codes.data_ptr());
+  at::parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t i = 0; i < cols; ++i) dst[r * cols + order[static_cast<size_t>(i)]] = codes_t[static_cast<size_t>(i * rows + r)];
+    }
+  });
+  q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
+  if (layout.has_zero_point) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);
+  for (int64_t k = 0; k < units; ++k) {
+    q.scale.data_ptr<float>()[k] = params[static_cast<size_t>(k)].scale;
+    if (q.zero_point.defined()) q.zero_point.data_ptr<int32_t>()[k] = params[static_cast<size_t>(k)].zero_point;
+  }
+  return result;
+}
+
+}  // namespace
+
+GptqResult gptq_quantize(const torch::Tensor& w, const torch::Tensor& hessian, const GptqOptions& o,
+                         const std::string& tensor) {
+  return run<float>(w, hessian, o, tensor);
+}
+
+GptqResult gptq_quantize_f64(const torch::Tensor& w, const torch::Tensor& hessian, const GptqOptions& o,
+                             const std::string& tensor) {
+  return run<double>(w, hessian, o, tensor);
+}
+
+}  // namespace compressor::passes
