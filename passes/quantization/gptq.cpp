@@ -39,15 +39,17 @@ struct Quantizer {
   }
 };
 
-// H + λI factorised; returns the upper Cholesky factor of its inverse, or an undefined tensor.
+// H + λI factorised; returns the upper Cholesky factor U of its inverse (H⁻¹ = Uᵀ U), or an
+// undefined tensor. With J the reversal permutation and J (H + λI) J = L Lᵀ, U = J L⁻¹ J (upper,
+// positive diagonal, and Uᵀ U = J L⁻ᵀ L⁻¹ J = (H + λI)⁻¹): one Cholesky and one triangular solve.
 torch::Tensor inverse_factor(const torch::Tensor& h, double lambda) {
-  auto damped = h.clone();
+  auto damped = h.flip({0, 1});
   damped.diagonal().add_(lambda);
   auto [l, info] = torch::linalg_cholesky_ex(damped);
   if (info.item<int64_t>() != 0) return {};
-  auto hinv = torch::cholesky_inverse(l);
-  auto [u, info2] = torch::linalg_cholesky_ex(hinv, /*upper=*/true);
-  if (info2.item<int64_t>() != 0 || !torch::isfinite(u).all().item<bool>()) return {};
+  const auto eye = torch::eye(h.size(0), h.options());
+  auto u = torch::linalg_solve_triangular(l, eye, /*upper=*/false).flip({0, 1});
+  if (!torch::isfinite(u).all().item<bool>() || !(u.diagonal() > 0).all().item<bool>()) return {};
   return u;
 }
 

@@ -86,3 +86,65 @@ TEST_CASE("quantization: a config group that matches nothing is a warning naming
   CHECK(r.code == 0);
   CHECK_THAT(r.all(), Catch::Contains("config_groups.unused matches none"));
 }
+
+namespace {
+std::string calibration_block(const Workspace& w) {
+  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
+}
+}  // namespace
+
+TEST_CASE("gptq runs in the sequential driver, writes a packed artifact and costs less than round to nearest",
+          "[cli][quantization][gptq]") {
+  auto w = make_workspace("gptq-e2e", {}, /*train_steps=*/30);
+  auto spec = w.spec();
+  spec.extra = calibration_block(w);
+  const std::string weights = "{num_bits: 3, type: int, symmetric: false, strategy: group, group_size: 16}";
+  spec.pass = "gptq: {config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  auto gptq = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(gptq.all());
+  REQUIRE(gptq.code == 0);
+  const double before = std::stod(table_value(gptq.out, "tiny/perplexity", 1));
+  const double after_gptq = std::stod(table_value(gptq.out, "tiny/perplexity", 2));
+  const auto config = read_bytes(w.out / "config.json");
+  CHECK_THAT(config, Catch::Contains("\"quant_method\": \"compressed-tensors\"") && Catch::Contains("\"num_bits\": 3"));
+
+  spec.pass = "quantization: {config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  spec.output = w.dir / "rtn";
+  auto rtn = run_cli({"run", w.write_recipe(spec, "rtn.yaml").string()});
+  INFO(rtn.all());
+  REQUIRE(rtn.code == 0);
+  const double after_rtn = std::stod(table_value(rtn.out, "tiny/perplexity", 2));
+  CHECK(after_gptq - before < after_rtn - before);
+
+  auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+  INFO(ev.all());
+  REQUIRE(ev.code == 0);
+  CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(gptq.out, "tiny/perplexity", 2) + ","));
+}
+
+TEST_CASE("gptq: bad options are named with their key", "[cli][quantization][gptq][bad-input]") {
+  auto w = make_workspace("gptq-bad");
+  auto spec = w.spec();
+  spec.extra = calibration_block(w);
+  const std::string g = "config_groups: {g: {targets: [Linear], weights: " + kGroup16 + "}}";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"gptq: {" + g + ", dampening_frac: 0}", {"gptq.dampening_frac", "0"}},
+      {"gptq: {" + g + ", dampening_frac: 1.5}", {"gptq.dampening_frac", "1.5"}},
+      {"gptq: {" + g + ", block_size: 0}", {"gptq.block_size"}},
+      {"gptq: {" + g + ", actorder: group}", {"gptq.actorder", "group"}},
+      {"gptq: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, group_size: 16, actorder: group}}}}",
+       {"config_groups.g.weights.actorder", "removed"}},
+      {"gptq: {scheme: W8A8}", {"gptq.scheme", "activation quantization"}},
+      {"gptq: {scheme: W4A16}", {"transformer.h.0.attn.c_attn", "group_size 128", "width 32"}},
+  };
+  for (const auto& [pass, needles] : cases) {
+    INFO(pass);
+    spec.pass = pass;
+    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
+  }
+  // Without calibration data GPTQ has no Hessian.
+  spec.extra.clear();
+  spec.pass = "gptq: {" + g + "}";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"gptq", "needs calibration data"}, w.out);
+}
