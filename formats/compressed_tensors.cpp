@@ -177,7 +177,8 @@ json quantization_config_json(const std::vector<std::pair<std::string, const Qua
   // Groups keyed by what they store: the args' JSON, the format and the scale dtype.
   std::vector<std::tuple<std::string, const QuantizedTensor*, std::vector<std::string>>> groups;
   for (const auto& [name, q] : modules) {
-    const std::string key = quant::to_json(q->args).dump() + q->format + quant::to_string(q->scale_dtype);
+    const std::string key = quant::to_json(q->args).dump() + q->format + quant::to_string(q->scale_dtype) +
+                            (q->input_activations ? quant::to_json(*q->input_activations).dump() : "");
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return std::get<0>(g) == key; });
     if (it == groups.end()) {
       groups.emplace_back(key, q, std::vector<std::string>{});
@@ -193,7 +194,9 @@ json quantization_config_json(const std::vector<std::pair<std::string, const Qua
     weights["scale_dtype"] = torch_dtype_name(q->scale_dtype);
     config_groups["group_" + std::to_string(i)] = {{"targets", std::get<2>(groups[i])},
                                                    {"weights", weights},
-                                                   {"input_activations", nullptr},
+                                                   {"input_activations", q->input_activations
+                                                                             ? quant::to_json(*q->input_activations)
+                                                                             : nlohmann::json(nullptr)},
                                                    {"output_activations", nullptr},
                                                    {"format", q->format}};
     format = format.empty() || format == q->format ? q->format : "mixed-precision";
@@ -215,6 +218,7 @@ QuantizedTensor decompress(const CheckpointTensors& ckpt, const std::string& mod
   QuantizedTensor q;
   q.args = *scheme.weights;
   q.format = scheme.format;
+  q.input_activations = scheme.input_activations;
   const auto& a = q.args;
   const bool is_int = a.type == quant::QuantType::integer;
   const std::string enc = quant::encoding_name(a) + " (" + q.format + ")";

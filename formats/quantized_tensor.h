@@ -4,6 +4,7 @@
 // model's float weight is exactly dequantize(codes), so LibTorch evaluates what is stored.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
@@ -20,6 +21,9 @@ struct QuantizedTensor {
   torch::Tensor codes;       // int8 [out, in] integer codes, or uint8 [out, in] FP8 E4M3 bit patterns
   torch::Tensor scale;       // float32 [scale_rows, scale_cols], each value exactly representable in scale_dtype
   torch::Tensor zero_point;  // int32, the shape of scale; undefined when symmetric
+  // The scheme's dynamic input-activation args (W8A8, FP8_DYNAMIC), stored with the weight's
+  // group in quantization_config; they change the format (int- or float-quantized), not the codes.
+  std::optional<quant::QuantArgs> input_activations;
 
   int64_t rows() const { return codes.size(0); }
   int64_t cols() const { return codes.size(1); }

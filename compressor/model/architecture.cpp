@@ -7,6 +7,7 @@
 #include "compressor/model/gguf_model.h"
 #include "compressor/model/gpt2.h"
 #include "compressor/model/llama.h"
+#include "formats/compressed_tensors.h"
 
 namespace compressor::model {
 
@@ -55,6 +56,28 @@ torch::Tensor load_weight(const formats::CheckpointTensors& ckpt, const std::str
   return w;
 }
 
+namespace {
+
+// A compressed-tensors checkpoint whose groups quantize input activations (W8A8, FP8_DYNAMIC):
+// the slots they target fake-quantize their inputs, as the model was evaluated when compressed.
+void attach_activation_schemes(Model& model, const HfConfig& config) {
+  const auto it = config.raw.find("quantization_config");
+  if (it == config.raw.end() || it->is_null()) return;
+  const auto qc = formats::parse_quantization_config(*it, config.file.string() + ": quantization_config");
+  for (auto& slot : model.slots()) {
+    if (!slot.is_linear() && slot.role != TensorRole::LmHead) continue;  // "Linear" does not mean embeddings
+    const auto* g = qc.group_for(slot.name);
+    if (!g || !g->scheme.input_activations) continue;
+    if (!g->scheme.input_activations->dynamic) {
+      throw BadInput(config.file.string(), "quantization_config." + g->name + " quantizes " + slot.name +
+                                               "'s inputs with static scales, which are not read yet (dynamic only)");
+    }
+    slot.input_quant = g->scheme.input_activations;
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::string& architecture) {
   if (dir.extension() == ".gguf" && std::filesystem::is_regular_file(dir)) {
     if (architecture != "auto" && architecture != "llama") {
@@ -76,7 +99,9 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::s
                                              "' but config.json says model_type '" + config.model_type + "'");
   }
   auto ckpt = formats::CheckpointTensors::open(dir);
-  return it->second.load(config, ckpt);
+  auto model = it->second.load(config, ckpt);
+  attach_activation_schemes(*model, config);
+  return model;
 }
 
 }  // namespace compressor::model

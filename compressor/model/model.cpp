@@ -2,6 +2,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/base/shape.h"
+#include "compressor/model/fake_quant.h"
 
 namespace compressor::model {
 
@@ -149,7 +150,8 @@ std::vector<std::string> Model::dense_linear_modules() const {
 
 torch::Tensor Model::linear(const LinearSlot& slot, const torch::Tensor& x) const {
   if (hook_) hook_(slot, x);
-  return torch::linear(x, slot.weight, slot.bias ? *slot.bias : torch::Tensor());
+  const auto& in = slot.input_quant ? fake_quantize_activation(x, *slot.input_quant) : x;
+  return torch::linear(in, slot.weight, slot.bias ? *slot.bias : torch::Tensor());
 }
 
 }  // namespace compressor::model

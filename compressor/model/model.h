@@ -37,6 +37,9 @@ struct LinearSlot {
   // Set by a quantization pass: the codes `weight` is the dequantization of. Cleared by
   // set_weight(), since codes of an older weight would be stale.
   std::optional<QuantizedWeight> quantized;
+  // A dynamic input-activation scheme (W8A8's int8 per token, FP8_DYNAMIC's): every forward
+  // fake-quantizes the linear's input with it (model/fake_quant.h). Unset: inputs stay float.
+  std::optional<quant::QuantArgs> input_quant;
   // Bumped by every change of the weight, so statistics taken from it know they are stale.
   uint64_t generation = 0;
 

@@ -37,10 +37,11 @@ class CheckpointWeights final : public WeightSource {
   }
 
  private:
-  // "x.weight" of a module stored compressed: "x".
+  // "x.weight" of a module stored compressed: "x". (int- and float-quantized modules keep their
+  // codes under "x.weight" itself, so the weight_scale beside it is what tells.)
   std::optional<std::string> compressed_module(const std::string& name) const {
     static const std::string suffix = ".weight";
-    if (!quantization_ || ckpt_.contains(name) || name.size() <= suffix.size() ||
+    if (!quantization_ || name.size() <= suffix.size() ||
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
       return std::nullopt;
     }

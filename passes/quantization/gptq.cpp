@@ -194,6 +194,7 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   q.args = a;
   q.scale_dtype = o.quant.scale_dtype;
   q.format = o.quant.format;
+  q.input_activations = o.quant.input_activations;
   q.codes = torch::empty({rows, cols}, qz.is_int ? torch::kInt8 : torch::kUInt8);
   auto* dst = static_cast<uint8_t*>(q.codes.data_ptr());
   at::parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {

@@ -53,6 +53,7 @@ class GptqPass final : public Pass {
       spdlog::debug("gptq {}: loss {:.4g}, dampening_frac {}, {} dead columns", s->name, r.loss, r.dampening_frac,
                     r.dead_columns);
       s->set_weight(formats::dequantize(r.q));
+      s->input_quant = g->scheme.input_activations;
       s->quantized = std::move(r.q);
     }
   }

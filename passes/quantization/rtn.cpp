@@ -24,6 +24,7 @@ class QuantizationPass final : public Pass {
       if (!g) continue;
       auto q = quantize_weight(s->weight, groups_.options_for(*g), s->name);
       s->set_weight(formats::dequantize(q));
+      s->input_quant = g->scheme.input_activations;
       s->quantized = std::move(q);
     }
   }

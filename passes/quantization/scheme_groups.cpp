@@ -36,9 +36,11 @@ std::vector<SchemeGroup> SchemeGroups::parse(const std::string& where, bool allo
   for (const auto& g : groups) {
     const std::string at = where + (preset_.empty() ? ".config_groups." + g.name : ".scheme");
     if (!g.scheme.weights) throw BadInput(at, "only weight quantization is implemented (the scheme has no weights)");
-    if (g.scheme.input_activations || g.scheme.output_activations) {
-      throw BadInput(at, "activation quantization (W8A8, FP8, W4AFP8) is not implemented yet; use a weight-only "
-                         "scheme (W4A16, W8A16, W4A16_ASYM, ...)");
+    if (g.scheme.output_activations) throw BadInput(at + ".output_activations", "output activation quantization is not implemented");
+    if (const auto& in = g.scheme.input_activations; in && !in->dynamic) {
+      throw BadInput(at + ".input_activations", "static activation scales (FP8, or dynamic: false) need calibrated "
+                                                "activation observers, which are not implemented yet; use a dynamic "
+                                                "scheme (W8A8, FP8_DYNAMIC, W4AFP8)");
     }
     if (!allow_actorder && g.scheme.weights->actorder != quant::ActOrder::none) {
       throw BadInput(at, "actorder orders GPTQ's columns; round-to-nearest has no order to choose");
@@ -74,6 +76,7 @@ WeightQuantOptions SchemeGroups::options_for(const SchemeGroup& g) const {
   if (observer_ != "default") o.args.observer = observer_;
   o.scale_dtype = scale_dtype_;
   o.format = quant::format_of(g.scheme);
+  o.input_activations = g.scheme.input_activations;
   return o;
 }
 
@@ -96,7 +99,7 @@ void SchemeGroups::check(const std::vector<const model::LinearSlot*>& slots, con
 
 std::vector<OptionSpec> scheme_group_options() {
   return {
-      string_option("scheme", "a preset: W4A16, W4A16_ASYM, W8A16, W3A16, ... (weights only for now)", std::string("")),
+      string_option("scheme", "a preset: W4A16, W4A16_ASYM, W8A16, W3A16, W8A8, FP8_DYNAMIC, W4AFP8, ...", std::string("")),
       mapping_option("config_groups", "compressed-tensors config groups: name -> {targets, weights: {num_bits, "
                                       "type, symmetric, strategy, group_size, observer}}"),
       choice_option("observer", "how weight ranges are chosen: the args' own (default), minmax, or mse (clipping search)",

@@ -55,6 +55,7 @@ model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const Weight
   q.args = a;
   q.scale_dtype = o.scale_dtype;
   q.format = o.format;
+  q.input_activations = o.input_activations;
   q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
   const bool is_int = a.type == quant::QuantType::integer;
   if (is_int && !a.symmetric) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);

@@ -4,6 +4,7 @@
 // so codes are bit-identical to what compressed-tensors would write for the same ranges.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
@@ -17,6 +18,7 @@ struct WeightQuantOptions {
   quant::QuantArgs args;
   quant::ScaleDtype scale_dtype = quant::ScaleDtype::f16;
   std::string format = "pack-quantized";  // quant::format_of(scheme)
+  std::optional<quant::QuantArgs> input_activations;  // recorded on the result, see QuantizedTensor
 };
 
 // BadInput naming `tensor` for NaN/Inf in `w`, a group that does not divide the width, or an

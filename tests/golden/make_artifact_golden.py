@@ -35,6 +35,10 @@ def group(bits, strategy, symmetric=True, group_size=None, type_="int"):
     return w
 
 
+def dynamic_tokens(bits, type_="int"):
+    return {"num_bits": bits, "type": type_, "symmetric": True, "strategy": "token", "dynamic": True}
+
+
 # name -> (config_groups, ignore); every case is data-free (weights only, or dynamic activations).
 CASES = {
     "int4_g32_sym": ({"group_0": {"targets": ["Linear"], "weights": group(4, "group", True, 32)}}, ["lm_head"]),
@@ -46,6 +50,12 @@ CASES = {
     "int4_tensor_sym_with_lm_head": ({"group_0": {"targets": ["Linear"], "weights": group(4, "tensor")}}, []),
     "fp8_tensor": ({"group_0": {"targets": ["Linear"], "weights": group(8, "tensor", type_="float")}}, ["lm_head"]),
     "fp8_channel": ({"group_0": {"targets": ["Linear"], "weights": group(8, "channel", type_="float")}}, ["lm_head"]),
+    "w8a8_int8_channel_dynamic_tokens": ({"group_0": {"targets": ["Linear"], "weights": group(8, "channel"),
+                                                      "input_activations": dynamic_tokens(8)}}, ["lm_head"]),
+    "w4a8_int4_g32_dynamic_tokens": ({"group_0": {"targets": ["Linear"], "weights": group(4, "group", True, 32),
+                                                  "input_activations": dynamic_tokens(8)}}, ["lm_head"]),
+    "fp8_dynamic_channel_tokens": ({"group_0": {"targets": ["Linear"], "weights": group(8, "channel", type_="float"),
+                                                "input_activations": dynamic_tokens(8, "float")}}, ["lm_head"]),
     "mixed_attn8_mlp4": ({
         "attention": {"targets": ["re:.*self_attn.*"], "weights": group(8, "channel")},
         "mlp": {"targets": ["re:.*mlp.*"], "weights": group(4, "group", False, 32)},
