@@ -4,6 +4,7 @@
 #include "passes/pruning/wanda.h"
 #include "passes/quantization/gptq_pass.h"
 #include "passes/quantization/rtn.h"
+#include "passes/quantization/smoothquant.h"
 
 namespace compressor::passes {
 
@@ -12,6 +13,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::wanda_pass_info());
   registry.add(passes::quantization_pass_info());
   registry.add(passes::gptq_pass_info());
+  registry.add(passes::smoothquant_pass_info());
 }
 
 }  // namespace compressor::passes

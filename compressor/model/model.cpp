@@ -37,6 +37,12 @@ BlockView Model::block(int i) {
     if (n.block == i) v.norms.push_back(&n);
   }
   v.groups = layout_[static_cast<size_t>(i)].groups;
+  for (const auto& g : v.groups) {
+    std::vector<LinearSlot*> members;
+    for (size_t k : g.slots) members.push_back(&slots_.at(k));
+    v.group_slots.push_back(std::move(members));
+    v.group_norm.push_back(g.norm ? &norms_.at(*g.norm) : nullptr);
+  }
   return v;
 }
 

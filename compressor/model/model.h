@@ -83,6 +83,9 @@ struct BlockView {
   std::vector<LinearSlot*> linears;
   std::vector<NormSlot*> norms;
   std::vector<InputGroup> groups;
+  // Parallel to `groups`, resolved: each group's slots and the norm producing its input (or null).
+  std::vector<std::vector<LinearSlot*>> group_slots;
+  std::vector<NormSlot*> group_norm;
 };
 
 // Observer called with the input of a linear slot during forward (calibration statistics).

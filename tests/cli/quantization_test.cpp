@@ -148,3 +148,33 @@ TEST_CASE("gptq: bad options are named with their key", "[cli][quantization][gpt
   spec.pass = "gptq: {" + g + "}";
   require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"gptq", "needs calibration data"}, w.out);
 }
+
+TEST_CASE("smoothquant folds without changing the float model, then W8A8 reads back to the run's perplexity",
+          "[cli][quantization][smoothquant]") {
+  auto w = make_workspace("smoothquant", {}, /*train_steps=*/30);
+  auto spec = w.spec();
+  spec.extra = calibration_block(w);
+  spec.pass = "smoothquant: {smoothing_strength: 0.5}";
+  auto alone = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(alone.all());
+  REQUIRE(alone.code == 0);
+  CHECK(table_value(alone.out, "tiny/perplexity", 1) == table_value(alone.out, "tiny/perplexity", 2));
+
+  spec.pass = "smoothquant: {smoothing_strength: 0.5}\n  - name: quantize\n    passes:\n      - quantization: {scheme: W8A8}";
+  spec.output = w.dir / "sq-w8a8";
+  auto r = run_cli({"run", w.write_recipe(spec, "sq.yaml").string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  auto ev = run_cli({"eval", spec.output.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+  INFO(ev.all());
+  REQUIRE(ev.code == 0);
+  CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(r.out, "tiny/perplexity", 2) + ","));
+
+  spec.pass = "smoothquant: {smoothing_strength: 1.5}";
+  spec.output = w.dir / "never";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"smoothquant.smoothing_strength", "1.5"}, spec.output);
+  spec.extra.clear();
+  spec.pass = "smoothquant: {}";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"smoothquant", "needs calibration data"}, spec.output);
+}

@@ -1,0 +1,82 @@
+#include "passes/quantization/smoothquant.h"
+
+#include <spdlog/spdlog.h>
+
+#include "compressor/base/error.h"
+
+namespace compressor::passes {
+
+namespace {
+
+// Below this a scale would blow the norm's weight up; llm-compressor uses the same floor.
+constexpr double kMinimumScale = 1e-5;
+
+class SmoothQuantPass final : public Pass {
+ public:
+  explicit SmoothQuantPass(const OptionValues& o) : alpha_(o.get_float("smoothing_strength")) {}
+  std::string_view name() const override { return "smoothquant"; }
+
+  calibration::Requirements requirements() const override {
+    calibration::Requirements r;
+    r.abs_max = true;
+    return r;
+  }
+
+  void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
+                      const calibration::BlockStats& stats, Context&) override {
+    for (size_t gi = 0; gi < block.groups.size(); ++gi) {
+      model::NormSlot* norm = block.group_norm[gi];
+      const auto& members = block.group_slots[gi];
+      if (!norm || members.empty()) continue;  // fed by a linear (v -> o, up -> down): no norm to fold into
+      size_t selected = 0;
+      for (auto* m : members) selected += std::count(slots.begin(), slots.end(), m);
+      if (selected == 0) continue;
+      if (selected != members.size()) {
+        spdlog::warn("smoothquant: {} reads {} together with layers outside the pass's targets; not smoothed "
+                     "(smoothing changes the input of every reader)", members.front()->name, norm->name);
+        continue;
+      }
+      smooth_group(*norm, members, stats.of(*members.front()).abs_max, alpha_);
+    }
+  }
+
+ private:
+  double alpha_;
+};
+
+}  // namespace
+
+void smooth_group(model::NormSlot& norm, const std::vector<model::LinearSlot*>& linears, const torch::Tensor& act_max,
+                  double alpha) {
+  torch::NoGradGuard no_grad;
+  if (!act_max.defined() || act_max.numel() != norm.weight.numel()) {
+    throw InternalError(norm.name, "smoothquant needs max |x| per input channel of the group");
+  }
+  auto w_max = torch::zeros_like(act_max, torch::kFloat32);
+  for (auto* s : linears) w_max = torch::maximum(w_max, std::get<0>(s->weight.detach().abs().max(0)));
+  const auto act = act_max.to(torch::kFloat32);
+  auto scale = act.pow(alpha) / w_max.pow(1 - alpha);
+  scale = torch::where(w_max > 0, scale, act).clamp_min(kMinimumScale);
+  // A channel the calibration never excited (max |x| = 0) keeps its scale at 1: nothing to move.
+  scale = torch::where(act > 0, scale, torch::ones_like(scale));
+  if (!torch::isfinite(scale).all().item<bool>()) throw BadInput(norm.name, "smoothing scales are not finite");
+  norm.weight.div_(scale.to(norm.weight.scalar_type()));
+  if (norm.bias.defined()) norm.bias.div_(scale.to(norm.bias.scalar_type()));
+  for (auto* s : linears) {
+    s->weight.mul_(scale.unsqueeze(0).to(s->weight.scalar_type()));
+    s->touch();
+  }
+}
+
+PassInfo smoothquant_pass_info() {
+  PassInfo info;
+  info.name = "smoothquant";
+  info.summary = "SmoothQuant: per-channel scales s = max|X|^α / max|W|^(1-α) folded from the norms into the linears "
+                 "they feed (before W8A8)";
+  info.options = {float_option("smoothing_strength", "α: 0 leaves activations alone, 1 moves all their range into the weights",
+                               0.5, 0.0, 1.0)};
+  info.create = [](const OptionValues& o) { return std::make_unique<SmoothQuantPass>(o); };
+  return info;
+}
+
+}  // namespace compressor::passes
