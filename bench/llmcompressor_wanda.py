@@ -10,6 +10,7 @@ Run (the windows come from our bench, so both tools see the same tokens):
     /tmp/llmc-venv/bin/python bench/llmcompressor_wanda.py --calibration /tmp/calib.safetensors \
         --mask-structure 2:4 --out /tmp/llmc-wanda-2of4
     build/compressor eval /tmp/llmc-wanda-2of4 --text data/python-docs/test.txt --seq-len 512 --stride 256
+--dense-only --dense-out DIR writes only that dense checkpoint (what the other llm-compressor benches start from).
 --dense-out DIR names where the unpruned model, as transformers loads it, is written (default OUT-dense) (its perplexity must equal ours on
 the GGUF: a check that both start from the same weights).
 """
@@ -70,6 +71,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--dense-out")
     ap.add_argument("--tokenizer", help="our tokenizer files (default: tokenizer/ beside --calibration)")
+    ap.add_argument("--dense-only", action="store_true",
+                    help="only write the dense checkpoint (--dense-out) that the other llm-compressor benches start from")
     args = ap.parse_args()
     tokenizer_dir = args.tokenizer or os.path.join(os.path.dirname(os.path.abspath(args.calibration)), "tokenizer")
     torch.set_num_threads(os.cpu_count())
@@ -81,6 +84,9 @@ def main():
     dense_dir = args.dense_out or args.out + "-dense"
     model, tok = load(args.gguf)
     save_plain(model, tok, dense_dir, tokenizer_dir)
+    if args.dense_only:
+        print(f"wrote the dense checkpoint {dense_dir}")
+        return
     model = AutoModelForCausalLM.from_pretrained(dense_dir, torch_dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(dense_dir)
     ds = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones_like(ids).tolist()})

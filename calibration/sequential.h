@@ -31,7 +31,9 @@ struct SequentialOptions {
   std::function<void(const std::string&, int64_t, int64_t)> progress;  // (label, done, total)
 };
 
-using CompressBlockFn = std::function<void(model::BlockView& block, const BlockStats& stats)>;
+// `stats` may be edited: a pass that folds a scale into a group updates its statistics (GroupStats::scale_inputs)
+// for the passes after it in the same sweep.
+using CompressBlockFn = std::function<void(model::BlockView& block, BlockStats& stats)>;
 
 // `samples` int64 [N, T]; `mask` [N, T] (nonzero = real token) or undefined. Statistics skip padded
 // rows. NaN or Inf in a block's inputs or statistics is an Error naming the block and group.

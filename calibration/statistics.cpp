@@ -12,6 +12,7 @@ namespace compressor::calibration {
 Requirements& Requirements::merge(const Requirements& o) {
   channel_norms = channel_norms || o.channel_norms;
   abs_max = abs_max || o.abs_max;
+  abs_mean = abs_mean || o.abs_mean;
   hessian = hessian || o.hessian;
   hessian_fp64 = hessian_fp64 || o.hessian_fp64;
   for (double p : o.abs_percentiles) {
@@ -41,6 +42,25 @@ torch::Tensor GroupStats::hessian_diagonal() const {
 torch::Tensor GroupStats::abs_percentiles() const {
   if (!percentile_sum.defined()) throw InternalError("calibration", "percentiles were not collected");
   return rows == 0 ? percentile_sum : percentile_sum / static_cast<double>(rows);
+}
+
+torch::Tensor GroupStats::channel_abs_mean() const {
+  if (!abs_sum.defined()) throw InternalError("calibration", "channel sums of |x| were not collected");
+  if (rows == 0) return torch::zeros_like(abs_sum, torch::kFloat32);
+  return (abs_sum / static_cast<double>(rows)).to(torch::kFloat32);
+}
+
+void GroupStats::scale_inputs(const torch::Tensor& s) {
+  torch::NoGradGuard no_grad;
+  const auto inv = s.to(torch::kFloat64).reciprocal();
+  if (sum_squares.defined()) sum_squares.mul_(inv.square());
+  if (abs_sum.defined()) abs_sum.mul_(inv);
+  if (abs_max.defined()) abs_max.mul_(inv.to(torch::kFloat32));
+  if (xtx_upper.defined()) {
+    const auto d = inv.to(xtx_upper.scalar_type());
+    xtx_upper.mul_(d.unsqueeze(1)).mul_(d.unsqueeze(0));
+  }
+  percentile_sum = torch::Tensor();
 }
 
 namespace {
@@ -87,6 +107,10 @@ const GroupStats& BlockStats::of(const model::LinearSlot& slot) const {
   return groups.at(it->second);
 }
 
+GroupStats& BlockStats::of(const model::LinearSlot& slot) {
+  return const_cast<GroupStats&>(static_cast<const BlockStats&>(*this).of(slot));
+}
+
 void accumulate(GroupStats& g, const torch::Tensor& x, const Requirements& req) {
   torch::NoGradGuard no_grad;
   const int64_t in = x.size(-1);
@@ -103,6 +127,10 @@ void accumulate(GroupStats& g, const torch::Tensor& x, const Requirements& req) 
   if (req.abs_max) {
     auto m = std::get<0>(f32.abs().max(0));
     g.abs_max = g.abs_max.defined() ? torch::maximum(g.abs_max, m) : m;
+  }
+  if (req.abs_mean) {
+    auto a = f32.abs().sum(0, /*keepdim=*/false, torch::kFloat64);
+    g.abs_sum = g.abs_sum.defined() ? g.abs_sum.add_(a) : a;
   }
   if (req.hessian) {
     const auto dtype = req.hessian_fp64 ? torch::kFloat64 : torch::kFloat32;

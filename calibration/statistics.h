@@ -16,6 +16,7 @@ namespace compressor::calibration {
 struct Requirements {
   bool channel_norms = false;  // Σ x_j² per input channel (Wanda, AWQ)
   bool abs_max = false;        // max |x_j| per input channel (SmoothQuant)
+  bool abs_mean = false;       // Σ |x_j| per input channel (AWQ's activation magnitude)
   bool hessian = false;        // Σ x xᵀ per group (SparseGPT, GPTQ)
   bool hessian_fp64 = false;   // accumulate Σ x xᵀ in float64 instead of float32
   // Percentiles of |x| over each group's elements (each in (0, 100]): per batch, exact with linear
@@ -23,7 +24,7 @@ struct Requirements {
   // by rows. Exact over the union would need every activation kept.
   std::vector<double> abs_percentiles;
 
-  bool any() const { return channel_norms || abs_max || hessian || !abs_percentiles.empty(); }
+  bool any() const { return channel_norms || abs_max || abs_mean || hessian || !abs_percentiles.empty(); }
   Requirements& merge(const Requirements& o);
 };
 
@@ -32,6 +33,7 @@ struct GroupStats {
   int64_t rows = 0;
   torch::Tensor sum_squares;  // float64 [in]
   torch::Tensor abs_max;      // float32 [in]
+  torch::Tensor abs_sum;      // float64 [in]: Σ |x_j|
   // float32 or float64 [in, in]: the upper triangle (diagonal included) of Σ x xᵀ; below the
   // diagonal stays zero. syrk computes one triangle, half the flops of a GEMM; hessian() mirrors it.
   torch::Tensor xtx_upper;
@@ -45,6 +47,14 @@ struct GroupStats {
   torch::Tensor hessian_diagonal() const;
   // Requirements::abs_percentiles, in that order (float64 [P]).
   torch::Tensor abs_percentiles() const;
+  // mean |x_j| per input channel, float32 [in].
+  torch::Tensor channel_abs_mean() const;
+
+  // The statistics of the inputs divided by `s` per channel (x_j / s_j): what a fold of s into the
+  // producer (SmoothQuant, AWQ) does to them, exactly, so later passes of the same sweep see the
+  // inputs they will get. Percentiles of all elements cannot follow a per-channel scale; they are
+  // dropped (reading them afterwards is an InternalError).
+  void scale_inputs(const torch::Tensor& s);
 };
 
 struct BlockStats {
@@ -54,6 +64,7 @@ struct BlockStats {
 
   // The statistics of the group `slot` belongs to; InternalError when it belongs to none.
   const GroupStats& of(const model::LinearSlot& slot) const;
+  GroupStats& of(const model::LinearSlot& slot);
 };
 
 // Adds the rows of `x` ([..., in], real rows only) to `g`.

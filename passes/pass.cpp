@@ -8,7 +8,7 @@ void Pass::apply(model::Model&, const std::vector<model::LinearSlot*>&, Context&
   throw InternalError(std::string(name()), "a data-aware pass runs per block, inside the sequential driver");
 }
 
-void Pass::compress_block(model::BlockView&, const std::vector<model::LinearSlot*>&, const calibration::BlockStats&,
+void Pass::compress_block(model::BlockView&, const std::vector<model::LinearSlot*>&, calibration::BlockStats&,
                           Context&) {
   throw InternalError(std::string(name()), "a data-free pass runs on the whole model, not per block");
 }

@@ -35,7 +35,7 @@ class Pass {
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
-                              const calibration::BlockStats& stats, Context& ctx);
+                              calibration::BlockStats& stats, Context& ctx);
 };
 
 }  // namespace compressor::passes

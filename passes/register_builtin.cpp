@@ -2,6 +2,7 @@
 #include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/wanda.h"
+#include "passes/quantization/awq_pass.h"
 #include "passes/quantization/gptq_pass.h"
 #include "passes/quantization/rtn.h"
 #include "passes/quantization/smoothquant.h"
@@ -12,6 +13,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
   registry.add(passes::wanda_pass_info());
   registry.add(passes::quantization_pass_info());
+  registry.add(passes::awq_pass_info());
   registry.add(passes::gptq_pass_info());
   registry.add(passes::smoothquant_pass_info());
 }

@@ -179,10 +179,14 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
     // q, k, v read the previous block's output LayerNorm (the embeddings' for block 0).
     const size_t in_norm = i == 0 ? m->emb_ln_ : m->layers_.back().ln2;
     m->layers_.push_back(l);
-    m->add_block_groups({{"attn_in", {l.q, l.k, l.v}, in_norm, std::nullopt},
-                         {"attn_out", {l.out}, std::nullopt, l.v},
-                         {"mlp_in", {l.up}, l.ln1, std::nullopt},
-                         {"mlp_out", {l.down}, std::nullopt, l.up}});
+    std::vector<InputGroup> groups{{"attn_in", {l.q, l.k, l.v}, in_norm, std::nullopt},
+                                   {"attn_out", {l.out}, std::nullopt, l.v},
+                                   {"mlp_in", {l.up}, l.ln1, std::nullopt},
+                                   {"mlp_out", {l.down}, std::nullopt, l.up}};
+    // Post-norm: every LayerNorm's output is also the residual, so no scale folds into one; the
+    // attention output is linear in each value channel; GELU sits between up and down.
+    groups[1].fold_producer = true;
+    m->add_block_groups(std::move(groups));
   }
   // The pooler is not part of the last hidden state, so it is kept as plain parameters (written
   // back unchanged) rather than a slot: passes would otherwise compress a layer that calibration

@@ -109,10 +109,16 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src) {
     b.mlp_up = conv(h + "mlp.c_fc", TensorRole::MlpUp, blk, D, F, init_std);
     b.mlp_down = conv(h + "mlp.c_proj", TensorRole::MlpDown, blk, F, D, proj_std);
     m->blocks_.push_back(b);
-    m->add_block_groups({{"attn_in", {b.attn}, b.ln1, std::nullopt},
-                         {"attn_out", {b.attn_out}, std::nullopt, b.attn},
-                         {"mlp_in", {b.mlp_up}, b.ln2, std::nullopt},
-                         {"mlp_out", {b.mlp_down}, std::nullopt, b.mlp_up}});
+    std::vector<InputGroup> groups{{"attn_in", {b.attn}, b.ln1, std::nullopt},
+                                   {"attn_out", {b.attn_out}, std::nullopt, b.attn},
+                                   {"mlp_in", {b.mlp_up}, b.ln2, std::nullopt},
+                                   {"mlp_out", {b.mlp_down}, std::nullopt, b.mlp_up}};
+    // Pre-norm: each norm feeds only its group. c_proj reads softmax · V, V being rows [2D, 3D)
+    // of c_attn; GELU sits between c_fc and the MLP's c_proj, so nothing folds there.
+    groups[0].fold_norm = groups[2].fold_norm = true;
+    groups[1].fold_producer = true;
+    groups[1].fold_row_offset = 2 * D;
+    m->add_block_groups(std::move(groups));
   }
   m->lnf_ = norm("ln_f", -1);
   if (!c.tie_word_embeddings) {

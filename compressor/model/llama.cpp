@@ -117,10 +117,17 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
     L.up = dense(l + "mlp.up_proj", TensorRole::MlpUp, blk, D, F, mb);
     L.down = dense(l + "mlp.down_proj", TensorRole::MlpDown, blk, F, D, mb);
     m->layers_.push_back(L);
-    m->add_block_groups({{"attn_in", {L.q, L.k, L.v}, L.ln1, std::nullopt},
-                         {"attn_out", {L.o}, std::nullopt, L.v},
-                         {"mlp_in", {L.gate, L.up}, L.ln2, std::nullopt},
-                         {"mlp_out", {L.down}, std::nullopt, L.up}});
+    std::vector<InputGroup> groups{{"attn_in", {L.q, L.k, L.v}, L.ln1, std::nullopt},
+                                   {"attn_out", {L.o}, std::nullopt, L.v},
+                                   {"mlp_in", {L.gate, L.up}, L.ln2, std::nullopt},
+                                   {"mlp_out", {L.down}, std::nullopt, L.up}};
+    // Pre-norm: each norm feeds only its group. o reads softmax · V, linear in each value channel,
+    // unless grouped-query attention repeats one value channel for several heads; down reads
+    // silu(gate) * up, linear in up.
+    groups[0].fold_norm = groups[2].fold_norm = true;
+    groups[1].fold_producer = c.num_key_value_heads == c.num_attention_heads;
+    groups[3].fold_producer = true;
+    m->add_block_groups(std::move(groups));
   }
   m->final_norm_ = norm("norm", -1);
   if (!c.tie_word_embeddings) {

@@ -42,6 +42,7 @@ BlockView Model::block(int i) {
     for (size_t k : g.slots) members.push_back(&slots_.at(k));
     v.group_slots.push_back(std::move(members));
     v.group_norm.push_back(g.norm ? &norms_.at(*g.norm) : nullptr);
+    v.group_producer.push_back(g.producer ? &slots_.at(*g.producer) : nullptr);
   }
   return v;
 }

@@ -73,6 +73,16 @@ struct InputGroup {
   std::vector<size_t> slots;      // indices into Model::slots(); the first one is the group's leader
   std::optional<size_t> norm;     // index into Model::norms() of the norm that produces the input
   std::optional<size_t> producer; // index of the linear whose output is the input (v -> o, up -> down)
+  // Where a per-input-channel scale s can be folded so that the float model computes the same
+  // function (inputs divided by s, the group's weight columns multiplied by s; SmoothQuant, AWQ):
+  // `fold_norm`: into the norm's weight and bias, true only when the norm's output feeds this group
+  // alone (pre-norm blocks; post-norm BERT's LayerNorms also feed the residual).
+  // `fold_producer`: into rows [fold_row_offset, fold_row_offset + in) of the producer's weight and
+  // bias, true only when the input is linear in those rows per channel (attention's values without
+  // grouped-query sharing, SwiGLU's up; not through GELU).
+  bool fold_norm = false;
+  bool fold_producer = false;
+  int64_t fold_row_offset = 0;
 };
 
 class Model;
@@ -86,6 +96,7 @@ struct BlockView {
   // Parallel to `groups`, resolved: each group's slots and the norm producing its input (or null).
   std::vector<std::vector<LinearSlot*>> group_slots;
   std::vector<NormSlot*> group_norm;
+  std::vector<LinearSlot*> group_producer;  // the linear producing each group's input (or null)
 };
 
 // Observer called with the input of a linear slot during forward (calibration statistics).

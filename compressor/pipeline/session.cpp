@@ -235,7 +235,7 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
   options.label = stage.name + ": " + names;
   options.progress = progress;
   calibration::run_sequential(*model_, samples.ids, samples.mask, req, options,
-                              [&](model::BlockView& block, const calibration::BlockStats& stats) {
+                              [&](model::BlockView& block, calibration::BlockStats& stats) {
                                 for (auto* b : sweep) {
                                   std::vector<model::LinearSlot*> mine;
                                   for (auto* slot : b->slots) {

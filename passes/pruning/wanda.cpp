@@ -24,7 +24,7 @@ class WandaPass final : public Pass {
   }
 
   void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
-                      const calibration::BlockStats& stats, Context&) override {
+                      calibration::BlockStats& stats, Context&) override {
     for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure_.get());
   }
 

@@ -37,7 +37,7 @@ class GptqPass final : public Pass {
   }
 
   void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
-                      const calibration::BlockStats& stats, Context&) override {
+                      calibration::BlockStats& stats, Context&) override {
     const auto groups = groups_.parse("gptq", /*allow_actorder=*/true);
     for (auto* s : slots) {
       const SchemeGroup* g = groups_.group_of(*s, groups, "gptq");

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "compressor/base/error.h"
+#include "passes/quantization/scale_fold.h"
 
 namespace compressor::passes {
 
@@ -23,7 +24,7 @@ class SmoothQuantPass final : public Pass {
   }
 
   void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
-                      const calibration::BlockStats& stats, Context&) override {
+                      calibration::BlockStats& stats, Context&) override {
     for (size_t gi = 0; gi < block.groups.size(); ++gi) {
       model::NormSlot* norm = block.group_norm[gi];
       const auto& members = block.group_slots[gi];
@@ -31,12 +32,21 @@ class SmoothQuantPass final : public Pass {
       size_t selected = 0;
       for (auto* m : members) selected += std::count(slots.begin(), slots.end(), m);
       if (selected == 0) continue;
+      if (!block.groups[gi].fold_norm) {
+        spdlog::warn("smoothquant: {} also feeds the residual stream (a post-norm block), so scales folded into it "
+                     "would change the model; {} not smoothed",
+                     norm->name, members.front()->name);
+        continue;
+      }
       if (selected != members.size()) {
         spdlog::warn("smoothquant: {} reads {} together with layers outside the pass's targets; not smoothed "
                      "(smoothing changes the input of every reader)", members.front()->name, norm->name);
         continue;
       }
-      smooth_group(*norm, members, stats.of(*members.front()).abs_max, alpha_);
+      auto& group_stats = stats.of(*members.front());
+      const auto scale = smoothing_scales(members, group_stats.abs_max, alpha_, norm->name);
+      fold_input_scale(block, gi, scale);
+      group_stats.scale_inputs(scale);  // a GPTQ after it in this sweep sees the smoothed inputs
     }
   }
 
@@ -46,11 +56,11 @@ class SmoothQuantPass final : public Pass {
 
 }  // namespace
 
-void smooth_group(model::NormSlot& norm, const std::vector<model::LinearSlot*>& linears, const torch::Tensor& act_max,
-                  double alpha) {
+torch::Tensor smoothing_scales(const std::vector<model::LinearSlot*>& linears, const torch::Tensor& act_max, double alpha,
+                               const std::string& where) {
   torch::NoGradGuard no_grad;
-  if (!act_max.defined() || act_max.numel() != norm.weight.numel()) {
-    throw InternalError(norm.name, "smoothquant needs max |x| per input channel of the group");
+  if (linears.empty() || !act_max.defined() || act_max.numel() != linears.front()->in_features()) {
+    throw InternalError(where, "smoothquant needs max |x| per input channel of the group");
   }
   auto w_max = torch::zeros_like(act_max, torch::kFloat32);
   for (auto* s : linears) w_max = torch::maximum(w_max, std::get<0>(s->weight.detach().abs().max(0)));
@@ -59,13 +69,8 @@ void smooth_group(model::NormSlot& norm, const std::vector<model::LinearSlot*>& 
   scale = torch::where(w_max > 0, scale, act).clamp_min(kMinimumScale);
   // A channel the calibration never excited (max |x| = 0) keeps its scale at 1: nothing to move.
   scale = torch::where(act > 0, scale, torch::ones_like(scale));
-  if (!torch::isfinite(scale).all().item<bool>()) throw BadInput(norm.name, "smoothing scales are not finite");
-  norm.weight.div_(scale.to(norm.weight.scalar_type()));
-  if (norm.bias.defined()) norm.bias.div_(scale.to(norm.bias.scalar_type()));
-  for (auto* s : linears) {
-    s->weight.mul_(scale.unsqueeze(0).to(s->weight.scalar_type()));
-    s->touch();
-  }
+  if (!torch::isfinite(scale).all().item<bool>()) throw BadInput(where, "smoothing scales are not finite");
+  return scale;
 }
 
 PassInfo smoothquant_pass_info() {

@@ -178,3 +178,63 @@ TEST_CASE("smoothquant folds without changing the float model, then W8A8 reads b
   spec.pass = "smoothquant: {}";
   require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"smoothquant", "needs calibration data"}, spec.output);
 }
+
+TEST_CASE("awq scales and rounds to nearest end to end, below round to nearest, and reads back to the run's perplexity",
+          "[cli][quantization][awq]") {
+  auto w = make_workspace("awq-e2e", {}, /*train_steps=*/30);
+  auto spec = w.spec();
+  spec.extra = calibration_block(w);
+  const std::string weights = "{num_bits: 3, type: int, symmetric: false, strategy: group, group_size: 16}";
+  spec.pass = "awq: {config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  auto awq = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(awq.all());
+  REQUIRE(awq.code == 0);
+  const double before = std::stod(table_value(awq.out, "tiny/perplexity", 1));
+  const double after_awq = std::stod(table_value(awq.out, "tiny/perplexity", 2));
+  CHECK_THAT(read_bytes(w.out / "config.json"), Catch::Contains("\"quant_method\": \"compressed-tensors\""));
+  auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+  INFO(ev.all());
+  REQUIRE(ev.code == 0);
+  CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(awq.out, "tiny/perplexity", 2) + ","));
+
+  spec.pass = "quantization: {config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  spec.output = w.dir / "rtn";
+  auto rtn = run_cli({"run", w.write_recipe(spec, "rtn.yaml").string()});
+  INFO(rtn.all());
+  REQUIRE(rtn.code == 0);
+  CHECK(after_awq - before < std::stod(table_value(rtn.out, "tiny/perplexity", 2)) - before);
+
+  // AWQ's scales, then GPTQ in the same sweep (it sees the scaled inputs' Hessians).
+  spec.pass = "awq: {config_groups: {g: {targets: [Linear], weights: " + weights + "}}, quantize: false}\n      - gptq: "
+              "{config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  spec.output = w.dir / "awq-gptq";
+  auto both = run_cli({"run", w.write_recipe(spec, "awq-gptq.yaml").string()});
+  INFO(both.all());
+  REQUIRE(both.code == 0);
+  CHECK_THAT(read_bytes(spec.output / "config.json"), Catch::Contains("\"quant_method\": \"compressed-tensors\""));
+  CHECK(std::stod(table_value(both.out, "tiny/perplexity", 2)) < std::stod(table_value(rtn.out, "tiny/perplexity", 2)));
+}
+
+TEST_CASE("awq: bad options are named with their key", "[cli][quantization][awq][bad-input]") {
+  auto w = make_workspace("awq-bad");
+  auto spec = w.spec();
+  spec.extra = calibration_block(w);
+  const std::string g = "config_groups: {g: {targets: [Linear], weights: " + kGroup16 + "}}";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"awq: {" + g + ", n_grid: 1}", {"awq.n_grid", "1"}},
+      {"awq: {" + g + ", duo_scaling: maybe}", {"awq.duo_scaling", "maybe", "both"}},
+      {"awq: {" + g + ", duo_scaling: both, n_grid: 3}", {"awq", "n_grid", "below 4"}},
+      {"awq: {" + g + ", max_shrink: 1}", {"awq.max_shrink", "1"}},
+      {"awq: {scheme: W4A16}", {"transformer.h.0.attn.c_attn", "group_size 128", "width 32"}},
+      {"awq: {scheme: W4A17}", {"awq.scheme", "W4A17"}},
+  };
+  for (const auto& [pass, needles] : cases) {
+    INFO(pass);
+    spec.pass = pass;
+    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
+  }
+  spec.extra.clear();
+  spec.pass = "awq: {" + g + "}";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"awq", "needs calibration data"}, w.out);
+}

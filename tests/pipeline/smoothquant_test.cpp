@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "compressor/model/architecture.h"
+#include "passes/quantization/scale_fold.h"
 #include "passes/quantization/smoothquant.h"
 #include "tests/pipeline/tiny_model.h"
 
@@ -24,9 +25,9 @@ void smooth_all(model::Model& m, double alpha) {
   for (int b = 0; b < m.num_blocks(); ++b) {
     auto view = m.block(b);
     for (size_t gi = 0; gi < view.groups.size(); ++gi) {
-      if (!view.group_norm[gi]) continue;
+      if (!view.groups[gi].fold_norm) continue;
       const auto act = at::rand({view.group_norm[gi]->weight.numel()}, g).pow(4) * 20 + 0.01;
-      passes::smooth_group(*view.group_norm[gi], view.group_slots[gi], act, alpha);
+      passes::fold_input_scale(view, gi, passes::smoothing_scales(view.group_slots[gi], act, alpha, "test"));
     }
   }
 }
@@ -52,14 +53,14 @@ TEST_CASE("smoothquant: scales are max|X|^α / max|W|^(1-α) per input channel",
   auto m = tiny_llama();
   auto view = m->block(0);
   size_t gi = 0;
-  while (!view.group_norm[gi]) ++gi;
+  while (!view.groups[gi].fold_norm) ++gi;
   auto& norm = *view.group_norm[gi];
   const auto w_before = view.group_slots[gi][0]->weight.clone();
   const auto norm_before = norm.weight.clone();
   torch::Tensor w_max = torch::zeros({norm.weight.numel()});
   for (auto* s : view.group_slots[gi]) w_max = torch::maximum(w_max, std::get<0>(s->weight.abs().max(0)));
   const auto act = torch::linspace(0.5, 8.0, norm.weight.numel());
-  passes::smooth_group(norm, view.group_slots[gi], act, 0.8);
+  passes::fold_input_scale(view, gi, passes::smoothing_scales(view.group_slots[gi], act, 0.8, "test"));
   const auto expected = act.pow(0.8) / w_max.pow(0.2);
   CHECK(torch::allclose(view.group_slots[gi][0]->weight, w_before * expected.unsqueeze(0), 1e-5, 1e-7));
   CHECK(torch::allclose(norm.weight, norm_before / expected, 1e-5, 1e-7));

@@ -69,7 +69,7 @@ TEST_CASE("wanda equals a brute-force Wanda on stored activations (one-pass stat
     o.sequential = false;
     passes::Context ctx;
     calibration::run_sequential(*fresh, ids, {}, pass->requirements(), o,
-                                [&](model::BlockView& b, const calibration::BlockStats& st) {
+                                [&](model::BlockView& b, calibration::BlockStats& st) {
                                   pass->compress_block(b, b.linears, st, ctx);
                                 });
     int64_t checked = 0;
