@@ -26,6 +26,15 @@ from llmcompressor.modifiers.quantization import QuantizationModifier
 from llmcompressor.modifiers.transform.awq import AWQModifier
 
 
+def cpu_without_pinning():
+    """llm-compressor 0.14's AWQ pins its cached activations (IntermediatesCache.pin_memory) before each
+    grid search, which raises "Found no NVIDIA driver" on a machine without CUDA; pinning only speeds
+    up host-to-GPU copies, so on CPU it is skipped."""
+    if not torch.cuda.is_available():
+        from llmcompressor.pipelines.cache import IntermediatesCache
+        IntermediatesCache.pin_memory = lambda self, batch_index: None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dense", required=True)
@@ -37,6 +46,7 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count())
+    cpu_without_pinning()
     ids = load_file(args.calibration)["input_ids"].to(torch.long)
     n, t = ids.shape
     model = AutoModelForCausalLM.from_pretrained(args.dense, torch_dtype=torch.float32)

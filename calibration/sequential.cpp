@@ -51,7 +51,7 @@ void check_finite(const BlockStats& stats, const model::Model& model) {
   const auto& groups = model.input_groups(stats.block);
   for (size_t g = 0; g < stats.groups.size(); ++g) {
     const auto& s = stats.groups[g];
-    for (const auto* t : {&s.sum_squares, &s.abs_max, &s.abs_sum, &s.xtx_upper}) {
+    for (const auto* t : {&s.sum_squares, &s.abs_max, &s.abs_sum, &s.min_value, &s.max_value, &s.xtx_upper}) {
       if (t->defined() && !torch::isfinite(*t).all().item<bool>()) {
         throw BadInput("calibration", "block " + std::to_string(stats.block) + " input group '" + groups[g].name +
                                           "' (" + model.slots()[groups[g].slots.front()].name +

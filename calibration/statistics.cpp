@@ -13,6 +13,7 @@ Requirements& Requirements::merge(const Requirements& o) {
   channel_norms = channel_norms || o.channel_norms;
   abs_max = abs_max || o.abs_max;
   abs_mean = abs_mean || o.abs_mean;
+  range = range || o.range;
   hessian = hessian || o.hessian;
   hessian_fp64 = hessian_fp64 || o.hessian_fp64;
   for (double p : o.abs_percentiles) {
@@ -56,6 +57,8 @@ void GroupStats::scale_inputs(const torch::Tensor& s) {
   if (sum_squares.defined()) sum_squares.mul_(inv.square());
   if (abs_sum.defined()) abs_sum.mul_(inv);
   if (abs_max.defined()) abs_max.mul_(inv.to(torch::kFloat32));
+  if (min_value.defined()) min_value.mul_(inv.to(torch::kFloat32));  // s > 0: the order stays
+  if (max_value.defined()) max_value.mul_(inv.to(torch::kFloat32));
   if (xtx_upper.defined()) {
     const auto d = inv.to(xtx_upper.scalar_type());
     xtx_upper.mul_(d.unsqueeze(1)).mul_(d.unsqueeze(0));
@@ -127,6 +130,12 @@ void accumulate(GroupStats& g, const torch::Tensor& x, const Requirements& req) 
   if (req.abs_max) {
     auto m = std::get<0>(f32.abs().max(0));
     g.abs_max = g.abs_max.defined() ? torch::maximum(g.abs_max, m) : m;
+  }
+  if (req.range) {
+    auto lo = std::get<0>(f32.min(0));
+    auto hi = std::get<0>(f32.max(0));
+    g.min_value = g.min_value.defined() ? torch::minimum(g.min_value, lo) : lo;
+    g.max_value = g.max_value.defined() ? torch::maximum(g.max_value, hi) : hi;
   }
   if (req.abs_mean) {
     auto a = f32.abs().sum(0, /*keepdim=*/false, torch::kFloat64);

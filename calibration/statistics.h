@@ -17,6 +17,7 @@ struct Requirements {
   bool channel_norms = false;  // Σ x_j² per input channel (Wanda, AWQ)
   bool abs_max = false;        // max |x_j| per input channel (SmoothQuant)
   bool abs_mean = false;       // Σ |x_j| per input channel (AWQ's activation magnitude)
+  bool range = false;          // min and max x_j per input channel (static activation scales)
   bool hessian = false;        // Σ x xᵀ per group (SparseGPT, GPTQ)
   bool hessian_fp64 = false;   // accumulate Σ x xᵀ in float64 instead of float32
   // Percentiles of |x| over each group's elements (each in (0, 100]): per batch, exact with linear
@@ -24,7 +25,7 @@ struct Requirements {
   // by rows. Exact over the union would need every activation kept.
   std::vector<double> abs_percentiles;
 
-  bool any() const { return channel_norms || abs_max || abs_mean || hessian || !abs_percentiles.empty(); }
+  bool any() const { return channel_norms || abs_max || abs_mean || range || hessian || !abs_percentiles.empty(); }
   Requirements& merge(const Requirements& o);
 };
 
@@ -34,6 +35,8 @@ struct GroupStats {
   torch::Tensor sum_squares;  // float64 [in]
   torch::Tensor abs_max;      // float32 [in]
   torch::Tensor abs_sum;      // float64 [in]: Σ |x_j|
+  torch::Tensor min_value;    // float32 [in]: min x_j
+  torch::Tensor max_value;    // float32 [in]: max x_j
   // float32 or float64 [in, in]: the upper triangle (diagonal included) of Σ x xᵀ; below the
   // diagonal stays zero. syrk computes one triangle, half the flops of a GEMM; hessian() mirrors it.
   torch::Tensor xtx_upper;

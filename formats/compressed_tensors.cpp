@@ -1,5 +1,6 @@
 #include "formats/compressed_tensors.h"
 
+#include <cmath>
 #include <map>
 #include <regex>
 #include <tuple>
@@ -120,7 +121,38 @@ std::vector<StoredTensor> compress(const std::string& module, const QuantizedTen
       out.push_back({module + ".weight_zero_point", shaped(q.zero_point.to(torch::kInt8).contiguous()), DType::I8});
     }
   }
+  if (q.input_qparams) {
+    out.push_back({module + ".input_scale", torch::tensor({q.input_qparams->scale}, torch::kFloat32), DType::F32});
+    if (q.input_activations && q.input_activations->type == quant::QuantType::integer && !q.input_activations->symmetric) {
+      out.push_back({module + ".input_zero_point", torch::tensor({q.input_qparams->zero_point}, torch::kInt8), DType::I8});
+    }
+  }
   return out;
+}
+
+quant::IntQParams read_input_qparams(const CheckpointTensors& ckpt, const std::string& module, const quant::QuantArgs& a) {
+  auto scalar = [&](const std::string& name) -> torch::Tensor {
+    if (!ckpt.contains(name)) {
+      throw BadInput(ckpt.root().string(), "tensor '" + name + "' is missing: the static input scheme of " + module +
+                                               " needs its calibrated scale");
+    }
+    auto t = ckpt.tensor(name);
+    if (t.numel() != 1) {
+      throw BadInput(ckpt.file_of(name).string(), "tensor '" + name + "' has " + std::to_string(t.numel()) +
+                                                      " values; a per-tensor input scale has 1");
+    }
+    return t.reshape({});
+  };
+  quant::IntQParams p;
+  p.scale = scalar(module + ".input_scale").to(torch::kFloat32).item<float>();
+  if (!std::isfinite(p.scale) || p.scale <= 0) {
+    throw BadInput(ckpt.file_of(module + ".input_scale").string(),
+                   "tensor '" + module + ".input_scale' is " + std::to_string(p.scale) + "; a scale must be positive and finite");
+  }
+  if (a.type == quant::QuantType::integer && !a.symmetric) {
+    p.zero_point = static_cast<int32_t>(scalar(module + ".input_zero_point").to(torch::kInt64).item<int64_t>());
+  }
+  return p;
 }
 
 bool has_compressed_weight(const CheckpointTensors& ckpt, const std::string& module) {

@@ -9,6 +9,7 @@
 //                        packed along dim 0 for group and channel; int8 [1] for tensor
 //   int-quantized    module.weight int8 [out, in] codes, weight_scale, weight_zero_point int8
 //   float-/naive-quantized (FP8)  module.weight F8_E4M3 [out, in] codes, weight_scale
+//   static input schemes          module.input_scale float32 [1] (+ input_zero_point int8 [1])
 //
 // Scales are stored in the dtype they were computed for (exact), zero points as compressed-tensors
 // writes them. Our QuantizedTensor is [out, in] whatever the model's own layout, so GPT-2's
@@ -64,5 +65,9 @@ nlohmann::json quantization_config_json(const std::vector<std::pair<std::string,
 // in float32, zero point unpacked. BadInput naming the file and tensor when a tensor is missing or
 // its dtype or shape disagrees with weight_shape and the encoding, or a code is off the grid.
 QuantizedTensor decompress(const CheckpointTensors& ckpt, const std::string& module, const quant::QuantScheme& scheme);
+
+// A static input scheme's calibrated module.input_scale (and input_zero_point when asymmetric);
+// BadInput naming the file and tensor when one is missing, not one value, or not a positive scale.
+quant::IntQParams read_input_qparams(const CheckpointTensors& ckpt, const std::string& module, const quant::QuantArgs& a);
 
 }  // namespace compressor::formats

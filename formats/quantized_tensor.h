@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "compressor/quant/encoding.h"
+#include "compressor/quant/int_codec.h"
 #include "compressor/quant/quant_args.h"
 
 namespace compressor::formats {
@@ -24,6 +25,9 @@ struct QuantizedTensor {
   // The scheme's dynamic input-activation args (W8A8, FP8_DYNAMIC), stored with the weight's
   // group in quantization_config; they change the format (int- or float-quantized), not the codes.
   std::optional<quant::QuantArgs> input_activations;
+  // Static input schemes only (FP8, dynamic: false): the calibrated per-tensor scale and zero
+  // point, stored as module.input_scale (float32 [1]) and module.input_zero_point (int8 [1]).
+  std::optional<quant::IntQParams> input_qparams;
 
   int64_t rows() const { return codes.size(0); }
   int64_t cols() const { return codes.size(1); }

@@ -60,7 +60,7 @@ namespace {
 
 // A compressed-tensors checkpoint whose groups quantize input activations (W8A8, FP8_DYNAMIC):
 // the slots they target fake-quantize their inputs, as the model was evaluated when compressed.
-void attach_activation_schemes(Model& model, const HfConfig& config) {
+void attach_activation_schemes(Model& model, const HfConfig& config, const formats::CheckpointTensors& ckpt) {
   const auto it = config.raw.find("quantization_config");
   if (it == config.raw.end() || it->is_null()) return;
   const auto qc = formats::parse_quantization_config(*it, config.file.string() + ": quantization_config");
@@ -68,11 +68,14 @@ void attach_activation_schemes(Model& model, const HfConfig& config) {
     if (!slot.is_linear() && slot.role != TensorRole::LmHead) continue;  // "Linear" does not mean embeddings
     const auto* g = qc.group_for(slot.name);
     if (!g || !g->scheme.input_activations) continue;
-    if (!g->scheme.input_activations->dynamic) {
+    const auto& a = *g->scheme.input_activations;
+    if (!a.dynamic && a.strategy != quant::Strategy::tensor) {
       throw BadInput(config.file.string(), "quantization_config." + g->name + " quantizes " + slot.name +
-                                               "'s inputs with static scales, which are not read yet (dynamic only)");
+                                               "'s inputs with static scales per " + quant::to_string(a.strategy) +
+                                               "; only per-tensor static scales are read");
     }
-    slot.input_quant = g->scheme.input_activations;
+    slot.input_quant = a;
+    if (!a.dynamic) slot.input_qparams = formats::read_input_qparams(ckpt, slot.name, a);
   }
 }
 
@@ -100,7 +103,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const std::s
   }
   auto ckpt = formats::CheckpointTensors::open(dir);
   auto model = it->second.load(config, ckpt);
-  attach_activation_schemes(*model, config);
+  attach_activation_schemes(*model, config, ckpt);
   return model;
 }
 

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "compressor/base/error.h"
@@ -48,6 +49,32 @@ torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::Quan
     }
   });
   return out.reshape(shape).to(x.scalar_type());
+}
+
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::QuantArgs& a, const quant::IntQParams& p) {
+  if (a.dynamic || a.strategy != quant::Strategy::tensor) {
+    throw InternalError("fake_quantize_activation", "calibrated scales are per tensor and static");
+  }
+  torch::NoGradGuard no_grad;
+  auto flat = x.detach().to(torch::kFloat32).contiguous();
+  auto out = torch::empty_like(flat);
+  const float* src = flat.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const bool is_int = a.type == quant::QuantType::integer;
+  at::parallel_for(0, flat.numel(), 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      dst[i] = is_int ? quant::dequantize_int(quant::quantize_int(src[i], p, a.num_bits), p)
+                      : quant::dequantize_fp8(quant::quantize_fp8(src[i], p.scale), p.scale);
+    }
+  });
+  return out.to(x.scalar_type());
+}
+
+quant::IntQParams static_input_qparams(const quant::QuantArgs& a, float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (a.type == quant::QuantType::integer) return quant::int_qparams(lo, hi, a.num_bits, a.symmetric, quant::ScaleDtype::f32);
+  return {quant::fp8_scale(lo, hi, quant::ScaleDtype::f32), 0};
 }
 
 }  // namespace compressor::model

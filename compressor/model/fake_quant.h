@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "compressor/quant/int_codec.h"
 #include "compressor/quant/quant_args.h"
 
 namespace compressor::model {
@@ -14,5 +15,13 @@ namespace compressor::model {
 // `x` [..., in]. Dynamic token (per row) or tensor strategy; int (num_bits 2-8, symmetric or not)
 // or FP8 E4M3. The result equals the scalar codecs of compressor/quant element for element.
 torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::QuantArgs& a);
+
+// Static schemes (per tensor, dynamic: false): every element quantized with the calibrated
+// `params` (FP8: the scale alone).
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::QuantArgs& a, const quant::IntQParams& params);
+
+// The static parameters of a calibrated range [lo, hi] (clamped to include zero), as
+// compressed-tensors computes them, with a float32 scale (it stores input_scale in the model's dtype).
+quant::IntQParams static_input_qparams(const quant::QuantArgs& a, float lo, float hi);
 
 }  // namespace compressor::model

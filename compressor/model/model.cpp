@@ -157,7 +157,13 @@ std::vector<std::string> Model::dense_linear_modules() const {
 
 torch::Tensor Model::linear(const LinearSlot& slot, const torch::Tensor& x) const {
   if (hook_) hook_(slot, x);
-  const auto& in = slot.input_quant ? fake_quantize_activation(x, *slot.input_quant) : x;
+  torch::Tensor in = x;
+  if (slot.input_quant && slot.input_quant->dynamic) {
+    in = fake_quantize_activation(x, *slot.input_quant);
+  } else if (slot.input_quant) {
+    if (!slot.input_qparams) throw InternalError(slot.name, "a static input scheme without its calibrated scale");
+    in = fake_quantize_activation(x, *slot.input_quant, *slot.input_qparams);
+  }
   return torch::linear(in, slot.weight, slot.bias ? *slot.bias : torch::Tensor());
 }
 

@@ -18,6 +18,7 @@
 #include "compressor/model/hf_config.h"
 #include "compressor/model/quantized_weight.h"
 #include "compressor/model/tensor_role.h"
+#include "compressor/quant/int_codec.h"
 
 namespace compressor::model {
 
@@ -40,6 +41,9 @@ struct LinearSlot {
   // A dynamic input-activation scheme (W8A8's int8 per token, FP8_DYNAMIC's): every forward
   // fake-quantizes the linear's input with it (model/fake_quant.h). Unset: inputs stay float.
   std::optional<quant::QuantArgs> input_quant;
+  // A static input scheme's calibrated scale (and zero point): the one every input is quantized
+  // with (FP8, static W8A8). Set exactly when input_quant is static.
+  std::optional<quant::IntQParams> input_qparams;
   // Bumped by every change of the weight, so statistics taken from it know they are stale.
   uint64_t generation = 0;
 

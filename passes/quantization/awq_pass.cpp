@@ -39,6 +39,7 @@ class AwqPass final : public Pass {
     calibration::Requirements r;
     r.abs_mean = true;
     r.hessian = true;
+    r.range = quantize_ && groups_.has_static_activations();
     return r;
   }
 
@@ -98,8 +99,8 @@ class AwqPass final : public Pass {
       const SchemeGroup* g = groups_.group_of(*s, groups, "awq");
       auto q = quantize_weight(s->weight, *o, s->name);
       s->set_weight(formats::dequantize(q));
-      s->input_quant = g->scheme.input_activations;
       s->quantized = std::move(q);
+      attach_input_quant(*s, *g, &stats);
     }
   }
 

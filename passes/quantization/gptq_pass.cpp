@@ -28,6 +28,7 @@ class GptqPass final : public Pass {
   calibration::Requirements requirements() const override {
     calibration::Requirements r;
     r.hessian = true;
+    r.range = groups_.has_static_activations();
     return r;
   }
 
@@ -53,8 +54,8 @@ class GptqPass final : public Pass {
       spdlog::debug("gptq {}: loss {:.4g}, dampening_frac {}, {} dead columns", s->name, r.loss, r.dampening_frac,
                     r.dead_columns);
       s->set_weight(formats::dequantize(r.q));
-      s->input_quant = g->scheme.input_activations;
       s->quantized = std::move(r.q);
+      attach_input_quant(*s, *g, &stats);
     }
   }
 

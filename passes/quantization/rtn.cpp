@@ -17,19 +17,34 @@ class QuantizationPass final : public Pass {
     groups_.check(slots, where, /*allow_actorder=*/false);
   }
 
-  void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override {
+  // Data-free, unless a group quantizes its inputs with static scales: those come from the input
+  // ranges of a calibration sweep, inside which the weights are quantized block by block.
+  calibration::Requirements requirements() const override {
+    calibration::Requirements r;
+    r.range = groups_.has_static_activations();
+    return r;
+  }
+
+  void apply(model::Model&, const std::vector<model::LinearSlot*>& slots, Context&) override { quantize(slots, nullptr); }
+
+  void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots, calibration::BlockStats& stats,
+                      Context&) override {
+    quantize(slots, &stats);
+  }
+
+ private:
+  void quantize(const std::vector<model::LinearSlot*>& slots, const calibration::BlockStats* stats) {
     const auto groups = groups_.parse("quantization", /*allow_actorder=*/false);
     for (auto* s : slots) {
       const SchemeGroup* g = groups_.group_of(*s, groups, "quantization");
       if (!g) continue;
       auto q = quantize_weight(s->weight, groups_.options_for(*g), s->name);
       s->set_weight(formats::dequantize(q));
-      s->input_quant = g->scheme.input_activations;
       s->quantized = std::move(q);
+      attach_input_quant(*s, *g, stats);
     }
   }
 
- private:
   SchemeGroups groups_;
 };
 

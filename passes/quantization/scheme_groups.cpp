@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "compressor/base/error.h"
+#include "compressor/model/fake_quant.h"
 #include "compressor/model/selection.h"
 #include "compressor/quant/encoding.h"
 
@@ -37,10 +38,9 @@ std::vector<SchemeGroup> SchemeGroups::parse(const std::string& where, bool allo
     const std::string at = where + (preset_.empty() ? ".config_groups." + g.name : ".scheme");
     if (!g.scheme.weights) throw BadInput(at, "only weight quantization is implemented (the scheme has no weights)");
     if (g.scheme.output_activations) throw BadInput(at + ".output_activations", "output activation quantization is not implemented");
-    if (const auto& in = g.scheme.input_activations; in && !in->dynamic) {
-      throw BadInput(at + ".input_activations", "static activation scales (FP8, or dynamic: false) need calibrated "
-                                                "activation observers, which are not implemented yet; use a dynamic "
-                                                "scheme (W8A8, FP8_DYNAMIC, W4AFP8)");
+    if (const auto& in = g.scheme.input_activations; in && !in->dynamic && in->strategy != quant::Strategy::tensor) {
+      throw BadInput(at + ".input_activations", "static activation scales are per tensor (strategy: tensor); per " +
+                                                    quant::to_string(in->strategy) + " needs dynamic: true");
     }
     if (!allow_actorder && g.scheme.weights->actorder != quant::ActOrder::none) {
       throw BadInput(at, "actorder orders GPTQ's columns; round-to-nearest has no order to choose");
@@ -95,6 +95,29 @@ void SchemeGroups::check(const std::vector<const model::LinearSlot*>& slots, con
     for (const auto* s : slots) used = used || matches(*s, g);
     if (!used) spdlog::warn("{}: config_groups.{} matches none of the pass's layers", where, g.name);
   }
+}
+
+bool SchemeGroups::has_static_activations() const {
+  try {
+    for (const auto& g : parse(pass_, /*allow_actorder=*/true)) {
+      if (g.scheme.input_activations && !g.scheme.input_activations->dynamic) return true;
+    }
+  } catch (const BadInput&) {
+    return false;  // check() reports it, at the recipe location
+  }
+  return false;
+}
+
+void attach_input_quant(model::LinearSlot& s, const SchemeGroup& g, const calibration::BlockStats* stats) {
+  s.input_quant = g.scheme.input_activations;
+  s.input_qparams.reset();
+  if (!s.input_quant || s.input_quant->dynamic) return;
+  if (!stats) throw InternalError(s.name, "a static input scheme outside the calibration sweep");
+  const auto& gs = stats->of(s);
+  if (!gs.min_value.defined() || !gs.max_value.defined()) throw InternalError(s.name, "input ranges were not collected");
+  const float lo = gs.min_value.min().item<float>(), hi = gs.max_value.max().item<float>();
+  s.input_qparams = model::static_input_qparams(*s.input_quant, lo, hi);
+  if (s.quantized) s.quantized->input_qparams = s.input_qparams;
 }
 
 std::vector<OptionSpec> scheme_group_options() {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "calibration/statistics.h"
 #include "compressor/model/model.h"
 #include "compressor/quant/scheme.h"
 #include "passes/options.h"
@@ -34,6 +35,9 @@ class SchemeGroups {
   const SchemeGroup* group_of(const model::LinearSlot& s, const std::vector<SchemeGroup>& groups,
                               const std::string& where) const;
   WeightQuantOptions options_for(const SchemeGroup& g) const;
+  // Whether a group quantizes its inputs with static (calibrated) scales: the pass then needs the
+  // input ranges of the calibration sweep (Requirements::range).
+  bool has_static_activations() const;
   // Checks every slot's width against its group and warns about a group that matches none.
   void check(const std::vector<const model::LinearSlot*>& slots, const std::string& where, bool allow_actorder) const;
 
@@ -46,6 +50,12 @@ class SchemeGroups {
   std::string observer_;
   quant::ScaleDtype scale_dtype_;
 };
+
+// Gives `s` the input scheme of `g`: dynamic as it is; static with the per-tensor scale (and zero
+// point) of the input range over the calibration rows in `stats` (the exact min and max:
+// compressed-tensors' static_minmax), also recorded on s.quantized for the artifact. Call after
+// s.quantized is set.
+void attach_input_quant(model::LinearSlot& s, const SchemeGroup& g, const calibration::BlockStats* stats);
 
 // The option declarations SchemeGroups reads, for a pass's PassInfo.
 std::vector<OptionSpec> scheme_group_options();

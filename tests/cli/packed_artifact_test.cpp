@@ -282,3 +282,56 @@ TEST_CASE("a compressed checkpoint whose tensors disagree with their encoding is
   INFO(ok.all());
   CHECK(ok.code == 0);
 }
+
+TEST_CASE("static activation scales (FP8, static int8) are calibrated, stored as input_scale and read back",
+          "[cli][artifact][static]") {
+  auto w = make_workspace("packed-static", {}, /*train_steps=*/30);
+  const std::string calibration =
+      "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
+  const std::string m = "transformer.h.0.mlp.c_fc";
+  const std::vector<std::pair<std::string, std::string>> schemes = {
+      {"fp8", "quantization: {scheme: FP8}"},
+      {"int8-asym", "quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 8, strategy: channel}, "
+                    "input_activations: {num_bits: 8, symmetric: false, strategy: tensor, dynamic: false}}}}"}};
+  for (const auto& [name, pass] : schemes) {
+    INFO(name);
+    auto spec = w.spec();
+    spec.extra = calibration;
+    spec.pass = pass;
+    spec.output = w.dir / name;
+    auto run = run_cli({"run", w.write_recipe(spec).string()});
+    INFO(run.all());
+    REQUIRE(run.code == 0);
+    const auto config = json::parse(read_bytes(spec.output / "config.json"))["quantization_config"];
+    CHECK(config["config_groups"]["group_0"]["input_activations"]["dynamic"] == false);
+    auto ev = run_cli({"eval", spec.output.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
+                       "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+    INFO(ev.all());
+    REQUIRE(ev.code == 0);
+    CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(run.out, kDataset + std::string("/perplexity"), 2) + ","));
+
+    const fs::path bad = w.dir / (name + "-no-input-scale");
+    copy_without_manifest(spec.output, bad, [&](auto& ts) {
+      ts.erase(ts.begin() + (&find(ts, m + ".input_scale") - ts.data()));
+    });
+    auto r = run_cli({"eval", bad.string(), "--text", w.text.string(), "--max-bytes", "512"});
+    INFO(r.all());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains(m + ".input_scale") && Catch::Contains("missing"));
+    CHECK_THAT(r.all(), !Catch::Contains("internal error"));
+  }
+  // Static scales need the calibration sweep, and are per tensor.
+  auto spec = w.spec();
+  spec.pass = "quantization: {scheme: FP8}";
+  spec.output = w.dir / "never";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("needs calibration data"));
+  spec.extra = calibration;
+  spec.pass = "quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 8, strategy: channel}, "
+              "input_activations: {num_bits: 8, strategy: token, dynamic: false}}}}";
+  r = run_cli({"run", w.write_recipe(spec).string()});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("input_activations") && Catch::Contains("dynamic only"));
+  CHECK(files_under(spec.output).empty());
+}

@@ -66,3 +66,34 @@ TEST_CASE("fake quant: FP8 per token lands on the E4M3 grid within half a step",
   // The token's maximum maps to 448 exactly, so it is reproduced.
   CHECK(got[0][1][5].item<float>() == Approx(40.0f).epsilon(1e-6));
 }
+
+TEST_CASE("fake quant: static per-tensor scales come from the calibrated range and equal the same arithmetic",
+          "[fake_quant]") {
+  const auto x = activations();
+  for (bool symmetric : {true, false}) {
+    INFO("symmetric " << symmetric);
+    auto a = dynamic_tokens(quant::QuantType::integer, 8, symmetric);
+    a.strategy = quant::Strategy::tensor;
+    a.dynamic = false;
+    // A calibrated range wider than this batch's, and one that excludes zero (it is clamped in).
+    const auto p = model::static_input_qparams(a, 0.5f, 60.0f);
+    const float lo = 0.0f, hi = 60.0f;
+    const float scale = symmetric ? hi / 127.5f : (hi - lo) / 255.0f;
+    const float zp = symmetric ? 0.0f : std::round(-128.0f - lo / scale);
+    CHECK(p.scale == scale);
+    CHECK(p.zero_point == static_cast<int32_t>(zp));
+    const auto got = model::fake_quantize_activation(x, a, p);
+    const auto expected = (torch::clamp(torch::round(x / scale + zp), -128, 127) - zp) * scale;
+    CHECK(torch::equal(got, expected));
+  }
+  auto f = dynamic_tokens(quant::QuantType::floating, 8);
+  f.strategy = quant::Strategy::tensor;
+  f.dynamic = false;
+  const auto p = model::static_input_qparams(f, -20.0f, 10.0f);
+  CHECK(p.scale == 20.0f / 448.0f);
+  const auto got = model::fake_quantize_activation(x, f, p);
+  // Beyond the calibrated range FP8 saturates at ±448 steps.
+  CHECK(got.abs().max().item<float>() <= 20.0f * (1 + 1e-6f));
+  CHECK(got[0][1][5].item<float>() == Approx(20.0f));
+  CHECK_THROWS(model::fake_quantize_activation(x, dynamic_tokens(quant::QuantType::integer, 8), p));
+}
