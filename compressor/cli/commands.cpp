@@ -9,6 +9,7 @@
 #include "compressor/cli/calibrate.h"
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
+#include "compressor/cli/sensitivity.h"
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
 #include "compressor/version.h"
@@ -59,6 +60,26 @@ int run_cli(int argc, char** argv) {
       ->required();
   calibrate->add_option("--set", calibrate_args.overrides, "override a recipe value: key.path=value (repeatable)");
 
+  SensitivityArgs sens;
+  auto* sensitivity = app.add_subcommand(
+      "sensitivity", "perplexity with one layer at a time quantized to each candidate scheme, for the recipe's first "
+                     "quantization pass's layers; with --target-bpw, the allocation with the least summed increase");
+  sensitivity->add_option("recipe", sens.recipe, "recipe file with a quantization, gptq or awq pass")->required();
+  sensitivity->add_option("--set", sens.overrides, "override a recipe value: key.path=value (repeatable)");
+  sensitivity->add_option("--schemes", sens.schemes,
+                          "candidates, comma-separated: wN (N-bit weights per channel), wNgG (groups of G; a trailing a: "
+                          "asymmetric, w4g64a), e4m3 (FP8 weights per channel), presets (W8A16, W4A16, W8A8, FP8_DYNAMIC)")
+      ->capture_default_str();
+  sensitivity->add_option("--target-bpw", sens.target_bpw,
+                          "bits per weight over the pass's layers (4.25): propose the allocation within it");
+  sensitivity->add_option("--text", sens.text, "text to measure on (default: the recipe's calibration text)");
+  sensitivity->add_option("--max-bytes", sens.max_bytes, "measure on the first N bytes of the text (0: all)")
+      ->capture_default_str();
+  sensitivity->add_option("--seq-len", sens.seq_len, "window length in tokens (default: the calibration's seq_len)");
+  sensitivity->add_option("--out", sens.out, "JSON file to write: every layer's perplexity per candidate, the allocation");
+  sensitivity->add_option("--emit-recipe", sens.emit_recipe,
+                          "write the recipe (resolved, absolute paths) with the allocation as the pass's config_groups");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -79,6 +100,7 @@ int run_cli(int argc, char** argv) {
     if (*ev) return eval_model(eval_args);
     if (*calibrate) return calibrate_recipe(calibrate_args, quiet);
     if (*inspect) return inspect_path_cmd(inspect_path);
+    if (*sensitivity) return sensitivity_recipe(sens, quiet);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);
   } catch (const BadInput& e) {

@@ -88,6 +88,10 @@ void Session::load() {
   }
 }
 
+std::vector<model::LinearSlot*> Session::pass_slots(size_t stage, size_t pass) const {
+  return bound_.at(stage).at(pass).slots;
+}
+
 namespace {
 // Rows of a labelled file, cut to the first `max_bytes` bytes of text when positive.
 eval::LabelledText first_rows(eval::LabelledText rows, int64_t max_bytes) {

@@ -57,6 +57,8 @@ class Session {
   nlohmann::json write_artifact(const eval::Metrics& before, const eval::Metrics& after, const std::string& canonical_recipe);
 
   model::Model& model() { return *model_; }
+  // The slots pass `pass` of stage `stage` works on, as load() bound them.
+  std::vector<model::LinearSlot*> pass_slots(size_t stage, size_t pass) const;
   const recipe::Plan& plan() const { return plan_; }
   const std::vector<StageTiming>& timings() const { return timings_; }
   nlohmann::json timings_json() const;
