@@ -31,6 +31,10 @@ class Pass {
   // None: data-free, apply() runs. Anything else: data-aware, compress_block() runs per block.
   virtual calibration::Requirements requirements() const { return {}; }
   bool data_aware() const { return requirements().any(); }
+  // Whether compress_block leaves every block's outputs as they were (up to rounding): a sweep
+  // made only of such passes (SmoothQuant's fold, AWQ's scales without rounding) takes each
+  // block's captured outputs as the next block's inputs instead of running the block again.
+  virtual bool preserves_function() const { return false; }
 
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.

@@ -228,13 +228,20 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
                              const ProgressFn& progress) {
   calibration::Requirements req;
   std::string names;
+  bool preserves_function = true;
   for (auto* b : sweep) {
     req.merge(b->pass->requirements());
     names += (names.empty() ? "" : "+") + b->spec->type;
+    preserves_function = preserves_function && b->pass->preserves_function();
   }
   const auto& samples = calibration_samples(names);
   calibration::SequentialOptions options;
-  options.sequential = plan_.calibration.sequential;
+  // Propagating through a block whose function the sweep kept would recompute the outputs the
+  // capture already had: one forward per block instead of two.
+  options.sequential = plan_.calibration.sequential && !preserves_function;
+  if (plan_.calibration.sequential && preserves_function) {
+    spdlog::info("{}: keeps every block's function, so each block's captured outputs feed the next block", names);
+  }
   options.batch_size = plan_.calibration.batch_size;
   options.label = stage.name + ": " + names;
   options.progress = progress;

@@ -35,6 +35,7 @@ class AwqPass final : public Pass {
         quantize_(o.get_bool("quantize")) {}
   std::string_view name() const override { return "awq"; }
 
+  bool preserves_function() const override { return !quantize_; }  // scales alone are a fold
   calibration::Requirements requirements() const override {
     calibration::Requirements r;
     r.abs_mean = true;

@@ -17,6 +17,7 @@ class SmoothQuantPass final : public Pass {
   explicit SmoothQuantPass(const OptionValues& o) : alpha_(o.get_float("smoothing_strength")) {}
   std::string_view name() const override { return "smoothquant"; }
 
+  bool preserves_function() const override { return true; }  // a fold, tested to leave outputs as they were
   calibration::Requirements requirements() const override {
     calibration::Requirements r;
     r.abs_max = true;

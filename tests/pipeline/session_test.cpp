@@ -75,3 +75,44 @@ TEST_CASE("a target that matches nothing is bad input naming the target") {
   pipeline::Session s(plan_for(dir, "      - magnitude: {sparsity: 0.5, targets: [mlp_gate]}\n"), passes::builtin_registry());
   CHECK_THROWS_WITH(s.load(), Catch::Contains("mlp_gate") && Catch::Contains("matches no weight"));
 }
+
+TEST_CASE("a sweep that keeps the function feeds captured outputs forward and smooths as the two-pass sweep does",
+          "[smoothquant]") {
+  // SmoothQuant alone keeps every block's function, so the session skips propagation; adding a
+  // Wanda pass that prunes nothing makes the same sweep capture and then propagate through each
+  // smoothed block. Both must fold the same scales.
+  auto dir = make_workspace();
+  auto plan = [&](const std::string& passes) {
+    const std::string yaml =
+        "version: 1\nmodel: {path: model}\ncalibration: {source: text.txt, samples: 6, seq_len: 24, sequential: true}\n"
+        "stages:\n  - name: s\n    passes:\n" + passes +
+        "evaluate:\n  datasets: [{name: t, path: text.txt, seq_len: 32, stride: 16}]\n";
+    return recipe::resolve_recipe_text(yaml, dir / "recipe.yaml", {}, passes::builtin_registry());
+  };
+  pipeline::Session one(plan("      - smoothquant: {smoothing_strength: 0.8}\n"), passes::builtin_registry());
+  pipeline::Session two(plan("      - smoothquant: {smoothing_strength: 0.8}\n      - wanda: {sparsity: 0}\n"),
+                        passes::builtin_registry());
+  pipeline::Session fresh(plan("      - smoothquant: {smoothing_strength: 0.8}\n"), passes::builtin_registry());
+  fresh.load();
+  for (auto* s : {&one, &two}) {
+    s->load();
+    s->run_stage(0);
+  }
+  const auto& a = one.model().slots();
+  const auto& b = two.model().slots();
+  REQUIRE(a.size() == b.size());
+  int changed = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].name);
+    CHECK(torch::allclose(a[i].weight, b[i].weight, 1e-4, 1e-6));
+  }
+  for (int blk = 0; blk < one.model().num_blocks(); ++blk) {
+    auto va = one.model().block(blk), vb = two.model().block(blk), vf = fresh.model().block(blk);
+    for (size_t g = 0; g < va.group_norm.size(); ++g) {
+      if (!va.group_norm[g]) continue;
+      CHECK(torch::allclose(va.group_norm[g]->weight, vb.group_norm[g]->weight, 1e-4, 1e-6));
+      changed += !torch::allclose(va.group_norm[g]->weight, vf.group_norm[g]->weight);
+    }
+  }
+  CHECK(changed > 0);  // the scales did something
+}
