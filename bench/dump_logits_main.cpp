@@ -1,6 +1,9 @@
 // Our model's logits on the first tokens of a text, for checking another loader against them
 // (bench/hf_load_check.py loads the same artifact with transformers + compressed-tensors).
-//   build/bench/bench_dump_logits MODEL --text FILE [--tokens 128] --out DIR
+//   build/bench/bench_dump_logits MODEL --text FILE [--tokens 128] [--no-activation-quant] --out DIR
+// --no-activation-quant runs a W8A8 or FP8_DYNAMIC artifact with its inputs left in float, so its
+// weights alone can be compared with another loader's (dynamic activation rounding amplifies
+// float-rounding differences between implementations; see docs/benchmarks.md).
 // Writes DIR/tokens.txt (the ids, comma-separated) and DIR/logits.f32 (float32 [tokens, vocab],
 // little-endian, row-major).
 #include <cstdio>
@@ -17,20 +20,25 @@ using namespace compressor;
 int main(int argc, char** argv) {
   std::string model_path, text, out;
   int64_t n = 128;
+  bool activation_quant = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--text" && i + 1 < argc) text = argv[++i];
     else if (a == "--tokens" && i + 1 < argc) n = std::stoll(argv[++i]);
     else if (a == "--out" && i + 1 < argc) out = argv[++i];
+    else if (a == "--no-activation-quant") activation_quant = false;
     else model_path = a;
   }
   if (model_path.empty() || text.empty() || out.empty()) {
-    std::fprintf(stderr, "usage: bench_dump_logits MODEL --text FILE [--tokens N] --out DIR\n");
+    std::fprintf(stderr, "usage: bench_dump_logits MODEL --text FILE [--tokens N] [--no-activation-quant] --out DIR\n");
     return 1;
   }
   try {
     if (formats::has_manifest(model_path)) formats::verify_artifact(model_path);
     auto model = model::load_model(model_path);
+    if (!activation_quant) {
+      for (auto& s : model->slots()) s.input_quant.reset(), s.input_qparams.reset();
+    }
     auto tok = calibration::tokenizer_for(*model, model_path);
     auto tokens = calibration::load_text_tokens(text, *tok, 1 << 20, "--text");
     n = std::min<int64_t>({n, tokens.size(0), model->max_positions()});
