@@ -31,36 +31,20 @@ weights() {  # BITS SYMMETRIC: int weights in groups of $g
 groups() {  # BITS SYMMETRIC
   echo "config_groups: {group_0: {targets: [Linear], weights: $(weights "$1" "$2")}}"
 }
-passes_of() {  # ROW -> the YAML flow list of the stage's passes
+row_of() {  # ROW -> "LABEL|PASSES": its table label and the YAML flow list of the stage's passes
   case "$1" in
-    rtn-w8) echo "[{quantization: {scheme: W8A16}}]" ;;
-    rtn-w4) echo "[{quantization: {$(groups 4 true)}}]" ;;
-    rtn-w4-asym) echo "[{quantization: {$(groups 4 false)}}]" ;;
-    gptq-w4-off) echo "[{gptq: {$(groups 4 true), actorder: off}}]" ;;
-    gptq-w4) echo "[{gptq: {$(groups 4 true)}}]" ;;
-    awq-w4) echo "[{awq: {$(groups 4 true)}}]" ;;
-    rtn-w3) echo "[{quantization: {$(groups 3 true)}}]" ;;
-    gptq-w3) echo "[{gptq: {$(groups 3 true)}}]" ;;
-    sq-w8a8) echo "[{smoothquant: {smoothing_strength: 0.5}}, {quantization: {scheme: W8A8}}]" ;;
-    fp8) echo "[{quantization: {scheme: FP8}}]" ;;
-    fp8-dynamic) echo "[{quantization: {scheme: FP8_DYNAMIC}}]" ;;
+    rtn-w8) echo "RTN W8 per channel (W8A16)|[{quantization: {scheme: W8A16}}]" ;;
+    rtn-w4) echo "RTN W4 g$g sym|[{quantization: {$(groups 4 true)}}]" ;;
+    rtn-w4-asym) echo "RTN W4 g$g asym|[{quantization: {$(groups 4 false)}}]" ;;
+    gptq-w4-off) echo "GPTQ W4 g$g, actorder off|[{gptq: {$(groups 4 true), actorder: off}}]" ;;
+    gptq-w4) echo "GPTQ W4 g$g, actorder static|[{gptq: {$(groups 4 true)}}]" ;;
+    awq-w4) echo "AWQ W4 g$g|[{awq: {$(groups 4 true)}}]" ;;
+    rtn-w3) echo "RTN W3 g$g sym|[{quantization: {$(groups 3 true)}}]" ;;
+    gptq-w3) echo "GPTQ W3 g$g, actorder static|[{gptq: {$(groups 3 true)}}]" ;;
+    sq-w8a8) echo "SmoothQuant 0.5 + W8A8|[{smoothquant: {smoothing_strength: 0.5}}, {quantization: {scheme: W8A8}}]" ;;
+    fp8) echo "FP8 (static per-tensor activations)|[{quantization: {scheme: FP8}}]" ;;
+    fp8-dynamic) echo "FP8_DYNAMIC|[{quantization: {scheme: FP8_DYNAMIC}}]" ;;
     *) echo "unknown row $1" >&2; exit 1 ;;
-  esac
-}
-label_of() {
-  case "$1" in
-    fp32) echo "fp32" ;;
-    rtn-w8) echo "RTN W8 per channel (W8A16)" ;;
-    rtn-w4) echo "RTN W4 g$g sym" ;;
-    rtn-w4-asym) echo "RTN W4 g$g asym" ;;
-    gptq-w4-off) echo "GPTQ W4 g$g, actorder off" ;;
-    gptq-w4) echo "GPTQ W4 g$g, actorder static" ;;
-    awq-w4) echo "AWQ W4 g$g" ;;
-    rtn-w3) echo "RTN W3 g$g sym" ;;
-    gptq-w3) echo "GPTQ W3 g$g, actorder static" ;;
-    sq-w8a8) echo "SmoothQuant 0.5 + W8A8" ;;
-    fp8) echo "FP8 (static per-tensor activations)" ;;
-    fp8-dynamic) echo "FP8_DYNAMIC" ;;
   esac
 }
 ppl_of() {  # MODEL LOG -> perplexity
@@ -76,13 +60,14 @@ for row in "${rows[@]}"; do
     echo "| fp32 | $dense | | 32 | | |"
     continue
   fi
-  passes=$(passes_of "$row")
+  info=$(row_of "$row")
+  label=${info%%|*} passes=${info#*|}
   /usr/bin/time -f "%e %M" -o "$work/$row.time" build/compressor run "$recipe" \
     --set "stages=[{name: quantize, passes: $passes}]" --set output.path="$work/$row" \
-    > "$work/$row.run.log" 2>&1 || { echo "| $(label_of "$row") | failed: see $work/$row.run.log | | | | |"; continue; }
+    > "$work/$row.run.log" 2>&1 || { echo "| $label | failed: see $work/$row.run.log | | | | |"; continue; }
   read -r wall rss < "$work/$row.time"
   bpw=$(build/compressor inspect "$work/$row" | sed -n 's/^quantized: .*, \([0-9.]*\) bits per weight/\1/p')
   ppl=$(ppl_of "$work/$row" "$work/$row.eval.log")
   delta=$(python3 -c "print(f'{100 * ($ppl / $dense - 1):+.2f}%')")
-  echo "| $(label_of "$row") | $ppl | $delta | $bpw | ${wall} s | $(( rss / 1024 )) MiB |"
+  echo "| $label | $ppl | $delta | $bpw | ${wall} s | $(( rss / 1024 )) MiB |"
 done
