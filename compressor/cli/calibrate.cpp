@@ -7,6 +7,7 @@
 #include "compressor/base/atomic_file.h"
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
+#include "compressor/cli/output_file.h"
 #include "compressor/pipeline/session.h"
 #include "compressor/recipe/resolve.h"
 
@@ -19,8 +20,7 @@ int calibrate_recipe(const CalibrateArgs& args, bool quiet) {
     throw BadInput(plan.source_file, "compressor calibrate needs a 'calibration' block in the recipe");
   }
   const std::filesystem::path stats_path = args.stats;
-  if (std::filesystem::is_directory(stats_path)) throw BadInput("--stats", stats_path.string() + " is a directory");
-  base::check_directory_creatable(stats_path.has_parent_path() ? stats_path.parent_path() : ".", "--stats");
+  check_output_file(stats_path, "--stats");
 
   pipeline::Session session(plan, registry);
   session.load();

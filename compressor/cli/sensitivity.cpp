@@ -14,6 +14,7 @@
 #include "compressor/base/atomic_file.h"
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
+#include "compressor/cli/output_file.h"
 #include "compressor/pipeline/bit_allocation.h"
 #include "compressor/pipeline/sensitivity.h"
 #include "compressor/pipeline/session.h"
@@ -55,12 +56,6 @@ void absolute_paths(recipe::Plan& plan) {
   abs(plan.output.path);
 }
 
-void check_writable_file(const std::string& path, const std::string& option) {
-  const fs::path p = path;
-  if (fs::is_directory(p)) throw BadInput(option, p.string() + " is a directory");
-  base::check_directory_creatable(p.has_parent_path() ? p.parent_path() : ".", option);
-}
-
 }  // namespace
 
 int sensitivity_recipe(const SensitivityArgs& args, bool quiet) {
@@ -71,8 +66,8 @@ int sensitivity_recipe(const SensitivityArgs& args, bool quiet) {
   }
   if (args.target_bpw < 0) throw BadInput("--target-bpw", "must be positive");
   if (args.max_bytes < 0) throw BadInput("--max-bytes", "must be 0 (the whole text) or positive");
-  if (!args.out.empty()) check_writable_file(args.out, "--out");
-  if (!args.emit_recipe.empty()) check_writable_file(args.emit_recipe, "--emit-recipe");
+  if (!args.out.empty()) check_output_file(args.out, "--out");
+  if (!args.emit_recipe.empty()) check_output_file(args.emit_recipe, "--emit-recipe");
 
   // The layers: those of the recipe's first quantization pass, which the allocation replaces.
   size_t stage_index = 0, pass_index = 0;
