@@ -6,15 +6,17 @@
 # scored by `compressor eval` on the whole held-out test text (never the calibration text).
 #   bench/quant_table.sh kjv [WORKDIR] [ROW...]       (groups of 128)
 #   bench/quant_table.sh smollm2 [WORKDIR] [ROW...]   (groups of 64: SmolLM2's width 576 = 9 × 64)
-# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 awq-w4 rtn-w3 gptq-w3 sq-w8a8 fp8
-# fp8-dynamic (default: all). Output: a Markdown table on stdout, logs in WORKDIR.
+# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 rtn-w3
+# gptq-w3 gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic (default: all). GPTQ runs true-sequential
+# (its default) except in the dense-capture rows (true_sequential: false, as llm-compressor). Output: a Markdown table on stdout, logs in WORKDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:?kjv or smollm2}
 work=${2:-/tmp/quant-table-$which}
 shift $(( $# >= 2 ? 2 : 1 ))
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 awq-w4 rtn-w3 gptq-w3 sq-w8a8 fp8 fp8-dynamic)
+[ ${#rows[@]} -gt 0 ] || rows=(fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 rtn-w3 gptq-w3
+                            gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic)
 case "$which" in
   kjv) recipe=configs/kjv-gptq-w4a16.yaml model=models/kjv-gpt2 g=128
        text=models/kjv-gpt2/data/test.txt eval_args=(--seq-len 256 --stride 128) ;;
@@ -38,9 +40,11 @@ row_of() {  # ROW -> "LABEL|PASSES": its table label and the YAML flow list of t
     rtn-w4-asym) echo "RTN W4 g$g asym|[{quantization: {$(groups 4 false)}}]" ;;
     gptq-w4-off) echo "GPTQ W4 g$g, actorder off|[{gptq: {$(groups 4 true), actorder: off}}]" ;;
     gptq-w4) echo "GPTQ W4 g$g, actorder static|[{gptq: {$(groups 4 true)}}]" ;;
+    gptq-w4-dense-capture) echo "GPTQ W4 g$g, actorder static, dense capture|[{gptq: {$(groups 4 true), true_sequential: false}}]" ;;
     awq-w4) echo "AWQ W4 g$g|[{awq: {$(groups 4 true)}}]" ;;
     rtn-w3) echo "RTN W3 g$g sym|[{quantization: {$(groups 3 true)}}]" ;;
     gptq-w3) echo "GPTQ W3 g$g, actorder static|[{gptq: {$(groups 3 true)}}]" ;;
+    gptq-w3-dense-capture) echo "GPTQ W3 g$g, actorder static, dense capture|[{gptq: {$(groups 3 true), true_sequential: false}}]" ;;
     sq-w8a8) echo "SmoothQuant 0.5 + W8A8|[{smoothquant: {smoothing_strength: 0.5}}, {quantization: {scheme: W8A8}}]" ;;
     fp8) echo "FP8 (static per-tensor activations)|[{quantization: {scheme: FP8}}]" ;;
     fp8-dynamic) echo "FP8_DYNAMIC|[{quantization: {scheme: FP8_DYNAMIC}}]" ;;

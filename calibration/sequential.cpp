@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -75,7 +76,12 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
   const int blocks = model.num_blocks();
   const int64_t steps = static_cast<int64_t>(blocks) * static_cast<int64_t>(cache.size());
   int64_t done = 0;
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   for (int i = 0; i < blocks; ++i) {
+    const auto t_capture = Clock::now();
     BlockStats stats;
     {
       ObserverScope scope(model, i, req);
@@ -88,14 +94,83 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
       stats = scope.take();
     }
     check_finite(stats, model);
+    const double capture_s = seconds_since(t_capture);
+    const auto t_compress = Clock::now();
     auto view = model.block(i);
     compress(view, stats);
+    const double compress_s = seconds_since(t_compress);
+    const auto t_propagate = Clock::now();
     if (options.sequential && i + 1 < blocks) {
       // Written into the cached tensors, which therefore never move: reallocating them between
       // the block's transients is what fragments the heap (bench_calibration --mode sequential).
       for (auto& c : cache) c.hidden.copy_(model.run_block(i, c.hidden, c.inputs));
     }
     release_freed_memory();
+    spdlog::debug("{}: block {}: capture {:.2f} s, compress {:.2f} s, propagate {:.2f} s", options.label, i, capture_s,
+                  compress_s, seconds_since(t_propagate));
+  }
+  return cached_bytes;
+}
+
+int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& samples, const torch::Tensor& mask,
+                                 const Requirements& req, const SequentialOptions& options,
+                                 const CompressGroupFn& compress) {
+  torch::NoGradGuard no_grad;
+  auto cache = embed_all(model, samples, mask, options.batch_size);
+  int64_t cached_bytes = 0;
+  for (const auto& c : cache) cached_bytes += c.hidden.numel() * static_cast<int64_t>(c.hidden.element_size());
+  spdlog::info("{}: {} samples x {} tokens, block inputs cached in {:.1f} MiB (true-sequential mode)", options.label,
+               samples.size(0), samples.size(1), static_cast<double>(cached_bytes) / (1 << 20));
+  const int blocks = model.num_blocks();
+  int64_t steps = 0, done = 0;
+  for (int i = 0; i < blocks; ++i) {
+    steps += static_cast<int64_t>(model.input_groups(i).size() + 1) * static_cast<int64_t>(cache.size());
+  }
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < blocks; ++i) {
+    const auto t_block = Clock::now();
+    const auto& groups = model.input_groups(i);
+    // Per batch, the result of the first `applied` segments (0: the block input itself). A group
+    // input wider than the hidden state (SwiGLU's or GELU's output, [N, T, intermediate] over the
+    // whole calibration set) is not kept: the segment that makes it runs again, with the same
+    // weights, for the segment after it. That costs those linears twice and keeps memory at
+    // hidden-width tensors.
+    std::vector<torch::Tensor> kept(cache.size());
+    std::vector<model::SegmentCarry> carry(cache.size());
+    size_t applied = 0;
+    auto advance = [&](size_t b, size_t through) {  // segments [applied, through] on batch b
+      auto& c = cache[b];
+      torch::Tensor t = applied == 0 ? c.hidden : kept[b];
+      for (size_t s = applied; s <= through; ++s) t = model.run_segment(i, s, c.hidden, t, carry[b], c.inputs);
+      return t;
+    };
+    auto view = model.block(i);
+    ObserverScope scope(model, i, req, /*hook=*/false);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const bool keep = model.slots()[groups[g].slots.front()].in_features() <= model.hidden_size();
+      for (size_t b = 0; b < cache.size(); ++b) {
+        auto input = advance(b, g);
+        scope.set_rows(cache[b].rows);
+        scope.observe_group(g, input);
+        if (keep) kept[b] = std::move(input);
+        if (options.progress) options.progress(options.label, ++done, steps);
+      }
+      if (keep) applied = g + 1;
+      auto stats = scope.take();
+      check_finite(stats, model);
+      compress(view, stats, g);
+    }
+    for (size_t b = 0; b < cache.size(); ++b) {
+      // Written into the cached tensors, which never move (see run_sequential); the last block's
+      // outputs are never read.
+      if (i + 1 < blocks) cache[b].hidden.copy_(advance(b, groups.size()));
+      kept[b] = torch::Tensor();
+      carry[b] = model::SegmentCarry{};
+      if (options.progress) options.progress(options.label, ++done, steps);
+    }
+    release_freed_memory();
+    spdlog::debug("{}: block {}: {:.2f} s", options.label, i,
+                  std::chrono::duration<double>(Clock::now() - t_block).count());
   }
   return cached_bytes;
 }

@@ -41,6 +41,23 @@ using CompressBlockFn = std::function<void(model::BlockView& block, BlockStats& 
 int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const torch::Tensor& mask,
                        const Requirements& req, const SequentialOptions& options, const CompressBlockFn& compress);
 
+// The true-sequential driver (GPTQ's `--true-sequential`, GPTQModel's default): within each block,
+// the input groups are captured and compressed in order, each group's statistics taken with the
+// groups before it already compressed, through Model::run_segment:
+//
+//   for block i, for group g: cached state -> segment g -> group g's input (statistics of group g only)
+//                             compress group g (the callback gets g)
+//   cached state -> last segment -> inputs of block i+1
+//
+// One forward per block instead of capture + propagate (plus the MLP's first linears once more:
+// group inputs wider than the hidden state are made again rather than held for every sample), and
+// what each linear is calibrated on is what it reads in the compressed model. Holds, besides the
+// cached block inputs, two hidden-width tensors per sample: a group input and the residual stream.
+using CompressGroupFn = std::function<void(model::BlockView& block, BlockStats& stats, size_t group)>;
+int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& samples, const torch::Tensor& mask,
+                                 const Requirements& req, const SequentialOptions& options,
+                                 const CompressGroupFn& compress);
+
 // Every block's statistics from the dense model in one forward per batch (no compression): what
 // run_sequential with sequential=false sees, and the reference the tests compare it with.
 std::vector<BlockStats> collect_dense_stats(model::Model& model, const torch::Tensor& samples,

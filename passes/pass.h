@@ -35,6 +35,10 @@ class Pass {
   // made only of such passes (SmoothQuant's fold, AWQ's scales without rounding) takes each
   // block's captured outputs as the next block's inputs instead of running the block again.
   virtual bool preserves_function() const { return false; }
+  // Whether compress_block may be called one input group at a time, with that group's slots and
+  // statistics only: a sweep made only of such passes runs true-sequential (the driver's
+  // run_sequential_per_group), each group calibrated with the block's earlier groups compressed.
+  virtual bool compresses_per_group() const { return false; }
 
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.

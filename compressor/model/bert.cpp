@@ -93,16 +93,30 @@ class BertModel final : public Model {
   }
 
   // Post-LN: LayerNorm after each residual add.
-  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+  torch::Tensor run_segment(int i, size_t segment, const torch::Tensor& x, const torch::Tensor& prev, SegmentCarry& carry,
+                            const BlockInputs& in) const override {
     const auto& l = layers_.at(static_cast<size_t>(i));
-    const int64_t B = x.size(0), T = x.size(1), D = c_.hidden, H = c_.heads, hd = D / H;
-    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };  // [B, H, T, hd]
-    auto ctx = ops::attention(heads(linear(l.q, x)), heads(linear(l.k, x)), heads(linear(l.v, x)), in,
+    switch (segment) {
+      case 0:  // -> q, k, v: the block input itself (post-norm)
+        return x;
+      case 1: {  // -> attention.output.dense
+        const int64_t B = x.size(0), T = x.size(1), D = c_.hidden, H = c_.heads, hd = D / H;
+        auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };  // [B, H, T, hd]
+        return ops::attention(heads(linear(l.q, prev)), heads(linear(l.k, prev)), heads(linear(l.v, prev)), in,
                               1.0 / std::sqrt(static_cast<double>(hd)))
-                   .transpose(1, 2)
-                   .reshape({B, T, D});
-    auto h = norm(l.ln1, x + linear(l.out, ctx));
-    return norm(l.ln2, h + linear(l.down, activation(linear(l.up, h))));
+            .transpose(1, 2)
+            .reshape({B, T, D});
+      }
+      case 2:  // -> intermediate.dense; its input is also the residual
+        carry.residual = norm(l.ln1, x + linear(l.out, prev));
+        return carry.residual;
+      case 3:  // -> output.dense
+        return activation(linear(l.up, prev));
+      case 4:
+        return norm(l.ln2, carry.residual + linear(l.down, prev));
+      default:
+        throw InternalError("bert", "block segment " + std::to_string(segment));
+    }
   }
 
   // The last hidden state is the output: nothing follows the blocks.

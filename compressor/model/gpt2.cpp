@@ -38,18 +38,31 @@ class Gpt2Model final : public Model {
     return slots_[wte_].weight.index_select(0, ids.reshape({-1})).view({B, T, c_.n_embd}) + wpe_.index_select(0, pos);
   }
 
-  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+  torch::Tensor run_segment(int i, size_t segment, const torch::Tensor& x, const torch::Tensor& prev, SegmentCarry& carry,
+                            const BlockInputs& in) const override {
     const auto& blk = blocks_.at(static_cast<size_t>(i));
-    const int64_t B = x.size(0), T = x.size(1), D = c_.n_embd, H = c_.n_head, hd = D / H;
-    auto h = norm(blk.ln1, x);
-    auto qkv = linear(blk.attn, h).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // 3 x [B, H, T, hd]
-    auto y = ops::attention(qkv[0], qkv[1], qkv[2], in, 1.0 / std::sqrt(static_cast<double>(hd)))
-                 .transpose(1, 2)
-                 .reshape({B, T, D});
-    auto out = x + linear(blk.attn_out, y);
-    auto m = linear(blk.mlp_up, norm(blk.ln2, out));
-    m = c_.activation == "gelu" ? torch::gelu(m) : torch::gelu(m, "tanh");
-    return out + linear(blk.mlp_down, m);
+    switch (segment) {
+      case 0:  // -> c_attn
+        return norm(blk.ln1, x);
+      case 1: {  // -> attn.c_proj
+        const int64_t B = x.size(0), T = x.size(1), D = c_.n_embd, H = c_.n_head, hd = D / H;
+        auto qkv = linear(blk.attn, prev).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // 3 x [B, H, T, hd]
+        return ops::attention(qkv[0], qkv[1], qkv[2], in, 1.0 / std::sqrt(static_cast<double>(hd)))
+            .transpose(1, 2)
+            .reshape({B, T, D});
+      }
+      case 2:  // -> c_fc
+        carry.residual = x + linear(blk.attn_out, prev);
+        return norm(blk.ln2, carry.residual);
+      case 3: {  // -> mlp.c_proj
+        auto m = linear(blk.mlp_up, prev);
+        return c_.activation == "gelu" ? torch::gelu(m) : torch::gelu(m, "tanh");
+      }
+      case 4:
+        return carry.residual + linear(blk.mlp_down, prev);
+      default:
+        throw InternalError("gpt2", "block segment " + std::to_string(segment));
+    }
   }
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {

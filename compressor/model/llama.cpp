@@ -49,18 +49,32 @@ class LlamaModel final : public Model {
     return x;
   }
 
-  torch::Tensor run_block(int i, const torch::Tensor& x, const BlockInputs& in) const override {
+  torch::Tensor run_segment(int i, size_t segment, const torch::Tensor& x, const torch::Tensor& prev, SegmentCarry& carry,
+                            const BlockInputs& in) const override {
     const auto& l = layers_.at(static_cast<size_t>(i));
-    const int64_t B = x.size(0), T = x.size(1), H = c_.num_attention_heads, KV = c_.num_key_value_heads, hd = c_.head_dim;
-    auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, hd}).transpose(1, 2); };
-    auto h = norm(l.ln1, x);
-    auto q = ops::apply_rope(heads(linear(l.q, h), H), in.rope_cos, in.rope_sin);   // [B, H, T, hd]
-    auto k = ops::apply_rope(heads(linear(l.k, h), KV), in.rope_cos, in.rope_sin);  // [B, KV, T, hd]
-    auto v = heads(linear(l.v, h), KV);
-    auto y = ops::attention(q, k, v, in, 1.0 / std::sqrt(static_cast<double>(hd))).transpose(1, 2).reshape({B, T, H * hd});
-    auto out = x + linear(l.o, y);
-    h = norm(l.ln2, out);
-    return out + linear(l.down, ops::swiglu(linear(l.gate, h), linear(l.up, h)));
+    switch (segment) {
+      case 0:  // -> q, k, v
+        return norm(l.ln1, x);
+      case 1: {  // -> o
+        const int64_t B = x.size(0), T = x.size(1), H = c_.num_attention_heads, KV = c_.num_key_value_heads;
+        auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, c_.head_dim}).transpose(1, 2); };
+        auto q = ops::apply_rope(heads(linear(l.q, prev), H), in.rope_cos, in.rope_sin);   // [B, H, T, hd]
+        auto k = ops::apply_rope(heads(linear(l.k, prev), KV), in.rope_cos, in.rope_sin);  // [B, KV, T, hd]
+        auto v = heads(linear(l.v, prev), KV);
+        return ops::attention(q, k, v, in, 1.0 / std::sqrt(static_cast<double>(c_.head_dim)))
+            .transpose(1, 2)
+            .reshape({B, T, H * c_.head_dim});
+      }
+      case 2:  // -> gate, up
+        carry.residual = x + linear(l.o, prev);
+        return norm(l.ln2, carry.residual);
+      case 3:  // -> down
+        return ops::swiglu(linear(l.gate, prev), linear(l.up, prev));
+      case 4:
+        return carry.residual + linear(l.down, prev);
+      default:
+        throw InternalError("llama", "block segment " + std::to_string(segment));
+    }
   }
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {

@@ -55,6 +55,14 @@ torch::Tensor Model::hidden_states(const Batch& batch, BlockInputs* inputs) cons
   return x;
 }
 
+torch::Tensor Model::run_block(int i, const torch::Tensor& hidden, const BlockInputs& inputs) const {
+  SegmentCarry carry;
+  torch::Tensor t = hidden;
+  const size_t segments = input_groups(i).size() + 1;
+  for (size_t g = 0; g < segments; ++g) t = run_segment(i, g, hidden, t, carry, inputs);
+  return t;
+}
+
 torch::Tensor Model::forward(const Batch& batch) const { return head(hidden_states(batch, nullptr)); }
 
 torch::Tensor Model::lm_head(const torch::Tensor& hidden, const torch::Tensor& rows, size_t head_slot,

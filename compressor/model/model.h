@@ -103,6 +103,11 @@ struct BlockView {
   std::vector<LinearSlot*> group_producer;  // the linear producing each group's input (or null)
 };
 
+// What a block's later segments read from its earlier ones (see Model::run_segment).
+struct SegmentCarry {
+  torch::Tensor residual;
+};
+
 // Observer called with the input of a linear slot during forward (calibration statistics).
 using LinearInputHook = std::function<void(const LinearSlot&, const torch::Tensor& input)>;
 
@@ -120,8 +125,17 @@ class Model {
   // Token (+ position, segment) embeddings [B, T, hidden]; fills `inputs` with what every block of
   // this batch reads. Ids outside the vocabulary or a batch longer than the context are BadInput.
   virtual torch::Tensor embed(const Batch& batch, BlockInputs* inputs) const = 0;
-  // Block `i` on hidden states [B, T, hidden].
-  virtual torch::Tensor run_block(int i, const torch::Tensor& hidden, const BlockInputs& inputs) const = 0;
+  // Block `i` on hidden states [B, T, hidden]: its segments chained (run_segment).
+  torch::Tensor run_block(int i, const torch::Tensor& hidden, const BlockInputs& inputs) const;
+  // Block `i` split at its input groups. Segment g < input_groups(i).size() maps the previous
+  // segment's result (`previous`; for g = 0 the block input `hidden`) to the input of group g,
+  // applying the linears of the groups before it; the last segment (g = number of groups) returns
+  // the block's output. `carry` holds what a later segment reads from an earlier one (the residual
+  // stream). A sweep that compresses one group at a time (true-sequential GPTQ) runs every batch
+  // through segment g, compresses group g, then runs segment g + 1, so each group's statistics see
+  // the block's earlier groups already compressed, in one forward per block.
+  virtual torch::Tensor run_segment(int i, size_t segment, const torch::Tensor& hidden, const torch::Tensor& previous,
+                                    SegmentCarry& carry, const BlockInputs& inputs) const = 0;
   // What follows the blocks (final norm and LM head for a causal LM, nothing for an encoder) on the
   // rows asked: `rows` indexes the flattened [B·T] rows of `hidden`; undefined = every row, in the
   // shape of hidden. A causal LM returns logits ([R, vocab] or [B, T, vocab]), an encoder hidden states.

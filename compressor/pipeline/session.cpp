@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "calibration/dataset.h"
 #include "calibration/documents.h"
 #include "calibration/overlap.h"
@@ -228,11 +230,12 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
                              const ProgressFn& progress) {
   calibration::Requirements req;
   std::string names;
-  bool preserves_function = true;
+  bool preserves_function = true, per_group = true;
   for (auto* b : sweep) {
     req.merge(b->pass->requirements());
     names += (names.empty() ? "" : "+") + b->spec->type;
     preserves_function = preserves_function && b->pass->preserves_function();
+    per_group = per_group && b->pass->compresses_per_group();
   }
   const auto& samples = calibration_samples(names);
   calibration::SequentialOptions options;
@@ -245,13 +248,33 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
   options.batch_size = plan_.calibration.batch_size;
   options.label = stage.name + ": " + names;
   options.progress = progress;
+  // This pass's slots in `block`, and, for a true-sequential sweep, in its input group `group` only.
+  auto slots_of = [&](const BoundPass& b, const model::BlockView& block, std::optional<size_t> group) {
+    std::vector<model::LinearSlot*> mine;
+    for (auto* slot : b.slots) {
+      if (slot->block != block.index) continue;
+      if (group) {
+        const auto& in_group = block.group_slots.at(*group);
+        if (std::find(in_group.begin(), in_group.end(), slot) == in_group.end()) continue;
+      }
+      mine.push_back(slot);
+    }
+    return mine;
+  };
+  if (options.sequential && per_group) {
+    calibration::run_sequential_per_group(*model_, samples.ids, samples.mask, req, options,
+                                          [&](model::BlockView& block, calibration::BlockStats& stats, size_t g) {
+                                            for (auto* b : sweep) {
+                                              auto mine = slots_of(*b, block, g);
+                                              if (!mine.empty()) b->pass->compress_block(block, mine, stats, context_);
+                                            }
+                                          });
+    return;
+  }
   calibration::run_sequential(*model_, samples.ids, samples.mask, req, options,
                               [&](model::BlockView& block, calibration::BlockStats& stats) {
                                 for (auto* b : sweep) {
-                                  std::vector<model::LinearSlot*> mine;
-                                  for (auto* slot : b->slots) {
-                                    if (slot->block == block.index) mine.push_back(slot);
-                                  }
+                                  auto mine = slots_of(*b, block, std::nullopt);
                                   if (!mine.empty()) b->pass->compress_block(block, mine, stats, context_);
                                 }
                               });

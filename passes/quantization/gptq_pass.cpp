@@ -22,7 +22,8 @@ class GptqPass final : public Pass {
         block_size_(o.get_int("block_size")),
         dampening_frac_(o.get_float("dampening_frac")),
         actorder_(parse_actorder(o.get_string("actorder"))),
-        static_groups_(o.get_bool("static_groups")) {}
+        static_groups_(o.get_bool("static_groups")),
+        true_sequential_(o.get_bool("true_sequential")) {}
   std::string_view name() const override { return "gptq"; }
 
   calibration::Requirements requirements() const override {
@@ -31,6 +32,8 @@ class GptqPass final : public Pass {
     r.range = groups_.has_static_activations();
     return r;
   }
+
+  bool compresses_per_group() const override { return true_sequential_; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
@@ -65,6 +68,7 @@ class GptqPass final : public Pass {
   double dampening_frac_;
   quant::ActOrder actorder_;
   bool static_groups_;
+  bool true_sequential_;
 };
 
 }  // namespace
@@ -85,6 +89,11 @@ PassInfo gptq_pass_info() {
   info.options.push_back(bool_option("static_groups", "group scales from the original weight (llm-compressor) instead "
                                      "of from the columns as GPTQ reaches them (the paper); actorder and mse imply it",
                                      false));
+  info.options.push_back(bool_option("true_sequential", "within a block, quantize q/k/v, o, gate/up, down in turn, "
+                                     "each calibrated on inputs from the ones already quantized (GPTQ's "
+                                     "--true-sequential, GPTQModel's default; one forward per block instead of two); "
+                                     "false: every linear of a block calibrated on the dense block (llm-compressor)",
+                                     true));
   info.create = [](const OptionValues& o) { return std::make_unique<GptqPass>(o); };
   return info;
 }

@@ -116,6 +116,18 @@ TEST_CASE("gptq runs in the sequential driver, writes a packed artifact and cost
   const double after_rtn = std::stod(table_value(rtn.out, "tiny/perplexity", 2));
   CHECK(after_gptq - before < after_rtn - before);
 
+  // true_sequential (the default) calibrates each linear on its already-quantized predecessors'
+  // outputs; false calibrates the whole block on the dense block, as llm-compressor does. Both beat
+  // round to nearest, and they are different runs.
+  spec.pass = "gptq: {true_sequential: false, config_groups: {g: {targets: [Linear], weights: " + weights + "}}}";
+  spec.output = w.dir / "dense-capture";
+  auto dense_capture = run_cli({"run", w.write_recipe(spec, "dense-capture.yaml").string()});
+  INFO(dense_capture.all());
+  REQUIRE(dense_capture.code == 0);
+  const double after_dense_capture = std::stod(table_value(dense_capture.out, "tiny/perplexity", 2));
+  CHECK(after_dense_capture - before < after_rtn - before);
+  CHECK(read_bytes(w.out / "model.safetensors") != read_bytes(w.dir / "dense-capture" / "model.safetensors"));
+
   auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
                      "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
   INFO(ev.all());
@@ -132,6 +144,7 @@ TEST_CASE("gptq: bad options are named with their key", "[cli][quantization][gpt
       {"gptq: {" + g + ", dampening_frac: 0}", {"gptq.dampening_frac", "0"}},
       {"gptq: {" + g + ", dampening_frac: 1.5}", {"gptq.dampening_frac", "1.5"}},
       {"gptq: {" + g + ", block_size: 0}", {"gptq.block_size"}},
+      {"gptq: {" + g + ", true_sequential: sometimes}", {"gptq.true_sequential", "sometimes"}},
       {"gptq: {" + g + ", actorder: group}", {"gptq.actorder", "group"}},
       {"gptq: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, group_size: 16, actorder: group}}}}",
        {"config_groups.g.weights.actorder", "removed"}},
