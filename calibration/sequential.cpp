@@ -48,6 +48,26 @@ std::vector<CachedBatch> embed_all(const model::Model& model, const torch::Tenso
   return cache;
 }
 
+// The first `n` cached sequences at the current block's input, copied (the cache is overwritten as
+// the sweep moves on), for the passes that run candidates through the block (BlockProbe).
+std::shared_ptr<const BlockProbe> make_probe(const model::Model& model, int block, const std::vector<CachedBatch>& cache,
+                                             int64_t n) {
+  if (n <= 0) return nullptr;
+  std::vector<ProbeBatch> batches;
+  for (const auto& c : cache) {
+    if (n <= 0) break;
+    const int64_t take = std::min(n, c.hidden.size(0));
+    ProbeBatch p;
+    p.hidden = c.hidden.slice(0, 0, take).clone();
+    p.inputs = c.inputs;
+    if (p.inputs.key_mask.defined()) p.inputs.key_mask = p.inputs.key_mask.slice(0, 0, take);
+    if (c.rows.defined()) p.rows = c.rows.slice(0, 0, take);
+    batches.push_back(std::move(p));
+    n -= take;
+  }
+  return std::make_shared<const BlockProbe>(model, block, std::move(batches));
+}
+
 void check_finite(const BlockStats& stats, const model::Model& model) {
   const auto& groups = model.input_groups(stats.block);
   for (size_t g = 0; g < stats.groups.size(); ++g) {
@@ -82,6 +102,7 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
   };
   for (int i = 0; i < blocks; ++i) {
     const auto t_capture = Clock::now();
+    auto probe = make_probe(model, i, cache, req.probe_samples);
     BlockStats stats;
     {
       ObserverScope scope(model, i, req);
@@ -93,6 +114,7 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
       }
       stats = scope.take();
     }
+    stats.probe = std::move(probe);
     check_finite(stats, model);
     const double capture_s = seconds_since(t_capture);
     const auto t_compress = Clock::now();
@@ -145,6 +167,7 @@ int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& sampl
       return t;
     };
     auto view = model.block(i);
+    const auto probe = make_probe(model, i, cache, req.probe_samples);
     ObserverScope scope(model, i, req, /*hook=*/false);
     for (size_t g = 0; g < groups.size(); ++g) {
       const bool keep = model.slots()[groups[g].slots.front()].in_features() <= model.hidden_size();
@@ -157,6 +180,7 @@ int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& sampl
       }
       if (keep) applied = g + 1;
       auto stats = scope.take();
+      stats.probe = probe;  // at the block's input: its group inputs follow the groups compressed so far
       check_finite(stats, model);
       compress(view, stats, g);
     }

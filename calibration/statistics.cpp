@@ -16,6 +16,7 @@ Requirements& Requirements::merge(const Requirements& o) {
   range = range || o.range;
   hessian = hessian || o.hessian;
   hessian_fp64 = hessian_fp64 || o.hessian_fp64;
+  probe_samples = std::max(probe_samples, o.probe_samples);
   for (double p : o.abs_percentiles) {
     if (std::find(abs_percentiles.begin(), abs_percentiles.end(), p) == abs_percentiles.end()) abs_percentiles.push_back(p);
   }

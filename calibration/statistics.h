@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "calibration/block_probe.h"
 #include "compressor/model/model.h"
 
 namespace compressor::calibration {
@@ -24,8 +26,13 @@ struct Requirements {
   // interpolation between order statistics (numpy's default); over batches, their mean weighted
   // by rows. Exact over the union would need every activation kept.
   std::vector<double> abs_percentiles;
+  // Keep this many calibration sequences whole at each block's input (BlockStats::probe), for a
+  // pass that runs candidates through the block's segments (AWQ's module objective). 0: none.
+  int64_t probe_samples = 0;
 
-  bool any() const { return channel_norms || abs_max || abs_mean || range || hessian || !abs_percentiles.empty(); }
+  bool any() const {
+    return channel_norms || abs_max || abs_mean || range || hessian || !abs_percentiles.empty() || probe_samples > 0;
+  }
   Requirements& merge(const Requirements& o);
 };
 
@@ -64,6 +71,8 @@ struct BlockStats {
   int block = 0;
   std::vector<GroupStats> groups;  // parallel to Model::input_groups(block)
   std::map<const model::LinearSlot*, size_t> group_of;
+  // Set by the sequential drivers when Requirements::probe_samples > 0.
+  std::shared_ptr<const BlockProbe> probe;
 
   // The statistics of the group `slot` belongs to; InternalError when it belongs to none.
   const GroupStats& of(const model::LinearSlot& slot) const;

@@ -88,24 +88,20 @@ double quantization_output_error(const torch::Tensor& w, const WeightQuantOption
   return output_error(w32 - fake_quantize(w32, quant, name), hessian);
 }
 
-AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const torch::Tensor& x_mean,
-                                 const torch::Tensor& hessian, int64_t n_grid, DuoScaling duo) {
+AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const torch::Tensor& x_mean, int64_t n_grid,
+                                 DuoScaling duo, const AwqObjective& objective, double energy) {
   torch::NoGradGuard no_grad;
   if (linears.empty()) throw InternalError("awq", "scale search on an empty group");
-  std::vector<torch::Tensor> weights;
+  std::vector<torch::Tensor> weights, quantized_weights;
   std::vector<WeightQuantOptions> quant;
-  double energy = 0;
-  const auto h = hessian.to(torch::kFloat32);
   for (const auto& l : linears) {
-    const auto w = l.weight.detach().to(torch::kFloat32);
-    energy += output_error(w, h);
+    weights.push_back(l.weight.detach().to(torch::kFloat32));
     if (!l.quant) continue;
-    weights.push_back(w);
+    quantized_weights.push_back(weights.back());
     quant.push_back(*l.quant);
   }
-  if (weights.empty()) throw InternalError(linears.front().name, "scale search with no quantized linear");
-  const bool need_w_mean = duo != DuoScaling::off;
-  const auto w_mean = need_w_mean ? awq_weight_mean(weights, quant) : torch::Tensor();
+  if (quant.empty()) throw InternalError(linears.front().name, "scale search with no quantized linear");
+  const auto w_mean = duo != DuoScaling::off ? awq_weight_mean(quantized_weights, quant) : torch::Tensor();
   const double norm = energy > 0 ? energy : 1.0;
 
   AwqSearchResult best;
@@ -114,13 +110,12 @@ AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const to
   for (const auto& p : awq_grid(n_grid, duo)) {
     const auto s = awq_candidate_scale(x_mean, w_mean, p);
     const auto row = s.unsqueeze(0);
-    double error = 0;
-    size_t k = 0;
-    for (const auto& l : linears) {
-      if (!l.quant) continue;
-      const auto& w = weights[k++];
-      error += output_error(w - fake_quantize(w * row, *l.quant, l.name) / row, h);
+    std::vector<torch::Tensor> candidate;
+    for (size_t k = 0; k < linears.size(); ++k) {
+      const auto& l = linears[k];
+      candidate.push_back(l.quant ? fake_quantize(weights[k] * row, *l.quant, l.name) / row : weights[k]);
     }
+    const double error = objective(candidate);
     if (first) best.identity_error = error / norm;  // every grid starts at s = 1 (x̄⁰, normalised)
     first = false;
     if (std::isfinite(error) && error < best_error) {
@@ -135,6 +130,26 @@ AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const to
   }
   best.error = best_error / norm;
   return best;
+}
+
+AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const torch::Tensor& x_mean,
+                                 const torch::Tensor& hessian, int64_t n_grid, DuoScaling duo) {
+  torch::NoGradGuard no_grad;
+  const auto h = hessian.to(torch::kFloat32);
+  std::vector<torch::Tensor> weights;
+  double energy = 0;
+  for (const auto& l : linears) {
+    weights.push_back(l.weight.detach().to(torch::kFloat32));
+    energy += output_error(weights.back(), h);
+  }
+  const auto objective = [&](const std::vector<torch::Tensor>& candidate) {
+    double error = 0;
+    for (size_t k = 0; k < linears.size(); ++k) {
+      if (linears[k].quant) error += output_error(weights[k] - candidate[k], h);
+    }
+    return error;
+  };
+  return awq_search_scale(linears, x_mean, n_grid, duo, objective, energy);
 }
 
 torch::Tensor awq_clip(const torch::Tensor& w, const WeightQuantOptions& quant, const torch::Tensor& hessian,

@@ -21,6 +21,7 @@
 // are left unclipped (their errors pass through the softmax), as the authors do.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,8 +64,18 @@ struct AwqSearchResult {
   double identity_error = 0;  // L with s = 1 (round to nearest), relative likewise
 };
 
+// The loss of one grid candidate. `candidate` is parallel to the search's linears: each linear's
+// weight as the candidate leaves it, Q(W·s)/s for a quantized one and W for a float one (its
+// scale fold is exact), so the objective sees the group's function on its unscaled inputs.
+using AwqObjective = std::function<double(const std::vector<torch::Tensor>& candidate)>;
+
+// The grid search against any objective; `energy` (> 0) is what the reported errors are relative
+// to. BadInput naming the first linear when no grid point gives a finite loss.
+AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const torch::Tensor& x_mean, int64_t n_grid,
+                                 DuoScaling duo, const AwqObjective& objective, double energy);
+
+// The search against the linears' own output error, Σ_linears Σ_rows Δ H Δᵀ (energy Σ W H Wᵀ).
 // `x_mean` [in]; `hessian` [in, in] ∝ Σ x xᵀ of the group's inputs (any positive factor).
-// BadInput naming the first linear when no grid point gives a finite error.
 AwqSearchResult awq_search_scale(const std::vector<AwqLinear>& linears, const torch::Tensor& x_mean,
                                  const torch::Tensor& hessian, int64_t n_grid, DuoScaling duo);
 

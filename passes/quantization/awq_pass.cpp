@@ -1,11 +1,13 @@
 #include "passes/quantization/awq_pass.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <spdlog/spdlog.h>
 
 #include "compressor/base/error.h"
 #include "passes/quantization/awq.h"
+#include "passes/quantization/module_objective.h"
 #include "passes/quantization/scale_fold.h"
 #include "passes/quantization/scheme_groups.h"
 
@@ -32,7 +34,9 @@ class AwqPass final : public Pass {
         duo_(parse_duo(o.get_string("duo_scaling"))),
         clip_search_(o.get_bool("clip_search")),
         max_shrink_(o.get_float("max_shrink")),
-        quantize_(o.get_bool("quantize")) {}
+        quantize_(o.get_bool("quantize")),
+        module_objective_(o.get_string("objective") == "module"),
+        objective_samples_(o.get_int("objective_samples")) {}
   std::string_view name() const override { return "awq"; }
 
   bool preserves_function() const override { return !quantize_; }  // scales alone are a fold
@@ -41,6 +45,7 @@ class AwqPass final : public Pass {
     r.abs_mean = true;
     r.hessian = true;
     r.range = quantize_ && groups_.has_static_activations();
+    if (module_objective_) r.probe_samples = objective_samples_;
     return r;
   }
 
@@ -84,11 +89,20 @@ class AwqPass final : public Pass {
         continue;
       }
       auto& group_stats = stats.of(*members.front());
-      const auto r = awq_search_scale(linears, group_stats.channel_abs_mean(), group_stats.hessian(), n_grid_, duo_);
+      const bool by_module = module_objective_ && stats.probe && ModuleOutputObjective::applies(block, gi);
+      AwqSearchResult r;
+      if (by_module) {
+        ModuleOutputObjective objective(block, gi, *stats.probe);
+        r = awq_search_scale(linears, group_stats.channel_abs_mean(), n_grid_, duo_, std::ref(objective),
+                             objective.energy());
+      } else {
+        r = awq_search_scale(linears, group_stats.channel_abs_mean(), group_stats.hessian(), n_grid_, duo_);
+      }
       fold_input_scale(block, gi, r.scale);
       group_stats.scale_inputs(r.scale);
-      spdlog::debug("awq {} (fold into {}): ratio {:.3f}{}, relative output error {:.4g} (round to nearest {:.4g})",
-                    members.front()->name, target, r.best.ratio, r.best.duo ? " duo" : "", r.error, r.identity_error);
+      spdlog::debug("awq {} (fold into {}): ratio {:.3f}{}, relative {} error {:.4g} (round to nearest {:.4g})",
+                    members.front()->name, target, r.best.ratio, r.best.duo ? " duo" : "",
+                    by_module ? "module output" : "output", r.error, r.identity_error);
     }
     for (auto* s : slots) {
       const auto o = scheme_of(s);
@@ -124,6 +138,8 @@ class AwqPass final : public Pass {
   bool clip_search_;
   double max_shrink_;
   bool quantize_;
+  bool module_objective_;
+  int64_t objective_samples_;
 };
 
 }  // namespace
@@ -146,6 +162,14 @@ PassInfo awq_pass_info() {
   info.options.push_back(bool_option("quantize", "round the scaled weights to nearest with the scheme (false: leave "
                                      "them float for a gptq pass after this one in the stage)",
                                      true));
+  info.options.push_back(choice_option("objective", "what a scale candidate is scored by: the output of the attention "
+                                       "or MLP module the group feeds, on objective_samples calibration sequences "
+                                       "(module, as llm-compressor and the authors), or the group's own outputs "
+                                       "over every calibration row, from its Hessian (linears)",
+                                       {"module", "linears"}, std::string("module")));
+  info.options.push_back(int_option("objective_samples", "objective module: calibration sequences the modules are "
+                                    "run on per candidate",
+                                    16, 1, 1 << 20));
   info.create = [](const OptionValues& o) { return std::make_unique<AwqPass>(o); };
   return info;
 }

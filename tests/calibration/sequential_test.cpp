@@ -243,3 +243,49 @@ TEST_CASE("calibration: true-sequential calibrates each group with the block's e
     for (size_t s = 0; s < m->slots().size(); ++s) CHECK(torch::equal(m->slots()[s].weight, ref->slots()[s].weight));
   }
 }
+
+TEST_CASE("calibration: the probe holds the first sequences at each block's input, in both drivers",
+          "[calibration][sequential]") {
+  torch::NoGradGuard no_grad;
+  auto m = golden_model("tiny-llama");
+  const auto ids = samples_for(*m, 5, 12);
+  auto mask = torch::ones({5, 12}, torch::kLong);
+  mask[1].slice(0, 7).zero_();
+  // Reference: the dense model's block inputs of the first 3 sequences, and block 1's group inputs.
+  model::BlockInputs in;
+  const auto first = ids.slice(0, 0, 3);
+  auto x0 = m->embed({first, mask.slice(0, 0, 3), {}}, &in);
+  const auto x1 = m->run_block(0, x0, in);
+  std::map<const model::LinearSlot*, torch::Tensor> group_in;
+  m->set_linear_input_hook([&](const model::LinearSlot& s, const torch::Tensor& t) { group_in[&s] = t.clone(); });
+  m->run_block(1, x1, in);
+  m->set_linear_input_hook({});
+
+  calibration::Requirements req;
+  req.hessian = true;
+  req.probe_samples = 3;
+  calibration::SequentialOptions o;
+  o.batch_size = 2;  // the third sequence is the first of the second batch
+  auto check = [&](const calibration::BlockStats& st) {
+    REQUIRE(st.probe);
+    const auto& p = *st.probe;
+    REQUIRE(p.batches().size() == 2);
+    CHECK(p.batches()[0].hidden.size(0) == 2);
+    CHECK(p.batches()[1].hidden.size(0) == 1);
+    CHECK(p.real_rows() == 3 * 12 - 5);
+    std::vector<torch::Tensor> h;
+    for (const auto& b : p.batches()) h.push_back(b.hidden);
+    const auto& want = st.block == 0 ? x0 : x1;
+    CHECK((torch::cat(h) - want).abs().max().item<double>() < 1e-5);
+    if (st.block != 1) return;
+    auto view = m->block(1);
+    for (size_t g = 0; g < view.groups.size(); ++g) {
+      std::vector<torch::Tensor> xs;
+      for (auto& gi : p.group_inputs(g)) xs.push_back(gi.x);
+      CHECK((torch::cat(xs) - group_in.at(view.group_slots[g].front())).abs().max().item<double>() < 1e-5);
+    }
+  };
+  calibration::run_sequential(*m, ids, mask, req, o, [&](model::BlockView&, calibration::BlockStats& s) { check(s); });
+  calibration::run_sequential_per_group(*m, ids, mask, req, o,
+                                        [&](model::BlockView&, calibration::BlockStats& s, size_t) { check(s); });
+}

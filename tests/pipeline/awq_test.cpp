@@ -10,6 +10,7 @@
 #include "calibration/sequential.h"
 #include "compressor/model/architecture.h"
 #include "passes/quantization/awq.h"
+#include "passes/quantization/module_objective.h"
 #include "passes/registry.h"
 #include "tests/pipeline/tiny_model.h"
 
@@ -220,4 +221,93 @@ TEST_CASE("awq: the pass scales every foldable group without changing the float 
       CHECK(torch::equal(formats::dequantize(*s.quantized), s.weight));
     }
   }
+}
+
+TEST_CASE("awq: the module objective is the attention or MLP output error a plain forward with the candidate gives",
+          "[awq]") {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const auto ids = torch::randint(0, 100, {3, 16}, torch::kLong);
+  auto mask = torch::ones({3, 16}, torch::kLong);
+  mask[2].slice(0, 10).zero_();  // right padding: its rows must not count
+  std::vector<std::unique_ptr<model::Model>> models;
+  models.push_back(tiny_llama());
+  models.push_back(test_util::tiny_gpt2(2, 64));
+  for (auto& m : models) {
+    INFO(m->architecture());
+    model::BlockInputs in;
+    const auto hidden = m->embed({ids, mask, {}}, &in);
+    calibration::BlockProbe probe(*m, 1, {{hidden.slice(0, 0, 2).clone(), [&] {
+                                             auto i = in;
+                                             i.key_mask = in.key_mask.slice(0, 0, 2);
+                                             return i;
+                                           }(),
+                                           in.key_mask.slice(0, 0, 2)},
+                                          {hidden.slice(0, 2, 3).clone(), [&] {
+                                             auto i = in;
+                                             i.key_mask = in.key_mask.slice(0, 2, 3);
+                                             return i;
+                                           }(),
+                                           in.key_mask.slice(0, 2, 3)}});
+    auto view = m->block(1);
+    CHECK(passes::ModuleOutputObjective::applies(view, 0));
+    CHECK_FALSE(passes::ModuleOutputObjective::applies(view, 1));
+    CHECK(passes::ModuleOutputObjective::applies(view, 2));
+    CHECK_FALSE(passes::ModuleOutputObjective::applies(view, 3));
+    for (size_t g : {size_t{0}, size_t{2}}) {
+      INFO("group " << g);
+      // The independent measure: the whole block run with the hook storing the closing group's
+      // inputs, its linears applied by hand, real rows only, in float64.
+      auto module_outputs = [&] {
+        torch::Tensor x;
+        m->set_linear_input_hook([&](const model::LinearSlot& s, const torch::Tensor& t) {
+          if (&s == view.group_slots[g + 1].front()) x = t.clone();
+        });
+        m->run_block(1, hidden, in);
+        m->set_linear_input_hook({});
+        std::vector<torch::Tensor> outs;
+        for (auto* s : view.group_slots[g + 1]) {
+          outs.push_back(torch::linear(x, s->weight, s->bias ? *s->bias : torch::Tensor()));
+        }
+        auto y = torch::cat(outs, -1).to(torch::kFloat64);
+        return y.index({in.key_mask});  // [real rows, out]
+      };
+      const auto reference = module_outputs();
+      std::vector<torch::Tensor> original, candidate;
+      for (auto* s : view.group_slots[g]) {
+        original.push_back(s->weight.clone());
+        candidate.push_back(s->weight + 0.02 * torch::randn_like(s->weight));
+      }
+      passes::ModuleOutputObjective objective(view, g, probe);
+      CHECK(objective.energy() == Approx(reference.square().sum().item<double>()).epsilon(1e-5));
+      CHECK(objective(original) == 0.0);
+      const double error = objective(candidate);
+      for (size_t k = 0; k < original.size(); ++k) CHECK(torch::equal(view.group_slots[g][k]->weight, original[k]));
+      for (size_t k = 0; k < original.size(); ++k) view.group_slots[g][k]->set_weight(candidate[k]);
+      const auto perturbed = module_outputs();
+      for (size_t k = 0; k < original.size(); ++k) view.group_slots[g][k]->set_weight(original[k]);
+      const double expected = (perturbed - reference).square().sum().item<double>();
+      CHECK(expected > 0);
+      CHECK(error == Approx(expected).epsilon(1e-4));
+    }
+  }
+}
+
+TEST_CASE("awq: with the module objective the pass keeps the float function; the linears objective needs no probe",
+          "[awq][pipeline]") {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  const auto ids = torch::randint(0, 100, {4, 32}, torch::kLong);
+  auto m = tiny_llama();
+  const auto before = m->forward({ids, {}, {}});
+  auto groups = nlohmann::json::parse(R"({"g": {"targets": ["Linear"], "weights": {"num_bits": 3, "type": "int",
+      "symmetric": true, "strategy": "group", "group_size": 32}}})");
+  auto pass = make_awq({{"config_groups", passes::MappingValue{groups}}, {"quantize", false},
+                        {"objective_samples", int64_t{3}}});
+  REQUIRE(pass->requirements().probe_samples == 3);
+  run_pass(*m, *pass, ids);
+  const auto after = m->forward({ids, {}, {}});
+  CHECK((after - before).abs().max().item<double>() < 1e-4 * before.abs().max().item<double>());
+  auto linears = make_awq({{"config_groups", passes::MappingValue{groups}}, {"objective", std::string("linears")}});
+  CHECK(linears->requirements().probe_samples == 0);
 }
