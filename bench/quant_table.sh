@@ -6,7 +6,7 @@
 # scored by `compressor eval` on the whole held-out test text (never the calibration text).
 #   bench/quant_table.sh kjv [WORKDIR] [ROW...]       (groups of 128)
 #   bench/quant_table.sh smollm2 [WORKDIR] [ROW...]   (groups of 64: SmolLM2's width 576 = 9 × 64)
-# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 rtn-w3
+# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 awq-w4-module rtn-w3
 # gptq-w3 gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic (default: all). GPTQ runs true-sequential
 # (its default) except in the dense-capture rows (true_sequential: false, as llm-compressor). Output: a Markdown table on stdout, logs in WORKDIR.
 set -euo pipefail
@@ -15,7 +15,7 @@ which=${1:?kjv or smollm2}
 work=${2:-/tmp/quant-table-$which}
 shift $(( $# >= 2 ? 2 : 1 ))
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 rtn-w3 gptq-w3
+[ ${#rows[@]} -gt 0 ] || rows=(fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 awq-w4-module rtn-w3 gptq-w3
                             gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic)
 case "$which" in
   kjv) recipe=configs/kjv-gptq-w4a16.yaml model=models/kjv-gpt2 g=128
@@ -42,6 +42,7 @@ row_of() {  # ROW -> "LABEL|PASSES": its table label and the YAML flow list of t
     gptq-w4) echo "GPTQ W4 g$g, actorder static|[{gptq: {$(groups 4 true)}}]" ;;
     gptq-w4-dense-capture) echo "GPTQ W4 g$g, actorder static, dense capture|[{gptq: {$(groups 4 true), true_sequential: false}}]" ;;
     awq-w4) echo "AWQ W4 g$g|[{awq: {$(groups 4 true)}}]" ;;
+    awq-w4-module) echo "AWQ W4 g$g, objective module (64 sequences)|[{awq: {$(groups 4 true), objective: module, objective_samples: 64}}]" ;;
     rtn-w3) echo "RTN W3 g$g sym|[{quantization: {$(groups 3 true)}}]" ;;
     gptq-w3) echo "GPTQ W3 g$g, actorder static|[{gptq: {$(groups 3 true)}}]" ;;
     gptq-w3-dense-capture) echo "GPTQ W3 g$g, actorder static, dense capture|[{gptq: {$(groups 3 true), true_sequential: false}}]" ;;

@@ -16,7 +16,8 @@
 namespace compressor::calibration {
 
 struct ProbeBatch {
-  torch::Tensor hidden;       // [b, T, hidden]: the block's input (owned: the driver's cache moves on)
+  torch::Tensor hidden;       // [b, T, hidden]: the block's input (a view of the driver's cache where that
+                              // holds it until the block is compressed, else a copy)
   model::BlockInputs inputs;  // mask and rotary tables of these sequences
   torch::Tensor rows;         // bool [b, T] real rows, undefined without padding
 };

@@ -48,17 +48,20 @@ std::vector<CachedBatch> embed_all(const model::Model& model, const torch::Tenso
   return cache;
 }
 
-// The first `n` cached sequences at the current block's input, copied (the cache is overwritten as
-// the sweep moves on), for the passes that run candidates through the block (BlockProbe).
+// The first `n` cached sequences at the current block's input, for the passes that run candidates
+// through the block (BlockProbe). Views of the cache where it holds the block's input until the
+// block is compressed (`copy` false: sequential and true-sequential sweeps, which overwrite it only
+// when propagating); copies where the capture pass overwrites it first (one-pass mode).
 std::shared_ptr<const BlockProbe> make_probe(const model::Model& model, int block, const std::vector<CachedBatch>& cache,
-                                             int64_t n) {
+                                             int64_t n, bool copy) {
   if (n <= 0) return nullptr;
   std::vector<ProbeBatch> batches;
   for (const auto& c : cache) {
     if (n <= 0) break;
     const int64_t take = std::min(n, c.hidden.size(0));
     ProbeBatch p;
-    p.hidden = c.hidden.slice(0, 0, take).clone();
+    p.hidden = c.hidden.slice(0, 0, take);
+    if (copy) p.hidden = p.hidden.clone();
     p.inputs = c.inputs;
     if (p.inputs.key_mask.defined()) p.inputs.key_mask = p.inputs.key_mask.slice(0, 0, take);
     if (c.rows.defined()) p.rows = c.rows.slice(0, 0, take);
@@ -102,7 +105,7 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
   };
   for (int i = 0; i < blocks; ++i) {
     const auto t_capture = Clock::now();
-    auto probe = make_probe(model, i, cache, req.probe_samples);
+    auto probe = make_probe(model, i, cache, req.probe_samples, /*copy=*/!options.sequential);
     BlockStats stats;
     {
       ObserverScope scope(model, i, req);
@@ -167,7 +170,7 @@ int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& sampl
       return t;
     };
     auto view = model.block(i);
-    const auto probe = make_probe(model, i, cache, req.probe_samples);
+    const auto probe = make_probe(model, i, cache, req.probe_samples, /*copy=*/false);
     ObserverScope scope(model, i, req, /*hook=*/false);
     for (size_t g = 0; g < groups.size(); ++g) {
       const bool keep = model.slots()[groups[g].slots.front()].in_features() <= model.hidden_size();

@@ -303,11 +303,11 @@ TEST_CASE("awq: with the module objective the pass keeps the float function; the
   auto groups = nlohmann::json::parse(R"({"g": {"targets": ["Linear"], "weights": {"num_bits": 3, "type": "int",
       "symmetric": true, "strategy": "group", "group_size": 32}}})");
   auto pass = make_awq({{"config_groups", passes::MappingValue{groups}}, {"quantize", false},
-                        {"objective_samples", int64_t{3}}});
+                        {"objective", std::string("module")}, {"objective_samples", int64_t{3}}});
   REQUIRE(pass->requirements().probe_samples == 3);
   run_pass(*m, *pass, ids);
   const auto after = m->forward({ids, {}, {}});
   CHECK((after - before).abs().max().item<double>() < 1e-4 * before.abs().max().item<double>());
-  auto linears = make_awq({{"config_groups", passes::MappingValue{groups}}, {"objective", std::string("linears")}});
+  auto linears = make_awq({{"config_groups", passes::MappingValue{groups}}});  // linears is the default
   CHECK(linears->requirements().probe_samples == 0);
 }
