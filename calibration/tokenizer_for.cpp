@@ -9,6 +9,10 @@
 namespace compressor::calibration {
 
 std::unique_ptr<tokenizers::Tokenizer> tokenizer_for(const model::Model& model, const std::filesystem::path& dir) {
+  return tokenizer_for(model.vocab_size(), dir);
+}
+
+std::unique_ptr<tokenizers::Tokenizer> tokenizer_for(int64_t vocab_size, const std::filesystem::path& dir) {
   std::unique_ptr<tokenizers::Tokenizer> tok;
   std::filesystem::path source;
   if (dir.extension() == ".gguf" && std::filesystem::is_regular_file(dir)) {
@@ -23,17 +27,17 @@ std::unique_ptr<tokenizers::Tokenizer> tokenizer_for(const model::Model& model, 
   } else if (std::filesystem::exists(dir / "vocab.json")) {
     throw BadInput((dir / "vocab.json").string(), "vocab.json + merges.txt tokenizers are not supported; "
                                                   "save the tokenizer as tokenizer.json");
-  } else if (model.vocab_size() == 256) {
+  } else if (vocab_size == 256) {
     return std::make_unique<tokenizers::ByteTokenizer>();
   } else {
     throw BadInput((dir / "config.json").string(),
-                   "vocab_size " + std::to_string(model.vocab_size()) +
+                   "vocab_size " + std::to_string(vocab_size) +
                        " and no tokenizer.json or vocab.txt beside it: only byte-level models (vocab_size 256) "
                        "need no tokenizer file");
   }
-  if (tok->vocab_size() > model.vocab_size()) {
+  if (tok->vocab_size() > vocab_size) {
     throw BadInput(source.string(), "the tokenizer has " + std::to_string(tok->vocab_size()) +
-                                        " tokens, more than the model's vocab_size " + std::to_string(model.vocab_size()));
+                                        " tokens, more than the model's vocab_size " + std::to_string(vocab_size));
   }
   return tok;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <memory>
 
 #include "compressor/tokenizers/tokenizer.h"
@@ -17,5 +18,7 @@ namespace compressor::calibration {
 
 std::unique_ptr<tokenizers::Tokenizer> tokenizer_for(const model::Model& model,
                                                      const std::filesystem::path& checkpoint_dir);
+// The same for a model known only by its vocabulary size (the runtime's).
+std::unique_ptr<tokenizers::Tokenizer> tokenizer_for(int64_t vocab_size, const std::filesystem::path& checkpoint_dir);
 
 }  // namespace compressor::calibration

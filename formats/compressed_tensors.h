@@ -24,6 +24,7 @@
 
 #include "compressor/quant/scheme.h"
 #include "formats/hf_checkpoint.h"
+#include "formats/quantization_config.h"
 #include "formats/quantized_tensor.h"
 #include "formats/safetensors.h"
 
@@ -35,24 +36,6 @@ std::vector<StoredTensor> compress(const std::string& module, const QuantizedTen
 // Whether the checkpoint stores `module`'s weight compressed (it has module.weight_scale or
 // module.weight_packed).
 bool has_compressed_weight(const CheckpointTensors& ckpt, const std::string& module);
-
-struct QuantizationConfig {
-  struct Group {
-    std::string name;
-    quant::QuantScheme scheme;  // targets: module names, "re:" patterns or "Linear"
-  };
-  std::vector<Group> groups;  // in file order
-  std::vector<std::string> ignore;
-  std::string format;         // the global format ("mixed-precision" when groups differ)
-
-  // The group whose targets match `module` (an exact name, a "re:" pattern matched from the start
-  // as Python's re.match, or "Linear"); nullptr when ignored or matched by no group.
-  const Group* group_for(const std::string& module) const;
-};
-
-// config.json's quantization_config; BadInput naming `where` and the key for what we cannot read
-// (another quant_method, a malformed group).
-QuantizationConfig parse_quantization_config(const nlohmann::json& j, const std::string& where);
 
 // The quantization_config of `modules` (name, codes): one group per distinct args, format and scale
 // dtype, named group_0, group_1, ... in module order, whose targets are the exact module names (so

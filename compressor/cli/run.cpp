@@ -13,6 +13,8 @@
 #include "compressor/recipe/resolve.h"
 #include "compressor/base/atomic_file.h"
 #include "compressor/base/progress.h"
+#include "compressor/runtime/decoder.h"
+#include "compressor/runtime/perplexity.h"
 #include "formats/artifact.h"
 
 namespace compressor::cli {
@@ -64,27 +66,62 @@ int run_recipe(const RunArgs& args, bool quiet) {
   return 0;
 }
 
+namespace {
+
+// Window and stride from the flags (defaults: the context up to 256, half of it), checked against
+// the model's context.
+std::pair<int64_t, int64_t> eval_windows(const EvalArgs& args, int64_t max_positions) {
+  const int64_t seq_len = args.seq_len > 0 ? args.seq_len : std::min<int64_t>(256, max_positions);
+  const int64_t stride = args.stride > 0 ? args.stride : std::max<int64_t>(1, seq_len / 2);
+  if (seq_len < 2 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
+  if (seq_len > max_positions) {
+    throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " +
+                                    std::to_string(max_positions) + " positions");
+  }
+  return {seq_len, stride};
+}
+
+void print_perplexity(const EvalArgs& args, const eval::PerplexityResult& r, int64_t seq_len, int64_t stride) {
+  std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld%s)\n",
+              args.model.c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
+              static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride),
+              args.engine == "runtime" ? ", runtime" : "");
+}
+
+int eval_runtime(const EvalArgs& args) {
+  const std::filesystem::path dir = args.model;
+  auto model = runtime::Decoder::load(dir);
+  auto tok = calibration::tokenizer_for(model->config().vocab_size, dir);
+  const auto [seq_len, stride] = eval_windows(args, model->config().max_positions);
+  int64_t bytes = 0;
+  const auto ids = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text", &bytes).to(torch::kInt32).contiguous();
+  const std::vector<int32_t> tokens(ids.data_ptr<int32_t>(), ids.data_ptr<int32_t>() + ids.numel());
+  base::ProgressBar bar;
+  const auto rr = runtime::perplexity(*model, tokens, seq_len, stride, [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
+  eval::PerplexityResult r;
+  r.nll_sum = rr.nll_sum;
+  r.tokens = rr.tokens;
+  r.bytes = bytes;
+  print_perplexity(args, r, seq_len, stride);
+  return 0;
+}
+
+}  // namespace
+
 int eval_model(const EvalArgs& args) {
   const std::filesystem::path dir = args.model;
   if (formats::has_manifest(dir)) formats::verify_artifact(dir);
+  if (args.engine == "runtime") return eval_runtime(args);
   auto model = model::load_model(dir);
   auto tok = calibration::tokenizer_for(*model, dir);
-  const int64_t seq_len = args.seq_len > 0 ? args.seq_len : std::min<int64_t>(256, model->max_positions());
-  const int64_t stride = args.stride > 0 ? args.stride : std::max<int64_t>(1, seq_len / 2);
-  if (seq_len < 2 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
-  if (seq_len > model->max_positions()) {
-    throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " +
-                                    std::to_string(model->max_positions()) + " positions");
-  }
+  const auto [seq_len, stride] = eval_windows(args, model->max_positions());
   int64_t bytes = 0;
   auto tokens = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text", &bytes);
   base::ProgressBar bar;
   auto r = eval::perplexity(*model, tokens, seq_len, stride, 8,
                             [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
   r.bytes = bytes;
-  std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld)\n",
-              dir.string().c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
-              static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride));
+  print_perplexity(args, r, seq_len, stride);
   return 0;
 }
 

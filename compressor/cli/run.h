@@ -16,6 +16,7 @@ struct EvalArgs {
   int64_t seq_len = 0;
   int64_t stride = 0;
   int64_t max_bytes = 0;
+  std::string engine = "torch";  // torch: dequantized into LibTorch; runtime: executed as stored
 };
 
 int run_recipe(const RunArgs& args, bool quiet);  // returns 0; throws GateFailed / BadInput

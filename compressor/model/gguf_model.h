@@ -21,7 +21,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "compressor/model/hf_config.h"
+#include "formats/hf_config.h"
 #include "compressor/model/model.h"
 
 namespace compressor::formats {

@@ -15,12 +15,17 @@
 #include <torch/torch.h>
 
 #include "compressor/model/batch.h"
-#include "compressor/model/hf_config.h"
+#include "formats/hf_config.h"
 #include "compressor/model/quantized_weight.h"
 #include "compressor/model/tensor_role.h"
 #include "compressor/quant/int_codec.h"
 
 namespace compressor::model {
+
+// config.json is read in formats/ (the runtime reads it too, without LibTorch).
+using formats::HfConfig;
+using formats::load_hf_config;
+using formats::parse_hf_config;
 
 // One linear (or embedding / head) weight. `weight` is [out_features, in_features] and shares
 // storage with the module's parameter, so a pass that edits it in place edits the network.

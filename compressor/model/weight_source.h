@@ -9,7 +9,7 @@
 
 #include <torch/torch.h>
 
-#include "compressor/model/hf_config.h"
+#include "formats/hf_config.h"
 #include "formats/hf_checkpoint.h"
 
 namespace compressor::model {
@@ -37,7 +37,7 @@ class WeightSource {
 // when it holds `probe` bare, and `prefix` otherwise (so a missing tensor is reported under the
 // name the family normally uses). A weight stored compressed (config.json's compressed-tensors
 // quantization_config: weight_packed, weight_scale, ...) is read back dequantized to float32.
-std::unique_ptr<WeightSource> checkpoint_weights(const HfConfig& config, const formats::CheckpointTensors& ckpt,
+std::unique_ptr<WeightSource> checkpoint_weights(const formats::HfConfig& config, const formats::CheckpointTensors& ckpt,
                                                  const std::string& prefix, const std::string& probe);
 // Random tensors from `seed`; the model is later written under `prefix`.
 std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix);

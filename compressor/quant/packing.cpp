@@ -1,5 +1,7 @@
 #include "compressor/quant/packing.h"
 
+#include <cstddef>
+
 namespace compressor::quant {
 
 std::vector<int32_t> pack_int32(const int8_t* codes, int64_t rows, int64_t cols, int num_bits) {

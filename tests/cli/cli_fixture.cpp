@@ -15,7 +15,7 @@
 #include "calibration/dataset.h"
 #include "compressor/tokenizers/tokenizer.h"
 #include "compressor/model/architecture.h"
-#include "compressor/model/hf_config.h"
+#include "formats/hf_config.h"
 #include "distill/lm_trainer.h"
 #include "formats/safetensors.h"
 #include "tests/test_util.h"

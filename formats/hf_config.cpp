@@ -1,9 +1,9 @@
-#include "compressor/model/hf_config.h"
+#include "formats/hf_config.h"
 
 #include "compressor/base/error.h"
 #include "compressor/base/atomic_file.h"
 
-namespace compressor::model {
+namespace compressor::formats {
 
 namespace {
 const nlohmann::json& require(const HfConfig& c, const std::string& key) {
@@ -65,4 +65,4 @@ HfConfig load_hf_config(const std::filesystem::path& dir) {
   return parse_hf_config(base::read_text_file(file, "model config"), file);
 }
 
-}  // namespace compressor::model
+}  // namespace compressor::formats

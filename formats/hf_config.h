@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace compressor::model {
+namespace compressor::formats {
 
 struct HfConfig {
   std::filesystem::path file;  // for error messages
@@ -25,4 +25,4 @@ struct HfConfig {
 HfConfig load_hf_config(const std::filesystem::path& checkpoint_dir);
 HfConfig parse_hf_config(const std::string& text, const std::filesystem::path& file_for_errors);
 
-}  // namespace compressor::model
+}  // namespace compressor::formats

@@ -1,0 +1,225 @@
+#include "compressor/runtime/decoder.h"
+
+#include <cstring>
+
+#include "compressor/base/error.h"
+#include "compressor/runtime/kernels/linear.h"
+#include "compressor/runtime/ops/activation.h"
+#include "compressor/runtime/ops/norm.h"
+#include "compressor/runtime/ops/rotary.h"
+#include "formats/gpt2_config.h"
+#include "formats/hf_config.h"
+#include "formats/llama_config.h"
+#include "formats/quantization_config.h"
+
+namespace compressor::runtime {
+
+namespace fs = std::filesystem;
+using formats::SafetensorsReader;
+
+namespace {
+
+struct Loader {
+  std::shared_ptr<const SafetensorsReader> file;
+  std::optional<formats::QuantizationConfig> quant;
+  std::string prefix;  // "transformer." / "model." or none, as the checkpoint was saved
+
+  LinearWeight linear(const std::string& module, int64_t rows, int64_t cols, bool conv1d = false) const {
+    return load_linear(file, prefix + module, quant ? &*quant : nullptr, conv1d, rows, cols);
+  }
+  FloatVector vector(const std::string& name, int64_t n) const { return load_float_tensor(*file, prefix + name, {n}); }
+  bool has_module(const std::string& module) const {
+    return file->contains(module + ".weight") || file->contains(module + ".weight_packed") ||
+           file->contains(module + ".weight_scale");
+  }
+};
+
+void add_rows(Matrix& x, const Matrix& y) {
+  for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += y.data[i];
+}
+
+// Columns [begin, begin + n) of x.
+Matrix columns(const Matrix& x, int64_t begin, int64_t n) {
+  Matrix out(x.rows, n);
+  for (int64_t r = 0; r < x.rows; ++r) std::memcpy(out.row(r), x.row(r) + begin, static_cast<size_t>(n) * 4);
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
+  const auto hf = formats::load_hf_config(dir);
+  std::unique_ptr<Decoder> m(new Decoder());
+  auto& c = m->config_;
+  Loader ld;
+  ld.file = SafetensorsReader::open(dir / "model.safetensors");
+  if (hf.raw.contains("quantization_config") && !hf.raw.at("quantization_config").is_null()) {
+    ld.quant = formats::parse_quantization_config(hf.raw.at("quantization_config"), hf.file.string() + ": quantization_config");
+  }
+  if (hf.model_type == "gpt2") {
+    const auto g = formats::parse_gpt2_config(hf);
+    c = {"gpt2", g.vocab_size, g.n_embd, g.n_layer, g.n_head, g.n_head, g.n_embd / g.n_head, g.n_inner, g.n_positions,
+         g.layer_norm_epsilon, 0.0, g.activation == "gelu_new"};
+    ld.prefix = ld.file->contains("transformer.wte.weight") ? "transformer." : "";
+    const int64_t D = c.hidden_size;
+    m->embed_ = ld.linear("wte", c.vocab_size, D);
+    m->positions_ = load_float_tensor(*ld.file, ld.prefix + "wpe.weight", {c.max_positions, D});
+    for (int64_t i = 0; i < c.layers; ++i) {
+      const std::string p = "h." + std::to_string(i) + ".";
+      DecoderLayer l;
+      l.norm1_weight = ld.vector(p + "ln_1.weight", D);
+      l.norm1_bias = ld.vector(p + "ln_1.bias", D);
+      l.norm2_weight = ld.vector(p + "ln_2.weight", D);
+      l.norm2_bias = ld.vector(p + "ln_2.bias", D);
+      l.qkv = ld.linear(p + "attn.c_attn", 3 * D, D, /*conv1d=*/true);
+      l.out = ld.linear(p + "attn.c_proj", D, D, true);
+      l.up = ld.linear(p + "mlp.c_fc", c.intermediate_size, D, true);
+      l.down = ld.linear(p + "mlp.c_proj", D, c.intermediate_size, true);
+      m->layers_.push_back(std::move(l));
+    }
+    m->final_norm_weight_ = ld.vector("ln_f.weight", D);
+    m->final_norm_bias_ = ld.vector("ln_f.bias", D);
+  } else if (hf.model_type == "llama") {
+    const auto g = formats::parse_llama_config(hf);
+    c = {"llama", g.vocab_size, g.hidden_size, g.num_hidden_layers, g.num_attention_heads, g.num_key_value_heads,
+         g.head_dim, g.intermediate_size, g.max_position_embeddings, g.rms_norm_eps, g.rope_theta, false};
+    ld.prefix = ld.file->contains("model.embed_tokens.weight") ? "model." : "";
+    const int64_t D = c.hidden_size, qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+    m->embed_ = ld.linear("embed_tokens", c.vocab_size, D);
+    for (int64_t i = 0; i < c.layers; ++i) {
+      const std::string p = "layers." + std::to_string(i) + ".";
+      DecoderLayer l;
+      l.norm1_weight = ld.vector(p + "input_layernorm.weight", D);
+      l.norm2_weight = ld.vector(p + "post_attention_layernorm.weight", D);
+      l.q = ld.linear(p + "self_attn.q_proj", qd, D);
+      l.k = ld.linear(p + "self_attn.k_proj", kvd, D);
+      l.v = ld.linear(p + "self_attn.v_proj", kvd, D);
+      l.out = ld.linear(p + "self_attn.o_proj", D, qd);
+      l.gate = ld.linear(p + "mlp.gate_proj", c.intermediate_size, D);
+      l.up = ld.linear(p + "mlp.up_proj", c.intermediate_size, D);
+      l.down = ld.linear(p + "mlp.down_proj", D, c.intermediate_size);
+      m->layers_.push_back(std::move(l));
+    }
+    m->final_norm_weight_ = ld.vector("norm.weight", D);
+  } else {
+    throw BadInput(hf.file.string(), "key 'model_type': the runtime executes gpt2 and llama, not '" + hf.model_type + "'");
+  }
+  // lm_head is unprefixed; present when untied, or when it was quantized apart from the embedding.
+  if (ld.has_module("lm_head")) {
+    Loader head = ld;
+    head.prefix.clear();
+    m->lm_head_ = head.linear("lm_head", c.vocab_size, c.hidden_size);
+  }
+  return m;
+}
+
+Decoder::State Decoder::new_state(int64_t capacity) const {
+  State s;
+  for (int64_t i = 0; i < config_.layers; ++i) s.layers.emplace_back(config_.kv_heads, capacity, config_.head_dim);
+  return s;
+}
+
+Matrix Decoder::linear(const LinearWeight& w, const Matrix& x) const {
+  Matrix y;
+  runtime::linear(w, x, y);
+  return y;
+}
+
+void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Matrix& x, int64_t first_pos) const {
+  const auto& c = config_;
+  Matrix h = x;
+  if (c.architecture == "gpt2") {
+    ops::layer_norm(h, l.norm1_weight, l.norm1_bias, c.norm_eps);
+  } else {
+    ops::rms_norm(h, l.norm1_weight, c.norm_eps);
+  }
+  Matrix q, k, v;
+  if (l.qkv) {
+    const Matrix qkv = linear(*l.qkv, h);
+    q = columns(qkv, 0, c.hidden_size);
+    k = columns(qkv, c.hidden_size, c.hidden_size);
+    v = columns(qkv, 2 * c.hidden_size, c.hidden_size);
+  } else {
+    q = linear(*l.q, h);
+    k = linear(*l.k, h);
+    v = linear(*l.v, h);
+    ops::apply_rotary(q, c.heads, c.head_dim, first_pos, c.rope_theta);
+    ops::apply_rotary(k, c.kv_heads, c.head_dim, first_pos, c.rope_theta);
+  }
+  cache.store(k, v, first_pos);
+  add_rows(x, linear(l.out, ops::causal_attention(q, cache, c.heads, first_pos)));
+}
+
+void Decoder::mlp_block(const DecoderLayer& l, Matrix& x) const {
+  const auto& c = config_;
+  Matrix h = x;
+  if (c.architecture == "gpt2") {
+    ops::layer_norm(h, l.norm2_weight, l.norm2_bias, c.norm_eps);
+    Matrix a = linear(l.up, h);
+    if (c.gelu_tanh) {
+      ops::gelu_tanh(a);
+    } else {
+      ops::gelu_erf(a);
+    }
+    add_rows(x, linear(l.down, a));
+  } else {
+    ops::rms_norm(h, l.norm2_weight, c.norm_eps);
+    Matrix g = linear(*l.gate, h);
+    ops::silu_mul(g, linear(l.up, h));
+    add_rows(x, linear(l.down, g));
+  }
+}
+
+Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
+  const auto& c = config_;
+  const int64_t first = state.length;
+  if (n < 1) throw BadInput("runtime", "no tokens to run");
+  if (state.layers.empty() || first + n > state.layers.front().capacity) {
+    throw BadInput("runtime", std::to_string(first + n) + " positions exceed the cache of " +
+                                  std::to_string(state.layers.empty() ? 0 : state.layers.front().capacity));
+  }
+  if (first + n > c.max_positions) {
+    throw BadInput("runtime", std::to_string(first + n) + " positions exceed the model's context of " +
+                                  std::to_string(c.max_positions));
+  }
+  Matrix x(n, c.hidden_size);
+  for (int64_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
+      throw BadInput("runtime", "token " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
+                                    std::to_string(c.vocab_size));
+    }
+    embed_.dequantize_row(tokens[t], x.row(t));
+    if (!positions_.empty()) {
+      const float* p = positions_.data() + (first + t) * c.hidden_size;
+      for (int64_t j = 0; j < c.hidden_size; ++j) x.row(t)[j] += p[j];
+    }
+  }
+  for (int64_t i = 0; i < c.layers; ++i) {
+    attention_block(layers_[i], state.layers[i], x, first);
+    mlp_block(layers_[i], x);
+  }
+  state.length = first + n;
+  if (c.architecture == "gpt2") {
+    ops::layer_norm(x, final_norm_weight_, final_norm_bias_, c.norm_eps);
+  } else {
+    ops::rms_norm(x, final_norm_weight_, c.norm_eps);
+  }
+  return x;
+}
+
+Matrix Decoder::logits(const Matrix& hidden) const { return linear(lm_head_ ? *lm_head_ : embed_, hidden); }
+
+std::vector<const LinearWeight*> Decoder::linears() const {
+  std::vector<const LinearWeight*> out;
+  for (const auto& l : layers_) {
+    for (const auto* w : {l.qkv ? &*l.qkv : nullptr, l.q ? &*l.q : nullptr, l.k ? &*l.k : nullptr,
+                          l.v ? &*l.v : nullptr, &l.out, l.gate ? &*l.gate : nullptr, &l.up, &l.down}) {
+      if (w) out.push_back(w);
+    }
+  }
+  out.push_back(&embed_);
+  if (lm_head_) out.push_back(&*lm_head_);
+  return out;
+}
+
+}  // namespace compressor::runtime

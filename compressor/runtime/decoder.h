@@ -1,0 +1,78 @@
+// A decoder-only language model executed from an artifact as stored (GPT-2 and Llama, Hugging Face
+// names and config.json): dense weights widened to float32, quantized weights kept packed and run
+// by the kernels (kernels/). No LibTorch: see DESIGN.md ("The runtime does not link LibTorch").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compressor/runtime/linear_weight.h"
+#include "compressor/runtime/matrix.h"
+#include "compressor/runtime/ops/attention.h"
+
+namespace compressor::runtime {
+
+struct DecoderConfig {
+  std::string architecture;  // "gpt2" | "llama"
+  int64_t vocab_size = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0;
+  int64_t intermediate_size = 0, max_positions = 0;
+  double norm_eps = 1e-5;
+  double rope_theta = 10000.0;  // llama
+  bool gelu_tanh = true;        // gpt2: gelu_new (tanh) or exact gelu
+};
+
+struct DecoderLayer {
+  FloatVector norm1_weight, norm1_bias, norm2_weight, norm2_bias;  // biases: GPT-2 only
+  // GPT-2 stores q, k, v as one fused c_attn; Llama as q_proj, k_proj, v_proj.
+  std::optional<LinearWeight> qkv;
+  std::optional<LinearWeight> q, k, v;
+  LinearWeight out;
+  std::optional<LinearWeight> gate;  // Llama's SwiGLU gate
+  LinearWeight up;                   // GPT-2's c_fc, Llama's up_proj
+  LinearWeight down;                 // GPT-2's mlp.c_proj, Llama's down_proj
+};
+
+class Decoder {
+ public:
+  // Reads DIR/config.json and DIR/model.safetensors (an artifact or a plain Hugging Face
+  // checkpoint). BadInput naming the file and key or tensor for what it cannot execute.
+  static std::unique_ptr<Decoder> load(const std::filesystem::path& dir);
+
+  const DecoderConfig& config() const { return config_; }
+
+  // The key/value cache of one sequence and how many positions it holds.
+  struct State {
+    std::vector<ops::LayerCache> layers;
+    int64_t length = 0;
+  };
+  State new_state(int64_t capacity) const;
+
+  // Runs `n` tokens after the state's positions, appends their keys and values, and returns their
+  // hidden states after the final norm: [n, hidden_size]. BadInput when the sequence would pass
+  // the cache's capacity or the model's context, or a token is outside the vocabulary.
+  Matrix forward(const int32_t* tokens, int64_t n, State& state) const;
+  // Logits [rows, vocab_size] of hidden states.
+  Matrix logits(const Matrix& hidden) const;
+
+  // Every linear, in execution order (embedding and head last), for inspection and benchmarks.
+  std::vector<const LinearWeight*> linears() const;
+
+ private:
+  Decoder() = default;
+  Matrix linear(const LinearWeight& w, const Matrix& x) const;
+  void attention_block(const DecoderLayer& layer, ops::LayerCache& cache, Matrix& x, int64_t first_pos) const;
+  void mlp_block(const DecoderLayer& layer, Matrix& x) const;
+
+  DecoderConfig config_;
+  LinearWeight embed_;                 // [vocab, hidden]: token embedding, and the head when tied
+  FloatVector positions_;              // GPT-2's learned positions [max_positions, hidden]
+  std::vector<DecoderLayer> layers_;
+  FloatVector final_norm_weight_, final_norm_bias_;
+  std::optional<LinearWeight> lm_head_;  // untied (or separately quantized) head
+};
+
+}  // namespace compressor::runtime

@@ -1,0 +1,42 @@
+#include "compressor/runtime/kernels/linear_blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+#include "compressor/base/error.h"
+#include "compressor/runtime/kernels/linear_ref.h"
+
+namespace compressor::runtime {
+
+void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
+  if (x_in.cols != w.cols) {
+    throw InternalError("linear_blas", w.name + ": input has " + std::to_string(x_in.cols) + " columns, weight " +
+                                           std::to_string(w.cols));
+  }
+  const Matrix quantized_input = w.input_args ? quantize_input(w, x_in) : Matrix();
+  const Matrix& x = w.input_args ? quantized_input : x_in;
+  const auto n = static_cast<blasint>(x.rows), k = static_cast<blasint>(w.cols), rows = static_cast<blasint>(w.rows);
+  y = Matrix(x.rows, w.rows);
+  if (x.rows == 0) return;
+  if (!w.quantized()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x.data.data(), k, w.dense.data(), k, 0.0f,
+                y.data.data(), rows);
+  } else {
+    FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, w.rows) * w.cols));
+    for (int64_t r0 = 0; r0 < w.rows; r0 += kTileRows) {
+      const int64_t r1 = std::min(r0 + kTileRows, w.rows);
+      for (int64_t r = r0; r < r1; ++r) w.dequantize_row(r, tile.data() + (r - r0) * w.cols);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<blasint>(r1 - r0), k, 1.0f, x.data.data(), k,
+                  tile.data(), k, 0.0f, y.data.data() + r0, rows);
+    }
+  }
+  if (!w.bias.empty()) {
+    for (int64_t t = 0; t < y.rows; ++t) {
+      float* yt = y.row(t);
+      for (int64_t o = 0; o < w.rows; ++o) yt[o] += w.bias[o];
+    }
+  }
+}
+
+}  // namespace compressor::runtime

@@ -1,0 +1,21 @@
+// The reference linear kernel: defines what every optimized kernel must compute. y = q(x) · Wᵀ + b,
+// where W is the weight dequantized row by row with compressor/quant's scalar references and q the
+// weight's activation scheme (dynamic per-token or static), applied exactly as the fake-quant
+// LibTorch model applies it. Accumulates in double: it is the yardstick, not the fast path.
+#pragma once
+
+#include <cstdint>
+
+#include "compressor/runtime/linear_weight.h"
+#include "compressor/runtime/matrix.h"
+
+namespace compressor::runtime {
+
+// x: [n, w.cols] -> y: [n, w.rows] (resized).
+void linear_ref(const LinearWeight& w, const Matrix& x, Matrix& y);
+
+// The input as the weight's activation scheme sees it: x itself without one, else each row (per
+// token) or the whole matrix (per tensor, or the calibrated static scale) quantized and dequantized.
+Matrix quantize_input(const LinearWeight& w, const Matrix& x);
+
+}  // namespace compressor::runtime

@@ -1,0 +1,261 @@
+#include "compressor/runtime/linear_weight.h"
+
+#include <cstring>
+#include <initializer_list>
+
+#include "compressor/base/error.h"
+#include "compressor/quant/float_formats.h"
+#include "compressor/quant/fp8_codec.h"
+#include "compressor/quant/packing.h"
+
+namespace compressor::runtime {
+
+namespace {
+
+using formats::DType;
+using formats::SafetensorsReader;
+using formats::TensorInfo;
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The tensor `name` with one of `dtypes` and exactly `shape`, or BadInput naming it and what needs it.
+const TensorInfo& part(const SafetensorsReader& file, const std::string& name, std::initializer_list<DType> dtypes,
+                       const std::vector<int64_t>& shape, const std::string& what) {
+  if (!file.contains(name)) throw BadInput(file.path().string(), "tensor '" + name + "' is missing: " + what + " needs it");
+  const auto& info = file.info(name);
+  bool ok = false;
+  std::string allowed;
+  for (auto d : dtypes) {
+    ok = ok || info.dtype == d;
+    allowed += std::string(allowed.empty() ? "" : " or ") + formats::dtype_name(d);
+  }
+  if (!ok || info.shape != shape) {
+    throw BadInput(file.where(name), std::string("is ") + formats::dtype_name(info.dtype) + " " + shape_text(info.shape) +
+                                         " but " + what + " stores it as " + allowed + " " + shape_text(shape));
+  }
+  return info;
+}
+
+float widen(DType d, const uint8_t* p) {
+  uint16_t h;
+  switch (d) {
+    case DType::F32: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    case DType::F16:
+      std::memcpy(&h, p, 2);
+      return quant::fp16_to_fp32(h);
+    case DType::BF16:
+      std::memcpy(&h, p, 2);
+      return quant::bf16_to_fp32(h);
+    default:
+      throw InternalError("runtime", "widen: not a floating-point dtype");
+  }
+}
+
+template <class T>
+T load_int(DType d, const uint8_t* p) {
+  switch (d) {
+    case DType::I8: return static_cast<T>(static_cast<int8_t>(*p));
+    case DType::I32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return static_cast<T>(v);
+    }
+    case DType::I64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      return static_cast<T>(v);
+    }
+    default:
+      throw InternalError("runtime", "load_int: not an integer dtype");
+  }
+}
+
+std::vector<float> widen_all(const SafetensorsReader& file, const TensorInfo& info) {
+  const int64_t n = static_cast<int64_t>((info.end - info.begin) / formats::dtype_size(info.dtype));
+  std::vector<float> out(static_cast<size_t>(n));
+  const uint8_t* p = file.data(info);
+  for (int64_t i = 0; i < n; ++i) out[i] = widen(info.dtype, p + i * formats::dtype_size(info.dtype));
+  return out;
+}
+
+void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::string& module,
+                    const quant::QuantScheme& scheme) {
+  if (!scheme.weights) throw BadInput(file.path().string(), module + ": its quantization_config group has no weights");
+  w.args = *scheme.weights;
+  const auto& a = w.args;
+  const std::string& format = scheme.format;
+  const bool is_int = a.type == quant::QuantType::integer;
+  const std::string enc = quant::encoding_name(a) + " (" + format + ")";
+  w.encoding = quant::encoding_name(a);
+  if (format == "pack-quantized") {
+    if (!is_int) throw BadInput(file.path().string(), module + ": pack-quantized stores integer weights, not FP8");
+    const auto& shape = part(file, module + ".weight_shape", {DType::I64, DType::I32}, {2}, enc);
+    const uint8_t* sp = file.data(shape);
+    const size_t step = formats::dtype_size(shape.dtype);
+    w.rows = load_int<int64_t>(shape.dtype, sp);
+    w.cols = load_int<int64_t>(shape.dtype, sp + step);
+    if (w.rows <= 0 || w.cols <= 0) throw BadInput(file.where(module + ".weight_shape"), "holds a non-positive size");
+    const auto& packed = part(file, module + ".weight_packed", {DType::I32},
+                              {w.rows, quant::packed_words(w.cols, a.num_bits)}, enc);
+    w.storage = WeightStorage::packed;
+    w.packed = reinterpret_cast<const int32_t*>(file.data(packed));
+  } else if (format == "int-quantized" || format == "naive-quantized" || format == "float-quantized") {
+    if (!file.contains(module + ".weight")) {
+      throw BadInput(file.path().string(), "tensor '" + module + ".weight' is missing: " + enc + " needs it");
+    }
+    const auto& info = file.info(module + ".weight");
+    if (info.shape.size() != 2) throw BadInput(file.where(module + ".weight"), "is not a matrix");
+    w.rows = info.shape[0];
+    w.cols = info.shape[1];
+    part(file, module + ".weight", {is_int ? DType::I8 : DType::F8_E4M3}, {w.rows, w.cols}, enc);
+    w.storage = is_int ? WeightStorage::int_bytes : WeightStorage::fp8_bytes;
+    w.bytes = file.data(info);
+  } else {
+    throw BadInput(file.path().string(), module + ": format '" + format + "' cannot be executed");
+  }
+  w.layout = quant::weight_layout(a, format, w.rows, w.cols, module);
+  const auto& l = w.layout;
+  const std::vector<int64_t> unit_shape =
+      a.strategy == quant::Strategy::tensor ? std::vector<int64_t>{1} : std::vector<int64_t>{l.scale_rows, l.scale_cols};
+  const auto& scale = part(file, module + ".weight_scale", {DType::F32, DType::F16, DType::BF16}, unit_shape, enc);
+  w.scale = widen_all(file, scale);
+  const std::string zp_name = module + ".weight_zero_point";
+  if (l.has_zero_point) {
+    w.zero_point.resize(static_cast<size_t>(l.scale_rows * l.scale_cols));
+    if (l.zero_point_packed) {
+      // Packed along dim 0: column c of the [scale_rows, scale_cols] zero points is one packed row.
+      const int64_t words = quant::packed_words(l.scale_rows, a.num_bits);
+      const auto& zp = part(file, zp_name, {DType::I32}, {words, l.scale_cols}, enc);
+      std::vector<int32_t> transposed(static_cast<size_t>(l.scale_cols * words));
+      std::vector<int32_t> stored(static_cast<size_t>(words * l.scale_cols));
+      std::memcpy(stored.data(), file.data(zp), stored.size() * 4);
+      for (int64_t r = 0; r < words; ++r)
+        for (int64_t c = 0; c < l.scale_cols; ++c) transposed[c * words + r] = stored[r * l.scale_cols + c];
+      std::vector<int8_t> codes(static_cast<size_t>(l.scale_cols * l.scale_rows));
+      quant::unpack_int32(transposed.data(), l.scale_cols, l.scale_rows, a.num_bits, codes.data());
+      for (int64_t r = 0; r < l.scale_rows; ++r)
+        for (int64_t c = 0; c < l.scale_cols; ++c) w.zero_point[r * l.scale_cols + c] = codes[c * l.scale_rows + r];
+    } else {
+      const auto& zp = part(file, zp_name, {DType::I8, DType::I32}, unit_shape, enc);
+      const uint8_t* p = file.data(zp);
+      for (size_t i = 0; i < w.zero_point.size(); ++i) {
+        w.zero_point[i] = load_int<int32_t>(zp.dtype, p + i * formats::dtype_size(zp.dtype));
+      }
+    }
+    for (auto z : w.zero_point) {
+      if (z < quant::int_qmin(a.num_bits) || z > quant::int_qmax(a.num_bits)) {
+        throw BadInput(file.where(zp_name), "zero point " + std::to_string(z) + " is off the " +
+                                                std::to_string(a.num_bits) + "-bit grid");
+      }
+    }
+  }
+  if (scheme.input_activations) {
+    const auto& ia = *scheme.input_activations;
+    if (!ia.dynamic) {
+      const auto& s = part(file, module + ".input_scale", {DType::F32}, {1}, "a static input scheme");
+      quant::IntQParams p;
+      p.scale = widen(DType::F32, file.data(s));
+      if (!(p.scale > 0)) throw BadInput(file.where(module + ".input_scale"), "is not a positive scale");
+      if (!ia.symmetric) {
+        const auto& z = part(file, module + ".input_zero_point", {DType::I8}, {1}, "an asymmetric static input scheme");
+        p.zero_point = load_int<int32_t>(DType::I8, file.data(z));
+      }
+      w.input_qparams = p;
+    }
+    w.input_args = ia;
+  }
+}
+
+}  // namespace
+
+FloatVector load_float_tensor(const SafetensorsReader& file, const std::string& name, const std::vector<int64_t>& shape) {
+  const auto& info = part(file, name, {DType::F32, DType::F16, DType::BF16}, shape, "the model");
+  const auto v = widen_all(file, info);
+  return FloatVector(v.begin(), v.end());
+}
+
+LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, const std::string& module,
+                         const formats::QuantizationConfig* config, bool conv1d, int64_t expected_rows,
+                         int64_t expected_cols) {
+  LinearWeight w;
+  w.name = module;
+  w.file = file;
+  const bool compressed = file->contains(module + ".weight_packed") || file->contains(module + ".weight_scale");
+  if (compressed) {
+    const auto* group = config ? config->group_for(module) : nullptr;
+    if (!group) {
+      throw BadInput(file->path().string(), module + " is stored quantized but config.json's quantization_config " +
+                                                (config ? "has no group for it" : "is missing"));
+    }
+    load_quantized(w, *file, module, group->scheme);
+    if (w.rows != expected_rows || w.cols != expected_cols) {
+      throw BadInput(file->path().string(), module + " is [" + std::to_string(w.rows) + ", " + std::to_string(w.cols) +
+                                                "] but config.json implies [" + std::to_string(expected_rows) + ", " +
+                                                std::to_string(expected_cols) + "]");
+    }
+  } else {
+    w.rows = expected_rows;
+    w.cols = expected_cols;
+    const auto stored = conv1d ? std::vector<int64_t>{expected_cols, expected_rows} : std::vector<int64_t>{expected_rows, expected_cols};
+    const auto& info = file->info(module + ".weight");
+    w.encoding = info.dtype == DType::F32 ? "f32" : info.dtype == DType::F16 ? "f16" : "bf16";
+    auto dense = load_float_tensor(*file, module + ".weight", stored);
+    if (conv1d) {
+      w.dense.assign(dense.size(), 0.0f);
+      for (int64_t i = 0; i < expected_cols; ++i)
+        for (int64_t o = 0; o < expected_rows; ++o) w.dense[o * expected_cols + i] = dense[i * expected_rows + o];
+    } else {
+      w.dense = std::move(dense);
+    }
+  }
+  if (file->contains(module + ".bias")) w.bias = load_float_tensor(*file, module + ".bias", {w.rows});
+  return w;
+}
+
+int64_t LinearWeight::stored_bytes() const {
+  int64_t b = static_cast<int64_t>(bias.size()) * 4;
+  switch (storage) {
+    case WeightStorage::dense: return b + rows * cols * 4;
+    case WeightStorage::packed: b += rows * quant::packed_words(cols, args.num_bits) * 4; break;
+    case WeightStorage::int_bytes:
+    case WeightStorage::fp8_bytes: b += rows * cols; break;
+  }
+  return b + static_cast<int64_t>(scale.size()) * 4 + static_cast<int64_t>(zero_point.size()) * 4;
+}
+
+void LinearWeight::dequantize_row(int64_t r, float* out) const {
+  switch (storage) {
+    case WeightStorage::dense:
+      std::memcpy(out, dense.data() + r * cols, static_cast<size_t>(cols) * 4);
+      return;
+    case WeightStorage::fp8_bytes:
+      for (int64_t c = 0; c < cols; ++c) out[c] = quant::dequantize_fp8(bytes[r * cols + c], scale[layout.unit(r, c)]);
+      return;
+    case WeightStorage::packed:
+    case WeightStorage::int_bytes: {
+      thread_local std::vector<int8_t> codes;  // one row of codes, reused across calls
+      codes.resize(static_cast<size_t>(cols));
+      if (storage == WeightStorage::packed) {
+        quant::unpack_int32(packed + r * quant::packed_words(cols, args.num_bits), 1, cols, args.num_bits, codes.data());
+      } else {
+        std::memcpy(codes.data(), bytes + r * cols, static_cast<size_t>(cols));
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t u = layout.unit(r, c);
+        const quant::IntQParams p{scale[u], zero_point.empty() ? 0 : zero_point[u]};
+        out[c] = quant::dequantize_int(codes[c], p);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace compressor::runtime

@@ -1,0 +1,74 @@
+// One linear layer's weight as the artifact stores it, ready for the kernels: dense float weights
+// converted to float32 [out, in] at load (f16/bf16 widened, GPT-2's Conv1D [in, out] transposed),
+// quantized ones kept as stored (packed int32 words, int8 or FP8 bytes viewed in the mapped file)
+// with their scales widened to float32 and zero points unpacked. The kernels (kernels/) compute
+// y = x · Wᵀ + b from this; dequantization is defined by compressor/quant's scalar references.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compressor/quant/encoding.h"
+#include "compressor/quant/int_codec.h"
+#include "compressor/quant/quant_args.h"
+#include "compressor/runtime/matrix.h"
+#include "formats/quantization_config.h"
+#include "formats/safetensors_reader.h"
+
+namespace compressor::runtime {
+
+enum class WeightStorage {
+  dense,      // `dense` float32 [rows, cols]
+  packed,     // `packed` int32 [rows, packed_words(cols, bits)], compressed-tensors' pack-quantized
+  int_bytes,  // `bytes` int8 codes [rows, cols] (int-quantized, e.g. W8A8)
+  fp8_bytes,  // `bytes` FP8 E4M3 bit patterns [rows, cols] (float-quantized, naive-quantized)
+};
+
+struct LinearWeight {
+  std::string name;  // the module ("model.layers.0.mlp.down_proj") for messages
+  int64_t rows = 0, cols = 0;
+  WeightStorage storage = WeightStorage::dense;
+  std::string encoding = "f32";  // the manifest's name: "f32", "int4_g128_sym", ...
+
+  FloatVector dense;
+  const int32_t* packed = nullptr;  // in the mapping kept alive by `file`
+  const uint8_t* bytes = nullptr;
+  quant::QuantArgs args;            // quantized storages only
+  quant::WeightLayout layout;       // scale (and zero point) unit of each element
+  std::vector<float> scale;         // [scale_rows * scale_cols], float32
+  std::vector<int32_t> zero_point;  // same shape, empty when symmetric
+
+  // Dynamic activation quantization (W8A8, FP8_DYNAMIC) or a static calibrated input scale (FP8):
+  // the input is quantized and dequantized exactly as the compressing run's fake-quant model does.
+  std::optional<quant::QuantArgs> input_args;
+  std::optional<quant::IntQParams> input_qparams;  // static input schemes only
+
+  FloatVector bias;  // empty or [rows]
+  std::shared_ptr<const formats::SafetensorsReader> file;
+
+  bool quantized() const { return storage != WeightStorage::dense; }
+  // Bytes the weight occupies in memory as executed (codes, scales, zero points, bias).
+  int64_t stored_bytes() const;
+  // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats).
+  void dequantize_row(int64_t r, float* out) const;
+};
+
+// Reads `module`'s weight (and `module.bias` when present) from `file`:
+// - a compressed module (`module.weight_packed` or `module.weight_scale`) with the scheme that
+//   `config` gives it; BadInput naming the file and tensor when a part is missing, mis-shaped or
+//   of the wrong dtype, or when the config has no group for it;
+// - else the dense `module.weight` ([out, in]; [in, out] when `conv1d`, as GPT-2 stores it).
+// `expected_rows` / `expected_cols` (the model's config) are checked too.
+LinearWeight load_linear(const std::shared_ptr<const formats::SafetensorsReader>& file, const std::string& module,
+                         const formats::QuantizationConfig* config, bool conv1d, int64_t expected_rows,
+                         int64_t expected_cols);
+
+// A dense float32 copy of a floating-point tensor (F32, F16, BF16) with the shape checked against
+// `shape`; BadInput naming the file and tensor otherwise.
+FloatVector load_float_tensor(const formats::SafetensorsReader& file, const std::string& name,
+                              const std::vector<int64_t>& shape);
+
+}  // namespace compressor::runtime

@@ -1,0 +1,30 @@
+// Causal multi-head attention over a key/value cache, with grouped-query attention (query head h
+// reads key/value head h / (heads / kv_heads)). Softmax in double: this is the reference op.
+#pragma once
+
+#include <cstdint>
+
+#include "compressor/runtime/matrix.h"
+
+namespace compressor::runtime::ops {
+
+// One layer's keys and values of every position so far: [kv_heads, capacity, head_dim] each.
+struct LayerCache {
+  int64_t kv_heads = 0, capacity = 0, head_dim = 0;
+  FloatVector keys, values;
+
+  LayerCache() = default;
+  LayerCache(int64_t kv_heads_, int64_t capacity_, int64_t head_dim_);
+  float* key(int64_t h, int64_t pos) { return keys.data() + (h * capacity + pos) * head_dim; }
+  float* value(int64_t h, int64_t pos) { return values.data() + (h * capacity + pos) * head_dim; }
+  const float* key(int64_t h, int64_t pos) const { return keys.data() + (h * capacity + pos) * head_dim; }
+  const float* value(int64_t h, int64_t pos) const { return values.data() + (h * capacity + pos) * head_dim; }
+  // Writes k, v ([tokens, kv_heads · head_dim]) at positions first_pos, first_pos + 1, ...
+  void store(const Matrix& k, const Matrix& v, int64_t first_pos);
+};
+
+// q: [tokens, heads · head_dim], row t at position first_pos + t, attending to cache positions
+// [0, first_pos + t]. Returns [tokens, heads · head_dim].
+Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos);
+
+}  // namespace compressor::runtime::ops

@@ -1,0 +1,76 @@
+// The runtime's reference ops against closed forms.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "compressor/runtime/ops/activation.h"
+#include "compressor/runtime/ops/attention.h"
+#include "compressor/runtime/ops/norm.h"
+#include "compressor/runtime/ops/rotary.h"
+
+using namespace compressor::runtime;
+
+namespace {
+Matrix from(int64_t rows, int64_t cols, std::initializer_list<float> v) {
+  Matrix m(rows, cols);
+  std::copy(v.begin(), v.end(), m.data.begin());
+  return m;
+}
+}  // namespace
+
+TEST_CASE("runtime ops: layer norm and RMS norm on a row with known moments", "[runtime]") {
+  Matrix x = from(1, 4, {1, 2, 3, 6});  // mean 3, biased variance 3.5
+  ops::layer_norm(x, FloatVector{1, 1, 1, 2}, FloatVector{0, 0, 0, 1}, 0.0);
+  const double s = std::sqrt(3.5);
+  CHECK(x.data[0] == Approx(-2 / s));
+  CHECK(x.data[3] == Approx(2 * 3 / s + 1));
+  Matrix y = from(1, 2, {3, 4});  // mean square 12.5
+  ops::rms_norm(y, FloatVector{1, 2}, 0.0);
+  CHECK(y.data[0] == Approx(3 / std::sqrt(12.5)));
+  CHECK(y.data[1] == Approx(8 / std::sqrt(12.5)));
+}
+
+TEST_CASE("runtime ops: GELU (tanh and erf) and SwiGLU at known points", "[runtime]") {
+  Matrix a = from(1, 2, {1.0f, -2.0f});
+  ops::gelu_tanh(a);
+  CHECK(a.data[0] == Approx(0.8411919906082768));
+  CHECK(a.data[1] == Approx(-0.04540230591222338));
+  Matrix b = from(1, 1, {1.0f});
+  ops::gelu_erf(b);
+  CHECK(b.data[0] == Approx(0.8413447460685429));
+  Matrix g = from(1, 1, {1.0f});
+  ops::silu_mul(g, from(1, 1, {2.0f}));
+  CHECK(g.data[0] == Approx(2 * 0.7310585786300049));
+}
+
+TEST_CASE("runtime ops: rotary embeddings rotate each (i, i + d/2) pair by pos / theta^(2i/d)", "[runtime]") {
+  // One head of 4: pairs (0, 2) and (1, 3); at position 3 the angles are 3 and 3 / sqrt(100).
+  Matrix x = from(2, 4, {1, 1, 0, 0, 1, 1, 0, 0});
+  ops::apply_rotary(x, 1, 4, 2, 100.0);  // rows at positions 2 and 3
+  for (int64_t t = 0; t < 2; ++t) {
+    const double pos = 2 + t;
+    CHECK(x.row(t)[0] == Approx(std::cos(pos)));
+    CHECK(x.row(t)[2] == Approx(std::sin(pos)));
+    CHECK(x.row(t)[1] == Approx(std::cos(pos / 10)));
+    CHECK(x.row(t)[3] == Approx(std::sin(pos / 10)));
+  }
+}
+
+TEST_CASE("runtime ops: causal attention weighs cached values by softmax of scaled scores, kv heads shared",
+          "[runtime]") {
+  // 2 query heads share 1 kv head of width 2. Keys: k0 = (0, 0), k1 = (2, 0).
+  ops::LayerCache cache(1, 4, 2);
+  cache.store(from(2, 2, {0, 0, 2, 0}), from(2, 2, {1, 0, 0, 1}), 0);
+  // Token 0 sees only position 0: its output is v0 for both heads.
+  // Token 1 (query (1, 0) for head 0, (0, 0) for head 1) sees both: scores 0 and 2/sqrt(2).
+  const Matrix q = from(2, 4, {5, 5, -3, 1, 1, 0, 0, 0});
+  const Matrix out = ops::causal_attention(q, cache, 2, 0);
+  CHECK(out.row(0)[0] == Approx(1));
+  CHECK(out.row(0)[1] == Approx(0));
+  CHECK(out.row(0)[2] == Approx(1));
+  const double w1 = 1 / (1 + std::exp(-2 / std::sqrt(2.0)));
+  CHECK(out.row(1)[0] == Approx(1 - w1));
+  CHECK(out.row(1)[1] == Approx(w1));
+  CHECK(out.row(1)[2] == Approx(0.5));  // equal scores: the mean of v0 and v1
+  CHECK(out.row(1)[3] == Approx(0.5));
+}
