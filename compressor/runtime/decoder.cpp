@@ -147,7 +147,9 @@ void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Mat
     ops::apply_rotary(k, c.kv_heads, c.head_dim, first_pos, c.rope_theta);
   }
   cache.store(k, v, first_pos);
-  add_rows(x, linear(l.out, ops::causal_attention(q, cache, c.heads, first_pos)));
+  const Matrix attended = kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
+                                                : ops::causal_attention_blas(q, cache, c.heads, first_pos);
+  add_rows(x, linear(l.out, attended));
 }
 
 void Decoder::mlp_block(const DecoderLayer& l, Matrix& x) const {

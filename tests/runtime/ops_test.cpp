@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <random>
 
 #include "compressor/runtime/ops/activation.h"
 #include "compressor/runtime/ops/attention.h"
@@ -73,4 +74,19 @@ TEST_CASE("runtime ops: causal attention weighs cached values by softmax of scal
   CHECK(out.row(1)[1] == Approx(w1));
   CHECK(out.row(1)[2] == Approx(0.5));  // equal scores: the mean of v0 and v1
   CHECK(out.row(1)[3] == Approx(0.5));
+}
+
+TEST_CASE("runtime ops: the sgemm attention equals the reference with grouped heads and a filled cache",
+          "[runtime]") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0, 1);
+  const int64_t heads = 6, kv_heads = 2, d = 8, first = 5, n = 7;
+  ops::LayerCache cache(kv_heads, 16, d);
+  Matrix k(first + n, kv_heads * d), v(first + n, kv_heads * d), q(n, heads * d);
+  for (auto* m : {&k, &v, &q})
+    for (auto& x : m->data) x = normal(rng);
+  cache.store(k, v, 0);
+  const Matrix ref = ops::causal_attention(q, cache, heads, first);
+  const Matrix fast = ops::causal_attention_blas(q, cache, heads, first);
+  for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
 }

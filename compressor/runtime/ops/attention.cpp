@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include <cblas.h>
+
 #include "compressor/base/error.h"
 
 namespace compressor::runtime::ops {
@@ -56,6 +58,35 @@ Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads,
       float* o = out.row(t) + h * d;
       for (int64_t c = 0; c < d; ++c) o[c] = static_cast<float>(acc[c] / sum);
     }
+  }
+  return out;
+}
+
+Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos) {
+  const int64_t d = cache.head_dim, n = q.rows, total = first_pos + q.rows;
+  const int64_t group = heads / cache.kv_heads;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  Matrix out(n, heads * d);
+  Matrix scores(n, total);
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t kvh = h / group;
+    // scores = scale · q_h K_hᵀ over every cached position; the causal mask is applied below.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(total),
+                static_cast<blasint>(d), scale, q.data.data() + h * d, static_cast<blasint>(heads * d),
+                cache.key(kvh, 0), static_cast<blasint>(d), 0.0f, scores.data.data(), static_cast<blasint>(total));
+    for (int64_t t = 0; t < n; ++t) {
+      float* s = scores.row(t);
+      const int64_t seen = first_pos + t + 1;
+      const float max = *std::max_element(s, s + seen);
+      float sum = 0;
+      for (int64_t j = 0; j < seen; ++j) sum += (s[j] = std::exp(s[j] - max));
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j < seen; ++j) s[j] *= inv;
+      std::fill(s + seen, s + total, 0.0f);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(d),
+                static_cast<blasint>(total), 1.0f, scores.data.data(), static_cast<blasint>(total), cache.value(kvh, 0),
+                static_cast<blasint>(d), 0.0f, out.data.data() + h * d, static_cast<blasint>(heads * d));
   }
   return out;
 }

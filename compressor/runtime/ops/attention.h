@@ -26,5 +26,8 @@ struct LayerCache {
 // q: [tokens, heads · head_dim], row t at position first_pos + t, attending to cache positions
 // [0, first_pos + t]. Returns [tokens, heads · head_dim].
 Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos);
+// The same with float32 softmax and two sgemms per head (scores, then weighted values): the fast
+// path, tested against causal_attention.
+Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos);
 
 }  // namespace compressor::runtime::ops
