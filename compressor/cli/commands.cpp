@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "compressor/cli/calibrate.h"
+#include "compressor/cli/generate.h"
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
 #include "compressor/cli/sensitivity.h"
@@ -84,6 +85,17 @@ int run_cli(int argc, char** argv) {
   sensitivity->add_option("--emit-recipe", sens.emit_recipe,
                           "write the recipe (resolved, absolute paths) with the allocation as the pass's config_groups");
 
+  GenerateArgs gen;
+  auto* generate = app.add_subcommand("generate", "continue a prompt with an artifact or checkpoint, executed by the runtime");
+  generate->add_option("model", gen.model, "artifact or checkpoint directory (GPT-2 or Llama)")->required();
+  generate->add_option("--prompt", gen.prompt, "the text to continue")->required();
+  generate->add_option("--max-tokens", gen.max_tokens, "tokens to generate at most (default 64)");
+  generate->add_option("--temperature", gen.sampling.temperature, "0: greedy (default); > 0: sample from softmax(logits / T)");
+  generate->add_option("--top-k", gen.sampling.top_k, "sample among the k most likely tokens (0: all, default)");
+  generate->add_option("--top-p", gen.sampling.top_p, "sample among the smallest set whose probability reaches p (default 1)");
+  generate->add_option("--repetition-penalty", gen.sampling.repetition_penalty, "CTRL penalty on tokens already seen (default 1: none)");
+  generate->add_option("--seed", gen.sampling.seed, "seed of the sampler (default 0)");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -104,6 +116,7 @@ int run_cli(int argc, char** argv) {
     if (*ev) return eval_model(eval_args);
     if (*calibrate) return calibrate_recipe(calibrate_args, quiet);
     if (*inspect) return inspect_path_cmd(inspect_path);
+    if (*generate) return generate_text(gen);
     if (*sensitivity) return sensitivity_recipe(sens, quiet);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);

@@ -59,7 +59,7 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
   if (hf.model_type == "gpt2") {
     const auto g = formats::parse_gpt2_config(hf);
     c = {"gpt2", g.vocab_size, g.n_embd, g.n_layer, g.n_head, g.n_head, g.n_embd / g.n_head, g.n_inner, g.n_positions,
-         g.layer_norm_epsilon, 0.0, g.activation == "gelu_new"};
+         g.layer_norm_epsilon, 0.0, g.activation == "gelu_new", {}};
     ld.prefix = ld.file->contains("transformer.wte.weight") ? "transformer." : "";
     const int64_t D = c.hidden_size;
     m->embed_ = ld.linear("wte", c.vocab_size, D);
@@ -82,7 +82,7 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
   } else if (hf.model_type == "llama") {
     const auto g = formats::parse_llama_config(hf);
     c = {"llama", g.vocab_size, g.hidden_size, g.num_hidden_layers, g.num_attention_heads, g.num_key_value_heads,
-         g.head_dim, g.intermediate_size, g.max_position_embeddings, g.rms_norm_eps, g.rope_theta, false};
+         g.head_dim, g.intermediate_size, g.max_position_embeddings, g.rms_norm_eps, g.rope_theta, false, {}};
     ld.prefix = ld.file->contains("model.embed_tokens.weight") ? "model." : "";
     const int64_t D = c.hidden_size, qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
     m->embed_ = ld.linear("embed_tokens", c.vocab_size, D);
@@ -103,6 +103,13 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
     m->final_norm_weight_ = ld.vector("norm.weight", D);
   } else {
     throw BadInput(hf.file.string(), "key 'model_type': the runtime executes gpt2 and llama, not '" + hf.model_type + "'");
+  }
+  if (auto it = hf.raw.find("eos_token_id"); it != hf.raw.end() && !it->is_null()) {
+    const auto ids = it->is_array() ? *it : nlohmann::json::array({*it});
+    for (const auto& id : ids) {
+      if (!id.is_number_integer()) throw BadInput(hf.file.string(), "key 'eos_token_id': expected token ids, got " + it->dump());
+      c.eos_token_ids.push_back(id.get<int32_t>());
+    }
   }
   // lm_head is unprefixed; present when untied, or when it was quantized apart from the embedding.
   if (ld.has_module("lm_head")) {

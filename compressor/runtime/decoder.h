@@ -23,6 +23,7 @@ struct DecoderConfig {
   double norm_eps = 1e-5;
   double rope_theta = 10000.0;  // llama
   bool gelu_tanh = true;        // gpt2: gelu_new (tanh) or exact gelu
+  std::vector<int32_t> eos_token_ids;  // config.json's eos_token_id (one id or a list); may be empty
 };
 
 struct DecoderLayer {

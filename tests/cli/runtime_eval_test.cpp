@@ -58,3 +58,36 @@ TEST_CASE("eval --engine must be torch or runtime", "[cli][runtime][bad-input]")
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Catch::Contains("--engine"));
 }
+
+TEST_CASE("generate continues a prompt through the runtime, greedy by default and seeded when sampling",
+          "[cli][runtime]") {
+  auto w = make_workspace("runtime-generate", {}, /*train_steps=*/30);
+  const auto greedy = run_cli({"generate", w.model.string(), "--prompt", "In the beginning", "--max-tokens", "12"});
+  INFO(greedy.all());
+  REQUIRE(greedy.code == 0);
+  CHECK_THAT(greedy.out, Catch::StartsWith("In the beginning"));
+  CHECK(greedy.out.size() == std::string("In the beginning").size() + 12 + 1);  // byte tokens and a newline
+  CHECK_THAT(greedy.err, Catch::Contains("12 generated"));
+  CHECK(run_cli({"generate", w.model.string(), "--prompt", "In the beginning", "--max-tokens", "12"}).out == greedy.out);
+  const std::vector<std::string> sample = {"generate", w.model.string(), "--prompt", "And", "--max-tokens", "16",
+                                           "--temperature", "0.8", "--top-p", "0.9", "--seed", "3"};
+  const auto a = run_cli(sample), b = run_cli(sample);
+  REQUIRE(a.code == 0);
+  CHECK(a.out == b.out);
+}
+
+TEST_CASE("generate: bad sampling options and a prompt longer than the context exit 2 naming them",
+          "[cli][runtime][bad-input]") {
+  auto w = make_workspace("runtime-generate-bad");  // n_positions 64
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--top-p", "1.5"}, {"--temperature", "-1"}, {"--repetition-penalty", "0"}, {"--max-tokens", "0"}}) {
+    const auto r = run_cli({"generate", w.model.string(), "--prompt", "x", flag, value});
+    INFO(r.all());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains(flag));
+  }
+  const auto r = run_cli({"generate", w.model.string(), "--prompt", std::string(64, 'a')});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--prompt"));
+  CHECK_THAT(r.err, Catch::Contains("context of 64"));
+}

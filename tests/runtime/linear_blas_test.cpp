@@ -7,6 +7,8 @@
 
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/dequantize.h"
+#include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 
@@ -20,7 +22,8 @@ struct Owned {  // the storage a LinearWeight points into
   std::vector<uint8_t> bytes;
 };
 
-LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Owned& own, std::mt19937& rng) {
+LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Owned& own, std::mt19937& rng,
+                         int64_t group = 8) {
   LinearWeight w;
   w.name = kind;
   w.rows = rows;
@@ -39,7 +42,7 @@ LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Ow
   w.args.type = kind == "fp8" ? quant::QuantType::floating : quant::QuantType::integer;
   w.args.symmetric = kind.find("asym") == std::string::npos;
   w.args.strategy = kind == "fp8" ? quant::Strategy::tensor : kind == "int8-w8a8" ? quant::Strategy::channel : quant::Strategy::group;
-  if (w.args.strategy == quant::Strategy::group) w.args.group_size = 8;
+  if (w.args.strategy == quant::Strategy::group) w.args.group_size = group;
   const std::string format = packed ? "pack-quantized" : kind == "fp8" ? "float-quantized" : "int-quantized";
   w.layout = quant::weight_layout(w.args, format, rows, cols, kind);
   std::uniform_int_distribution<int> code(static_cast<int>(quant::int_qmin(bits)), static_cast<int>(quant::int_qmax(bits)));
@@ -104,4 +107,54 @@ TEST_CASE("runtime linear_blas equals linear_ref for every storage on odd shapes
       CHECK(err <= 1e-10 * energy);  // float32 accumulation against double (NMSE ~1e-13 expected)
     }
   }
+}
+
+TEST_CASE("runtime dequantize_rows equals the scalar reference bit for bit", "[runtime]") {
+  std::mt19937 rng(11);
+  for (const std::string kind : {"dense", "int4-g8-sym", "int4-g8-asym", "int3-g8-asym", "int8-w8a8", "fp8"}) {
+    CAPTURE(kind);
+    Owned own;
+    const auto w = make_weight(kind, 9, 40, own, rng);
+    std::vector<float> fast(9 * 40), ref(40);
+    dequantize_rows(w, 2, 9, fast.data());
+    for (int64_t r = 2; r < 9; ++r) {
+      w.dequantize_row(r, ref.data());
+      for (int64_t c = 0; c < 40; ++c) REQUIRE(fast[(r - 2) * 40 + c] == ref[c]);
+    }
+  }
+}
+
+TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 groups, zero points, dense", "[runtime]") {
+  Owned probe_own;
+  std::mt19937 rng(5);
+  if (!gemv_avx512_supports(make_weight("int4-g8-sym", 4, 32, probe_own, rng, 16))) {
+    WARN("skipped: this CPU has no AVX-512 F/BW");
+    return;
+  }
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "dense"}) {
+    for (const auto& [rows, cols, group] : {std::tuple<int64_t, int64_t, int64_t>{37, 48, 16}, {5, 128, 64}, {19, 96, 32}}) {
+      for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
+        CAPTURE(kind, rows, cols, group, n);
+        Owned own;
+        auto w = make_weight(kind, rows, cols, own, rng, group);
+        if (w.bias.empty()) w.bias = FloatVector(static_cast<size_t>(rows), 0.25f);
+        REQUIRE(gemv_avx512_supports(w));
+        Matrix x(n, cols);
+        std::normal_distribution<float> normal(0, 1);
+        for (auto& v : x.data) v = normal(rng);
+        Matrix ref, fast;
+        linear_ref(w, x, ref);
+        gemv_avx512(w, x, fast);
+        double err = 0, energy = 0;
+        for (size_t i = 0; i < ref.data.size(); ++i) {
+          err += std::pow(static_cast<double>(fast.data[i]) - ref.data[i], 2);
+          energy += std::pow(static_cast<double>(ref.data[i]), 2);
+        }
+        CHECK(err <= 1e-10 * energy);
+      }
+    }
+  }
+  Owned own;
+  CHECK_FALSE(gemv_avx512_supports(make_weight("int3-g8-asym", 4, 32, own, rng, 16)));
+  CHECK_FALSE(gemv_avx512_supports(make_weight("int4-g8-sym", 4, 40, own, rng, 8)));
 }

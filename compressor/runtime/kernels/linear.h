@@ -1,5 +1,9 @@
-// The linear kernel the runtime runs: linear_blas, or linear_ref when COMPRESSOR_KERNELS=ref (read
-// once, at the first call). Any other value of COMPRESSOR_KERNELS is an error naming it.
+// The linear kernel the runtime runs, by COMPRESSOR_KERNELS (read once, at the first call; any other
+// value is an error naming it):
+//   auto (default): the AVX-512 GEMV (int4, f32) for up to kMaxGemvTokens tokens where the CPU
+//                   and the weight allow it, else linear_blas;
+//   blas:           linear_blas always;
+//   ref:            linear_ref (and the double-precision attention).
 #pragma once
 
 #include <string>
@@ -9,7 +13,7 @@
 
 namespace compressor::runtime {
 
-// "blas" or "ref": the kernel set in use.
+// "auto", "blas" or "ref": the kernel set in use.
 const std::string& kernel_set();
 
 void linear(const LinearWeight& w, const Matrix& x, Matrix& y);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "compressor/base/error.h"
+#include "compressor/runtime/kernels/dequantize.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 
 namespace compressor::runtime {
@@ -26,7 +27,7 @@ void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
     FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, w.rows) * w.cols));
     for (int64_t r0 = 0; r0 < w.rows; r0 += kTileRows) {
       const int64_t r1 = std::min(r0 + kTileRows, w.rows);
-      for (int64_t r = r0; r < r1; ++r) w.dequantize_row(r, tile.data() + (r - r0) * w.cols);
+      dequantize_rows(w, r0, r1, tile.data());
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<blasint>(r1 - r0), k, 1.0f, x.data.data(), k,
                   tile.data(), k, 0.0f, y.data.data() + r0, rows);
     }

@@ -1,0 +1,132 @@
+// The runtime's batch-1 GEMV kernels against the machine's memory bandwidth, measured in the same
+// run: DRAM read bandwidth on 1 and 2 threads (a 1 GiB buffer), then int4 g128 (pack-quantized,
+// symmetric, f32 scales) and f32 GEMV on 4096×4096 and 11008×4096, cold (weights rotated through
+// more than 1 GiB so every call reads DRAM) and hot (one weight, cache-resident where it fits),
+// as GB/s of the bytes each call must read and as a fraction of the measured bandwidth; OpenBLAS's
+// sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
+//   build/bench/bench_runtime_gemv
+#include <cblas.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/gemv_avx512.h"
+
+using namespace compressor;
+using namespace compressor::runtime;
+
+namespace {
+
+constexpr int64_t kColdBytes = int64_t{1} << 30;
+
+// One 64 KiB block summed with four AVX-512 accumulators: as few instructions per byte as a read
+// can take, so the loop waits on memory and not on arithmetic.
+__attribute__((target("avx512f"))) float read_block(const float* p) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int64_t i = 0; i < 16384; i += 64) {
+    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
+    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
+    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
+    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+float read_all(const float* p, int64_t n) {
+  float total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int64_t b = 0; b < n / 16384; ++b) total += read_block(p + b * 16384);
+  return total;
+}
+
+double dram_gbs(int threads) {
+  omp_set_num_threads(threads);
+  static std::vector<float> buf(kColdBytes / 4, 1.0f);
+  volatile float sink = 0;
+  const double s = bench::best_of(5, [&] { sink = read_all(buf.data(), static_cast<int64_t>(buf.size())); });
+  (void)sink;
+  return kColdBytes / s / 1e9;
+}
+
+LinearWeight int4_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
+  std::vector<int8_t> codes(rows * cols);
+  std::uniform_int_distribution<int> code(-8, 7);
+  for (auto& c : codes) c = static_cast<int8_t>(code(rng));
+  packed = quant::pack_int32(codes.data(), rows, cols, 4);
+  LinearWeight w;
+  w.rows = rows;
+  w.cols = cols;
+  w.storage = WeightStorage::packed;
+  w.packed = packed.data();
+  w.args.num_bits = 4;
+  w.args.strategy = quant::Strategy::group;
+  w.args.group_size = 128;
+  w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
+  w.scale.assign(rows * cols / 128, 0.01f);
+  return w;
+}
+
+LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
+  LinearWeight w;
+  w.rows = rows;
+  w.cols = cols;
+  w.dense.resize(rows * cols);
+  std::normal_distribution<float> n(0, 1);
+  for (auto& v : w.dense) v = n(rng);
+  return w;
+}
+
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(0);
+  const double bw1 = dram_gbs(1), bw2 = dram_gbs(2);
+  std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
+  std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}}) {
+    for (const char* kind : {"int4 g128 (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
+      const bool int4 = kind[0] == 'i';
+      const bool blas = std::string(kind).find("OpenBLAS") != std::string::npos;
+      std::vector<std::vector<int32_t>> packed;
+      std::vector<LinearWeight> ws;
+      const int64_t one = int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4 : rows * cols * 4;
+      const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
+      packed.resize(copies);
+      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4 ? int4_weight(rows, cols, packed[i], rng) : f32_weight(rows, cols, rng));
+      Matrix x(1, cols), y;
+      std::normal_distribution<float> n(0, 1);
+      for (auto& v : x.data) v = n(rng);
+      auto call = [&](const LinearWeight& w) {
+        if (blas) {
+          y = Matrix(1, rows);
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(cols), 1.0f,
+                      w.dense.data(), static_cast<blasint>(cols), x.data.data(), 1, 0.0f, y.data.data(), 1);
+        } else {
+          gemv_avx512(w, x, y);
+        }
+      };
+      for (int threads : {1, 2}) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+        int64_t next = 0;
+        const double cold = bench::best_of(5, [&] {
+          for (int k = 0; k < 8; ++k) call(ws[next++ % copies]);
+        }) / 8;
+        const double hot = bench::best_of(5, [&] {
+          for (int k = 0; k < 8; ++k) call(ws[0]);
+        }) / 8;
+        const double bw = threads == 1 ? bw1 : bw2;
+        std::printf("| %s | %lld×%lld | %d | %.0f | %.1f | %.0f%% | %.0f | %.1f |\n", kind, static_cast<long long>(rows),
+                    static_cast<long long>(cols), threads, cold * 1e6, one / cold / 1e9, 100 * one / cold / 1e9 / bw,
+                    hot * 1e6, one / hot / 1e9);
+      }
+    }
+  }
+  return 0;
+}

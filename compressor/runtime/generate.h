@@ -1,0 +1,26 @@
+// Text generation with the decoder: the prompt in one prefill, then one token at a time through the
+// key/value cache, each picked by the Sampler, until max_tokens, an end-of-sequence token of
+// config.json, or `on_token` returning false.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "compressor/runtime/decoder.h"
+#include "compressor/runtime/sampler.h"
+
+namespace compressor::runtime {
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated, without the prompt
+  bool stopped_at_eos = false;
+};
+
+// BadInput when the prompt is empty or does not leave room for one token in the model's context;
+// generation stops early at the context's end.
+GenerateResult generate(const Decoder& model, const std::vector<int32_t>& prompt, int64_t max_tokens,
+                        const SamplingOptions& sampling,
+                        const std::function<bool(int32_t)>& on_token = {});
+
+}  // namespace compressor::runtime

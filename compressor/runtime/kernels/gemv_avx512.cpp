@@ -1,0 +1,134 @@
+#include "compressor/runtime/kernels/gemv_avx512.h"
+
+#include <immintrin.h>
+
+#include "compressor/base/error.h"
+#include "compressor/quant/packing.h"
+
+namespace compressor::runtime {
+
+bool gemv_avx512_supports(const LinearWeight& w) {
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (!cpu || w.cols % 16 != 0) return false;
+  if (w.storage == WeightStorage::dense) return true;
+  if (w.storage != WeightStorage::packed || w.args.num_bits != 4) return false;
+  const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
+  return unit_cols % 16 == 0;
+}
+
+namespace {
+
+// 16 codes (8 bytes: code 2i in the low nibble of byte i, 2i + 1 in the high one) as int8 q - 8,
+// in column order.
+inline __m128i unpack16(const uint8_t* bytes) {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(b, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  return _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), _mm_set1_epi8(8));
+}
+
+// 64 codes (32 bytes) as four vectors of 16 int8 q - 8, in column order: unpacking within the two
+// 128-bit lanes gives codes 0-15 and 32-47 (low halves), 16-31 and 48-63 (high halves).
+inline void unpack64(const uint8_t* bytes, __m128i out[4]) {
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  const __m256i lo = _mm256_and_si256(b, mask);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), mask);
+  const __m256i a = _mm256_sub_epi8(_mm256_unpacklo_epi8(lo, hi), eight);
+  const __m256i c = _mm256_sub_epi8(_mm256_unpackhi_epi8(lo, hi), eight);
+  out[0] = _mm256_castsi256_si128(a);
+  out[1] = _mm256_castsi256_si128(c);
+  out[2] = _mm256_extracti128_si256(a, 1);
+  out[3] = _mm256_extracti128_si256(c, 1);
+}
+
+// Each scale unit's Σ (q - z) · x is accumulated apart (integers exact in float), then scaled once:
+// the same products as linear_ref's float(q - z) · s · x, rounded in another order.
+template <int N>
+void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
+  const int64_t words = quant::packed_words(w.cols, 4);
+  const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
+  const bool by64 = unit_cols % 64 == 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const uint8_t*>(w.packed + r * words);
+    __m512 total[N];
+    for (int t = 0; t < N; ++t) total[t] = _mm512_setzero_ps();
+    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
+      const int64_t u = w.layout.unit(r, c0);
+      const __m512i z = _mm512_set1_epi32(w.zero_point.empty() ? 0 : w.zero_point[u]);
+      __m512 acc[N];
+      for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
+      auto accumulate = [&](__m128i q16, int64_t c) {
+        const __m512 qf = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepi8_epi32(q16), z));
+        for (int t = 0; t < N; ++t) acc[t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[t]);
+      };
+      if (by64) {
+        for (int64_t c = c0; c < c0 + unit_cols; c += 64) {
+          __m128i q[4];
+          unpack64(row + c / 2, q);
+          for (int k = 0; k < 4; ++k) accumulate(q[k], c + 16 * k);
+        }
+      } else {
+        for (int64_t c = c0; c < c0 + unit_cols; c += 16) accumulate(unpack16(row + c / 2), c);
+      }
+      const __m512 s = _mm512_set1_ps(w.scale[u]);
+      for (int t = 0; t < N; ++t) total[t] = _mm512_fmadd_ps(acc[t], s, total[t]);
+    }
+    const float b = w.bias.empty() ? 0.0f : w.bias[r];
+    for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(total[t]) + b;
+  }
+}
+
+template <int N>
+void dense_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = w.dense.data() + r * w.cols;
+    __m512 acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < w.cols; c += 16) {
+      const __m512 wv = _mm512_loadu_ps(row + c);
+      for (int t = 0; t < N; ++t) acc[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x.row(t) + c), acc[t]);
+    }
+    const float b = w.bias.empty() ? 0.0f : w.bias[r];
+    for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(acc[t]) + b;
+  }
+}
+
+template <int N>
+void run(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  // Blocks of 16 rows per OpenMP task: enough to balance, few enough to keep scheduling cheap.
+  const int64_t blocks = (w.rows + 15) / 16;
+  const bool dense = w.storage == WeightStorage::dense;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (dense) {
+      dense_rows_kernel<N>(w, x, y, b * 16, std::min(w.rows, b * 16 + 16));
+    } else {
+      rows_kernel<N>(w, x, y, b * 16, std::min(w.rows, b * 16 + 16));
+    }
+  }
+}
+
+}  // namespace
+
+void gemv_avx512(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  if (x.rows < 1 || x.rows > kMaxGemvTokens || x.cols != w.cols) {
+    throw InternalError("gemv_avx512", w.name + ": " + std::to_string(x.rows) + " tokens of " +
+                                                std::to_string(x.cols) + " columns");
+  }
+  y = Matrix(x.rows, w.rows);
+  switch (x.rows) {
+    case 1: return run<1>(w, x, y);
+    case 2: return run<2>(w, x, y);
+    case 3: return run<3>(w, x, y);
+    case 4: return run<4>(w, x, y);
+    case 5: return run<5>(w, x, y);
+    case 6: return run<6>(w, x, y);
+    case 7: return run<7>(w, x, y);
+    default: return run<8>(w, x, y);
+  }
+}
+
+}  // namespace compressor::runtime
