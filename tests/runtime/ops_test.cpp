@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "compressor/runtime/kernels/vexp.h"
 #include "compressor/runtime/ops/activation.h"
 #include "compressor/runtime/ops/attention.h"
 #include "compressor/runtime/ops/norm.h"
@@ -89,4 +90,50 @@ TEST_CASE("runtime ops: the sgemm attention equals the reference with grouped he
   const Matrix ref = ops::causal_attention(q, cache, heads, first);
   const Matrix fast = ops::causal_attention_blas(q, cache, heads, first);
   for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+}
+
+TEST_CASE("runtime exp_inplace is within 2 ulp of std::exp, saturates like expf and keeps NaN", "[runtime]") {
+  std::vector<float> x;
+  for (float v = -110.0f; v < 95.0f; v += 0.0137f) x.push_back(v);
+  x.push_back(0.0f);
+  x.push_back(-INFINITY);
+  x.push_back(INFINITY);
+  x.push_back(NAN);
+  std::vector<float> y = x;
+  compressor::runtime::exp_inplace(y.data(), static_cast<int64_t>(y.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = std::exp(x[i]);
+    CAPTURE(x[i], y[i], want);
+    if (std::isnan(want)) {
+      CHECK(std::isnan(y[i]));
+    } else if (std::isinf(want)) {
+      CHECK((std::isinf(y[i]) && y[i] > 0));
+    } else if (want < 1.2e-38f) {  // denormals and zero: an absolute bound
+      CHECK(std::fabs(y[i] - want) <= 1e-38f);
+    } else {
+      CHECK(std::fabs(y[i] - want) <= 2.0f * (std::nextafter(want, INFINITY) - want));
+    }
+  }
+}
+
+TEST_CASE("runtime ops: the float activations equal the double references within float rounding", "[runtime]") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0, 3);
+  Matrix a(7, 37), up(7, 37);
+  for (auto* m : {&a, &up})
+    for (auto& v : m->data) v = normal(rng);
+  // The double references, written out.
+  std::vector<double> gelu(a.data.size()), silu(a.data.size());
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    const double v = a.data[i];
+    gelu[i] = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    silu[i] = v / (1 + std::exp(-v)) * up.data[i];
+  }
+  Matrix g = a, s = a;
+  ops::gelu_tanh(g);
+  ops::silu_mul(s, up);
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    CHECK(g.data[i] == Approx(gelu[i]).epsilon(1e-5).margin(1e-6));
+    CHECK(s.data[i] == Approx(silu[i]).epsilon(1e-5).margin(1e-6));
+  }
 }

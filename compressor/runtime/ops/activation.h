@@ -1,4 +1,5 @@
-// Element-wise activations of the MLPs, in place.
+// Element-wise activations of the MLPs, in place: in double with libm under COMPRESSOR_KERNELS=ref
+// (the reference), in float with the vectorized exp (kernels/vexp.h) otherwise.
 #pragma once
 
 #include "compressor/runtime/matrix.h"

@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "compressor/base/error.h"
+#include "compressor/runtime/kernels/vexp.h"
 
 namespace compressor::runtime::ops {
 
@@ -78,8 +79,10 @@ Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t h
       float* s = scores.row(t);
       const int64_t seen = first_pos + t + 1;
       const float max = *std::max_element(s, s + seen);
+      for (int64_t j = 0; j < seen; ++j) s[j] -= max;
+      exp_inplace(s, seen);
       float sum = 0;
-      for (int64_t j = 0; j < seen; ++j) sum += (s[j] = std::exp(s[j] - max));
+      for (int64_t j = 0; j < seen; ++j) sum += s[j];
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j < seen; ++j) s[j] *= inv;
       std::fill(s + seen, s + total, 0.0f);
