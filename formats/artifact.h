@@ -19,12 +19,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "formats/artifact_manifest.h"
 #include "formats/quantized_tensor.h"
 
 namespace compressor::formats {
 
-inline constexpr int kArtifactFormatVersion = 1;
-inline constexpr const char* kManifestKey = "compressor.manifest";
 
 struct ArtifactInput {
   nlohmann::json config;  // the model's config.json
@@ -45,15 +44,6 @@ struct ArtifactInput {
 // Returns the manifest as written (with format_version, tool and tensors filled in).
 nlohmann::json write_artifact(const std::filesystem::path& dir, const ArtifactInput& input);
 
-// The manifest of an artifact directory (or its model.safetensors); BadInput if the file has none.
-nlohmann::json read_manifest(const std::filesystem::path& path);
-bool has_manifest(const std::filesystem::path& path);
-
-// Recomputes every tensor's SHA-256 and checks encoding and shape against the manifest; BadInput
-// naming the file and the first tensor that disagrees.
-void verify_artifact(const std::filesystem::path& path);
-
-std::filesystem::path artifact_weights_file(const std::filesystem::path& path);
 
 // One weight of an artifact as stored: a dense tensor, or a quantized module with all its parts
 // (codes, scale, zero point, shape) counted together.

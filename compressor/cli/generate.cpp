@@ -8,7 +8,6 @@
 #include "compressor/base/error.h"
 #include "compressor/runtime/decoder.h"
 #include "compressor/runtime/generate.h"
-#include "formats/artifact.h"
 
 namespace compressor::cli {
 
@@ -17,7 +16,6 @@ int generate_text(const GenerateArgs& args) {
   args.sampling.check("--");
   if (args.max_tokens < 1) throw BadInput("--max-tokens", "must be >= 1, got " + std::to_string(args.max_tokens));
   const std::filesystem::path dir = args.model;
-  if (formats::has_manifest(dir)) formats::verify_artifact(dir);
   const auto model = runtime::Decoder::load(dir);
   const auto tok = calibration::tokenizer_for(model->config().vocab_size, dir);
   const auto ids = tok->encode(args.prompt);

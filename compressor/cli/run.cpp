@@ -110,8 +110,8 @@ int eval_runtime(const EvalArgs& args) {
 
 int eval_model(const EvalArgs& args) {
   const std::filesystem::path dir = args.model;
+  if (args.engine == "runtime") return eval_runtime(args);  // the runtime verifies the artifact itself
   if (formats::has_manifest(dir)) formats::verify_artifact(dir);
-  if (args.engine == "runtime") return eval_runtime(args);
   auto model = model::load_model(dir);
   auto tok = calibration::tokenizer_for(*model, dir);
   const auto [seq_len, stride] = eval_windows(args, model->max_positions());

@@ -7,6 +7,7 @@
 #include "compressor/runtime/ops/activation.h"
 #include "compressor/runtime/ops/norm.h"
 #include "compressor/runtime/ops/rotary.h"
+#include "formats/artifact_manifest.h"
 #include "formats/gpt2_config.h"
 #include "formats/hf_config.h"
 #include "formats/llama_config.h"
@@ -48,6 +49,8 @@ Matrix columns(const Matrix& x, int64_t begin, int64_t n) {
 }  // namespace
 
 std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
+  // An artifact is checked before anything of it runs: format_version, then every tensor's SHA-256.
+  if (formats::has_manifest(dir)) formats::verify_artifact(dir);
   const auto hf = formats::load_hf_config(dir);
   std::unique_ptr<Decoder> m(new Decoder());
   auto& c = m->config_;

@@ -40,7 +40,8 @@ struct DecoderLayer {
 class Decoder {
  public:
   // Reads DIR/config.json and DIR/model.safetensors (an artifact or a plain Hugging Face
-  // checkpoint). BadInput naming the file and key or tensor for what it cannot execute.
+  // checkpoint). An artifact's manifest is verified first (format_version, every tensor's SHA-256).
+  // BadInput naming the file and key or tensor for what it cannot execute.
   static std::unique_ptr<Decoder> load(const std::filesystem::path& dir);
 
   const DecoderConfig& config() const { return config_; }

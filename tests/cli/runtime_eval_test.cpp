@@ -3,9 +3,11 @@
 // LibTorch model, with the same codes dequantized, gives.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <regex>
 #include <string>
 
+#include "formats/safetensors.h"
 #include "tests/cli/cli_fixture.h"
 
 using namespace cli_test;
@@ -90,4 +92,67 @@ TEST_CASE("generate: bad sampling options and a prompt longer than the context e
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("--prompt"));
   CHECK_THAT(r.err, Catch::Contains("context of 64"));
+}
+
+namespace {
+
+// The artifact `from` copied to `to` with `edit` applied to its model.safetensors bytes.
+void copy_artifact(const fs::path& from, const fs::path& to, const std::function<void(std::string&)>& edit) {
+  fs::create_directories(to);
+  for (const auto& f : fs::directory_iterator(from)) fs::copy_file(f.path(), to / f.path().filename());
+  auto bytes = read_bytes(to / "model.safetensors");
+  edit(bytes);
+  write_bytes(to / "model.safetensors", bytes);
+}
+
+}  // namespace
+
+TEST_CASE("runtime: a corrupt tensor, a newer format_version and a missing scale are refused by name",
+          "[cli][runtime][bad-input]") {
+  auto w = make_workspace("runtime-bad-artifact");
+  auto spec = w.spec();
+  spec.pass = "quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, type: int, "
+              "symmetric: true, strategy: group, group_size: 16}}}}";
+  spec.output = w.dir / "good";
+  REQUIRE(run_cli({"run", w.write_recipe(spec).string()}).code == 0);
+
+  const auto corrupt = w.dir / "corrupt";
+  copy_artifact(spec.output, corrupt, [](std::string& b) { b[b.size() - 1] ^= 0x5A; });
+  for (const std::string cmd : {"eval", "generate"}) {
+    CAPTURE(cmd);
+    auto args = cmd == "eval" ? std::vector<std::string>{"eval", corrupt.string(), "--text", w.text.string(), "--engine", "runtime"}
+                              : std::vector<std::string>{"generate", corrupt.string(), "--prompt", "In"};
+    const auto r = run_cli(args);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains("model.safetensors"));
+    CHECK_THAT(r.err, Catch::Contains("is corrupt: SHA-256"));
+  }
+
+  const auto newer = w.dir / "newer";
+  copy_artifact(spec.output, newer, [](std::string& b) {
+    const auto at = b.find("\\\"format_version\\\":1");
+    REQUIRE(at != std::string::npos);
+    b[at + std::string("\\\"format_version\\\":").size()] = '7';
+  });
+  const auto r = run_cli({"generate", newer.string(), "--prompt", "In"});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("format_version 7"));
+  CHECK_THAT(r.err, Catch::Contains("0 to 1"));
+
+  // Without its manifest (a plain compressed-tensors checkpoint) and without one weight_scale.
+  const auto missing = w.dir / "missing";
+  fs::create_directories(missing);
+  {
+    auto st = compressor::formats::SafetensorsFile::open(spec.output / "model.safetensors");
+    std::vector<compressor::formats::StoredTensor> tensors;
+    for (const auto& info : st->tensors()) {
+      if (info.name == "transformer.h.1.mlp.c_fc.weight_scale") continue;
+      tensors.push_back({info.name, st->tensor(info.name).clone(), info.dtype});
+    }
+    compressor::formats::write_safetensors_typed(missing / "model.safetensors", tensors, {{"format", "pt"}});
+    fs::copy_file(spec.output / "config.json", missing / "config.json");
+  }
+  const auto m = run_cli({"generate", missing.string(), "--prompt", "In"});
+  CHECK(m.code == 2);
+  CHECK_THAT(m.err, Catch::Contains("transformer.h.1.mlp.c_fc.weight_scale' is missing"));
 }
