@@ -221,17 +221,4 @@ Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
 
 Matrix Decoder::logits(const Matrix& hidden) const { return linear(lm_head_ ? *lm_head_ : embed_, hidden); }
 
-std::vector<const LinearWeight*> Decoder::linears() const {
-  std::vector<const LinearWeight*> out;
-  for (const auto& l : layers_) {
-    for (const auto* w : {l.qkv ? &*l.qkv : nullptr, l.q ? &*l.q : nullptr, l.k ? &*l.k : nullptr,
-                          l.v ? &*l.v : nullptr, &l.out, l.gate ? &*l.gate : nullptr, &l.up, &l.down}) {
-      if (w) out.push_back(w);
-    }
-  }
-  out.push_back(&embed_);
-  if (lm_head_) out.push_back(&*lm_head_);
-  return out;
-}
-
 }  // namespace compressor::runtime

@@ -60,9 +60,6 @@ class Decoder {
   // Logits [rows, vocab_size] of hidden states.
   Matrix logits(const Matrix& hidden) const;
 
-  // Every linear, in execution order (embedding and head last), for inspection and benchmarks.
-  std::vector<const LinearWeight*> linears() const;
-
  private:
   Decoder() = default;
   Matrix linear(const LinearWeight& w, const Matrix& x) const;

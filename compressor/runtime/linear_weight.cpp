@@ -220,16 +220,6 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
   return w;
 }
 
-int64_t LinearWeight::stored_bytes() const {
-  int64_t b = static_cast<int64_t>(bias.size()) * 4;
-  switch (storage) {
-    case WeightStorage::dense: return b + rows * cols * 4;
-    case WeightStorage::packed: b += rows * quant::packed_words(cols, args.num_bits) * 4; break;
-    case WeightStorage::int_bytes:
-    case WeightStorage::fp8_bytes: b += rows * cols; break;
-  }
-  return b + static_cast<int64_t>(scale.size()) * 4 + static_cast<int64_t>(zero_point.size()) * 4;
-}
 
 void LinearWeight::dequantize_row(int64_t r, float* out) const {
   switch (storage) {

@@ -50,8 +50,6 @@ struct LinearWeight {
   std::shared_ptr<const formats::SafetensorsReader> file;
 
   bool quantized() const { return storage != WeightStorage::dense; }
-  // Bytes the weight occupies in memory as executed (codes, scales, zero points, bias).
-  int64_t stored_bytes() const;
   // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats).
   void dequantize_row(int64_t r, float* out) const;
 };
