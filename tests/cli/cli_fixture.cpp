@@ -222,4 +222,18 @@ std::string inspect_sparsity(const std::string& output, const std::string& name)
   return {};
 }
 
+void copy_without_manifest(const fs::path& dir, const fs::path& to,
+                           const std::function<void(std::vector<compressor::formats::StoredTensor>&)>& edit,
+                           const std::function<void(nlohmann::json&)>& edit_config) {
+  auto st = compressor::formats::SafetensorsFile::open(dir / "model.safetensors");
+  std::vector<compressor::formats::StoredTensor> tensors;
+  for (const auto& info : st->tensors()) tensors.push_back({info.name, st->tensor(info.name).clone(), info.dtype});
+  edit(tensors);
+  fs::create_directories(to);
+  compressor::formats::write_safetensors_typed(to / "model.safetensors", tensors, {{"format", "pt"}});
+  auto config = nlohmann::json::parse(read_bytes(dir / "config.json"));
+  if (edit_config) edit_config(config);
+  write_bytes(to / "config.json", config.dump(2));
+}
+
 }  // namespace cli_test

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 namespace cli_test {
@@ -84,5 +88,11 @@ std::string table_value(const std::string& output, const std::string& metric, in
 
 // The sparsity column ("50.00") of `compressor inspect` for tensor `name`; empty if absent.
 std::string inspect_sparsity(const std::string& output, const std::string& name);
+
+// Every tensor of `dir`'s model.safetensors copied into a plain compressed-tensors checkpoint
+// (no manifest) at `to`, with `edit` applied to the tensor list and `edit_config` to config.json.
+void copy_without_manifest(const fs::path& dir, const fs::path& to,
+                           const std::function<void(std::vector<compressor::formats::StoredTensor>&)>& edit,
+                           const std::function<void(nlohmann::json&)>& edit_config = {});
 
 }  // namespace cli_test

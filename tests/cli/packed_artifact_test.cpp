@@ -42,21 +42,6 @@ void check_same_args(const compressor::quant::QuantArgs& a, const compressor::qu
   CHECK(a.group_size == b.group_size);
 }
 
-// Every tensor of `dir`'s model.safetensors copied into a plain compressed-tensors checkpoint
-// (no manifest) at `to`, with `edit` applied to the list first.
-void copy_without_manifest(const fs::path& dir, const fs::path& to,
-                           const std::function<void(std::vector<compressor::formats::StoredTensor>&)>& edit,
-                           const std::function<void(json&)>& edit_config = {}) {
-  auto st = compressor::formats::SafetensorsFile::open(dir / "model.safetensors");
-  std::vector<compressor::formats::StoredTensor> tensors;
-  for (const auto& info : st->tensors()) tensors.push_back({info.name, st->tensor(info.name).clone(), info.dtype});
-  edit(tensors);
-  fs::create_directories(to);
-  compressor::formats::write_safetensors_typed(to / "model.safetensors", tensors, {{"format", "pt"}});
-  auto config = json::parse(read_bytes(dir / "config.json"));
-  if (edit_config) edit_config(config);
-  write_bytes(to / "config.json", config.dump(2));
-}
 
 compressor::formats::StoredTensor& find(std::vector<compressor::formats::StoredTensor>& ts, const std::string& name) {
   for (auto& t : ts) {

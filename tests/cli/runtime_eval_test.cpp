@@ -3,11 +3,11 @@
 // LibTorch model, with the same codes dequantized, gives.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <regex>
 #include <string>
 
-#include "formats/safetensors.h"
 #include "tests/cli/cli_fixture.h"
 
 using namespace cli_test;
@@ -141,17 +141,11 @@ TEST_CASE("runtime: a corrupt tensor, a newer format_version and a missing scale
 
   // Without its manifest (a plain compressed-tensors checkpoint) and without one weight_scale.
   const auto missing = w.dir / "missing";
-  fs::create_directories(missing);
-  {
-    auto st = compressor::formats::SafetensorsFile::open(spec.output / "model.safetensors");
-    std::vector<compressor::formats::StoredTensor> tensors;
-    for (const auto& info : st->tensors()) {
-      if (info.name == "transformer.h.1.mlp.c_fc.weight_scale") continue;
-      tensors.push_back({info.name, st->tensor(info.name).clone(), info.dtype});
-    }
-    compressor::formats::write_safetensors_typed(missing / "model.safetensors", tensors, {{"format", "pt"}});
-    fs::copy_file(spec.output / "config.json", missing / "config.json");
-  }
+  copy_without_manifest(spec.output, missing, [](std::vector<compressor::formats::StoredTensor>& ts) {
+    ts.erase(std::remove_if(ts.begin(), ts.end(),
+                            [](const auto& t) { return t.name == "transformer.h.1.mlp.c_fc.weight_scale"; }),
+             ts.end());
+  });
   const auto m = run_cli({"generate", missing.string(), "--prompt", "In"});
   CHECK(m.code == 2);
   CHECK_THAT(m.err, Catch::Contains("transformer.h.1.mlp.c_fc.weight_scale' is missing"));
