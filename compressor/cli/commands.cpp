@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "compressor/cli/calibrate.h"
+#include "compressor/cli/export.h"
 #include "compressor/cli/generate.h"
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
@@ -96,6 +97,14 @@ int run_cli(int argc, char** argv) {
   generate->add_option("--repetition-penalty", gen.sampling.repetition_penalty, "CTRL penalty on tokens already seen (default 1: none)");
   generate->add_option("--seed", gen.sampling.seed, "seed of the sampler (default 0)");
 
+  ExportArgs export_args;
+  auto* exp = app.add_subcommand(
+      "export", "write an artifact as a GGUF file that llama.cpp runs, its quantized weights carried over exactly "
+                "(int4 -> Q4_0, int8 -> Q8_0; other schemes are refused with the reason)");
+  exp->add_option("model", export_args.model, "artifact or checkpoint directory (GPT-2 or Llama)")->required();
+  exp->add_option("--to", export_args.to, "the format to write (gguf)")->required()->check(CLI::IsMember({"gguf"}));
+  exp->add_option("--out", export_args.out, "file to write (default: the directory's path + .gguf)");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -117,6 +126,7 @@ int run_cli(int argc, char** argv) {
     if (*calibrate) return calibrate_recipe(calibrate_args, quiet);
     if (*inspect) return inspect_path_cmd(inspect_path);
     if (*generate) return generate_text(gen);
+    if (*exp) return export_model(export_args);
     if (*sensitivity) return sensitivity_recipe(sens, quiet);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);

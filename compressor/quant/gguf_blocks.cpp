@@ -201,4 +201,18 @@ void dequantize_q6_k(const uint8_t* src, float* dst, std::size_t n) {
   }
 }
 
+// Q4_0 keeps q + 8 in a nibble: value i < 16 low nibble of qs[i], value i + 16 its high nibble.
+void encode_q4_0_block(const int8_t* codes, uint16_t d, uint8_t* dst) {
+  std::memcpy(dst, &d, 2);
+  for (std::size_t i = 0; i < kQK / 2; ++i) {
+    const auto lo = static_cast<uint8_t>(codes[i] + 8), hi = static_cast<uint8_t>(codes[i + 16] + 8);
+    dst[2 + i] = static_cast<uint8_t>((lo & 0xF) | (hi << 4));
+  }
+}
+
+void encode_q8_0_block(const int8_t* codes, uint16_t d, uint8_t* dst) {
+  std::memcpy(dst, &d, 2);
+  std::memcpy(dst + 2, codes, kQK);
+}
+
 }  // namespace compressor::quant::gguf

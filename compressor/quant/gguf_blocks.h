@@ -26,4 +26,10 @@ void dequantize_q4_k(const uint8_t* src, float* dst, std::size_t n);
 void dequantize_q5_k(const uint8_t* src, float* dst, std::size_t n);
 void dequantize_q6_k(const uint8_t* src, float* dst, std::size_t n);
 
+// One block from codes that are already on the type's grid and the scale as float16 bits: the
+// exact inverse of the dequantizers above (what an export writes when a scheme's grid is a GGUF
+// type's). Q4_0: 32 codes in [-8, 7], 18 bytes; Q8_0: 32 codes in [-128, 127], 34 bytes.
+void encode_q4_0_block(const int8_t* codes, uint16_t d, uint8_t* dst);
+void encode_q8_0_block(const int8_t* codes, uint16_t d, uint8_t* dst);
+
 }  // namespace compressor::quant::gguf

@@ -60,6 +60,14 @@ class Decoder {
   // Logits [rows, vocab_size] of hidden states.
   Matrix logits(const Matrix& hidden) const;
 
+  // The weights as loaded, for exporters (gguf_export.h).
+  const LinearWeight& embedding() const { return embed_; }
+  const FloatVector& positions() const { return positions_; }  // GPT-2 only, else empty
+  const std::vector<DecoderLayer>& layers() const { return layers_; }
+  const FloatVector& final_norm_weight() const { return final_norm_weight_; }
+  const FloatVector& final_norm_bias() const { return final_norm_bias_; }  // GPT-2 only
+  const std::optional<LinearWeight>& lm_head() const { return lm_head_; }
+
  private:
   Decoder() = default;
   Matrix linear(const LinearWeight& w, const Matrix& x) const;

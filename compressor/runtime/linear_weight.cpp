@@ -233,11 +233,7 @@ void LinearWeight::dequantize_row(int64_t r, float* out) const {
     case WeightStorage::int_bytes: {
       thread_local std::vector<int8_t> codes;  // one row of codes, reused across calls
       codes.resize(static_cast<size_t>(cols));
-      if (storage == WeightStorage::packed) {
-        quant::unpack_int32(packed + r * quant::packed_words(cols, args.num_bits), 1, cols, args.num_bits, codes.data());
-      } else {
-        std::memcpy(codes.data(), bytes + r * cols, static_cast<size_t>(cols));
-      }
+      code_row(r, codes.data());
       for (int64_t c = 0; c < cols; ++c) {
         const int64_t u = layout.unit(r, c);
         const quant::IntQParams p{scale[u], zero_point.empty() ? 0 : zero_point[u]};
@@ -245,6 +241,16 @@ void LinearWeight::dequantize_row(int64_t r, float* out) const {
       }
       return;
     }
+  }
+}
+
+void LinearWeight::code_row(int64_t r, int8_t* out) const {
+  if (storage == WeightStorage::packed) {
+    quant::unpack_int32(packed + r * quant::packed_words(cols, args.num_bits), 1, cols, args.num_bits, out);
+  } else if (storage == WeightStorage::int_bytes) {
+    std::memcpy(out, bytes + r * cols, static_cast<size_t>(cols));
+  } else {
+    throw InternalError(name, "code_row on a weight without integer codes");
   }
 }
 

@@ -52,6 +52,8 @@ struct LinearWeight {
   bool quantized() const { return storage != WeightStorage::dense; }
   // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats).
   void dequantize_row(int64_t r, float* out) const;
+  // Row r's integer codes into out[cols] (packed and int_bytes storages only).
+  void code_row(int64_t r, int8_t* out) const;
 };
 
 // Reads `module`'s weight (and `module.bias` when present) from `file`:

@@ -10,7 +10,10 @@ namespace compressor::tokenizers {
 
 namespace {
 
-// GPT-2's byte -> printable code point mapping.
+uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(b); }
+
+}  // namespace
+
 std::array<char32_t, 256> bytes_to_unicode() {
   std::array<char32_t, 256> m{};
   int n = 0;
@@ -20,10 +23,6 @@ std::array<char32_t, 256> bytes_to_unicode() {
   }
   return m;
 }
-
-uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(b); }
-
-}  // namespace
 
 BpeTokenizer::BpeTokenizer(const BpeModel& model, Pipeline pipeline, const std::string& source)
     : pipeline_(std::move(pipeline)), ignore_merges_(model.ignore_merges) {

@@ -24,6 +24,9 @@
 
 namespace compressor::tokenizers {
 
+// GPT-2's byte -> printable code point mapping, in which byte-level vocabularies write their tokens.
+std::array<char32_t, 256> bytes_to_unicode();
+
 struct BpeModel {
   std::vector<std::pair<std::string, int64_t>> vocab;       // token text -> id
   std::vector<std::pair<std::string, std::string>> merges;  // (left, right), rank order

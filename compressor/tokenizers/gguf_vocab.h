@@ -39,4 +39,17 @@ struct GgufVocab {
 nlohmann::json gguf_tokenizer_json(const GgufVocab& vocab);
 std::unique_ptr<BpeTokenizer> load_gguf_vocab(const GgufVocab& vocab);
 
+// The other way (what `compressor export --to gguf` writes): a byte-level BPE tokenizer.json as
+// tokenizer.ggml.* values. Tokens by id from model.vocab and added_tokens, padded to `vocab_size`
+// (the embedding's rows) with "[PAD<id>]" tokens of type 5 (unused), as llama.cpp's converter pads;
+// added tokens get type 3 (special) or 4, the rest 1; merges as "left right"; `pre` is the family
+// whose normalizer and pre-tokenizer equal the file's (the inverse of gguf_tokenizer_json). BadInput
+// naming `file` and the key for anything else (another model type, an unknown pre-tokenizer, ids
+// past vocab_size or given twice).
+GgufVocab gguf_vocab_from_tokenizer_json(const nlohmann::json& j, const std::string& file, int64_t vocab_size);
+// A byte-level model without a tokenizer file (vocab_size 256, token i = byte i): the 256 byte
+// tokens as GPT-2's byte-to-unicode map writes them, no merges, pre "gpt2"; it encodes every text
+// as its bytes.
+GgufVocab byte_gguf_vocab();
+
 }  // namespace compressor::tokenizers

@@ -74,21 +74,17 @@ CliResult run_cli(const std::vector<std::string>& args) {
   return r;
 }
 
-fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t seed, int64_t train_steps,
-                        const fs::path& text, const std::string& nan_tensor) {
+namespace {
+
+// Writes config.json, builds the architecture's random model from it, optionally trains it on
+// `text`, and writes model.safetensors.
+fs::path write_tiny_model(const fs::path& dir, const nlohmann::json& config, int64_t seq_len, uint64_t seed,
+                          int64_t train_steps, const fs::path& text, const std::string& nan_tensor) {
   fs::create_directories(dir);
-  const nlohmann::json config = {
-      {"model_type", "gpt2"},          {"architectures", {"GPT2LMHeadModel"}},
-      {"vocab_size", 256},             {"n_positions", shape.n_positions},
-      {"n_ctx", shape.n_positions},    {"n_embd", shape.n_embd},
-      {"n_layer", shape.n_layer},      {"n_head", shape.n_head},
-      {"n_inner", shape.n_inner},      {"activation_function", "gelu_new"},
-      {"layer_norm_epsilon", 1e-5},    {"tie_word_embeddings", true},
-  };
   const std::string config_text = config.dump(2) + "\n";
   write_bytes(dir / "config.json", config_text);
   const auto hf = compressor::model::parse_hf_config(config_text, dir / "config.json");
-  auto model = compressor::model::architectures().at("gpt2").init(hf, seed);
+  auto model = compressor::model::architectures().at(hf.model_type).init(hf, seed);
 
   if (train_steps > 0) {
     compressor::tokenizers::ByteTokenizer tok;
@@ -96,7 +92,7 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t se
     compressor::distill::LmTrainOptions o;
     o.steps = train_steps;
     o.batch = 8;
-    o.seq_len = shape.n_positions;
+    o.seq_len = seq_len;
     o.lr = 1e-2;
     o.warmup_steps = std::min<int64_t>(10, train_steps);
     o.seed = seed;
@@ -117,6 +113,35 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t se
   }
   compressor::formats::write_safetensors(dir / "model.safetensors", tensors);
   return dir;
+}
+
+}  // namespace
+
+fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t seed, int64_t train_steps,
+                        const fs::path& text, const std::string& nan_tensor) {
+  const nlohmann::json config = {
+      {"model_type", "gpt2"},          {"architectures", {"GPT2LMHeadModel"}},
+      {"vocab_size", 256},             {"n_positions", shape.n_positions},
+      {"n_ctx", shape.n_positions},    {"n_embd", shape.n_embd},
+      {"n_layer", shape.n_layer},      {"n_head", shape.n_head},
+      {"n_inner", shape.n_inner},      {"activation_function", "gelu_new"},
+      {"layer_norm_epsilon", 1e-5},    {"tie_word_embeddings", true},
+  };
+  return write_tiny_model(dir, config, shape.n_positions, seed, train_steps, text, nan_tensor);
+}
+
+fs::path make_tiny_llama(const fs::path& dir, uint64_t seed, int64_t train_steps, const fs::path& text) {
+  const nlohmann::json config = {
+      {"model_type", "llama"},          {"architectures", {"LlamaForCausalLM"}},
+      {"vocab_size", 256},              {"hidden_size", 64},
+      {"intermediate_size", 128},       {"num_hidden_layers", 2},
+      {"num_attention_heads", 4},       {"num_key_value_heads", 2},
+      {"hidden_act", "silu"},           {"max_position_embeddings", 64},
+      {"rms_norm_eps", 1e-6},           {"rope_theta", 10000.0},
+      {"tie_word_embeddings", false},   {"bos_token_id", 1},
+      {"eos_token_id", 2},
+  };
+  return write_tiny_model(dir, config, 64, seed, train_steps, text, {});
 }
 
 fs::path make_text(const fs::path& path, std::size_t bytes) {

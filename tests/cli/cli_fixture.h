@@ -50,6 +50,10 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape = {}, uint64
                         int64_t train_steps = 0, const fs::path& text = {},
                         const std::string& nan_tensor = {});
 
+// A byte-level Llama (vocab 256, hidden 64, MLP 128, 4 query heads sharing 2 key/value heads, 2 layers,
+// untied head) written as `dir`/config.json + model.safetensors, trained as make_tiny_gpt2 trains.
+fs::path make_tiny_llama(const fs::path& dir, uint64_t seed = 0, int64_t train_steps = 0, const fs::path& text = {});
+
 // The first `bytes` bytes of models/kjv-gpt2/data/test.txt, cut back to a line end, as `path`.
 fs::path make_text(const fs::path& path, std::size_t bytes = 4096);
 

@@ -77,3 +77,54 @@ TEST_CASE("gguf vocab: an unsupported model or pre-tokenizer is BadInput naming 
   msg = test_util::bad_input_message([&] { load_gguf_vocab(v); });
   CHECK_THAT(msg, Catch::Contains("tokenizer.ggml.token_type"));
 }
+
+TEST_CASE("gguf vocab from tokenizer.json: each family's file is recognised and tokenizes as `tokenizers` does") {
+  for (const auto& [family, pre] : std::vector<std::pair<std::string, std::string>>{
+           {"bpe", "gpt2"}, {"bpe_digits", "smollm"}, {"bpe_llama3", "llama-bpe"}, {"bpe_qwen2", "qwen2"},
+           {"bpe_o200k", "gpt-4o"}}) {
+    INFO(family);
+    const auto j = read_golden(family + ".tokenizer.json");
+    const auto v = gguf_vocab_from_tokenizer_json(j, family + ".tokenizer.json", 1003);
+    CHECK(v.pre == pre);
+    CHECK(v.model == "gpt2");
+    REQUIRE(v.tokens.size() == 1003);
+    CHECK(v.tokens[1002] == "[PAD1002]");
+    CHECK(v.token_types[1002] == 5);
+    const auto tok = load_gguf_vocab(v);
+    const auto rows = read_golden(family + ".expected.json").at("lines");
+    const auto& texts = test_util::tokenizer_golden_lines();
+    size_t bad = 0;
+    for (size_t i = 0; i < texts.size(); ++i) bad += tok->encode(texts[i]) != rows[i].at("ids").get<std::vector<int64_t>>();
+    CHECK(bad == 0);
+  }
+}
+
+TEST_CASE("gguf vocab from tokenizer.json: the inverse of gguf_tokenizer_json") {
+  const auto v = golden_vocab("smollm");
+  const auto back = gguf_vocab_from_tokenizer_json(gguf_tokenizer_json(v), "t.json", static_cast<int64_t>(v.tokens.size()));
+  CHECK(back.tokens == v.tokens);
+  CHECK(back.token_types == v.token_types);
+  CHECK(back.merges == v.merges);
+  CHECK(back.pre == "smollm");
+}
+
+TEST_CASE("gguf vocab from tokenizer.json: what GGUF cannot name is BadInput naming the file and key") {
+  auto j = read_golden("bpe_prefix.tokenizer.json");  // ByteLevel with add_prefix_space: no GGUF pre-tokenizer
+  auto msg = test_util::bad_input_message([&] { gguf_vocab_from_tokenizer_json(j, "p.json", 1000); });
+  CHECK_THAT(msg, Catch::StartsWith("p.json: pre_tokenizer"));
+  j = read_golden("bpe.tokenizer.json");
+  msg = test_util::bad_input_message([&] { gguf_vocab_from_tokenizer_json(j, "small.json", 10); });
+  CHECK_THAT(msg, Catch::StartsWith("small.json: model.vocab") && Catch::Contains("outside the model's vocabulary of 10"));
+  msg = test_util::bad_input_message([&] { gguf_vocab_from_tokenizer_json(read_golden("wordpiece.tokenizer.json"), "w.json", 1000); });
+  CHECK_THAT(msg, Catch::StartsWith("w.json: model.type"));
+}
+
+TEST_CASE("gguf vocab: the byte vocabulary encodes every text as its bytes") {
+  const auto tok = load_gguf_vocab(byte_gguf_vocab());
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  std::vector<int64_t> ids(256);
+  for (int b = 0; b < 256; ++b) ids[static_cast<size_t>(b)] = b;
+  CHECK(tok->encode(all) == ids);
+  CHECK(tok->encode("Hello, 2024 world") == std::vector<int64_t>{72, 101, 108, 108, 111, 44, 32, 50, 48, 50, 52, 32, 119, 111, 114, 108, 100});
+}
