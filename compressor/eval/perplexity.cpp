@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "compressor/base/error.h"
+#include "compressor/base/sliding_windows.h"
 
 namespace compressor::eval {
 
@@ -12,34 +13,11 @@ double PerplexityResult::perplexity() const { return std::exp(nll_sum / static_c
 
 double PerplexityResult::bits_per_byte() const { return nll_sum / std::log(2.0) / static_cast<double>(bytes); }
 
-namespace {
-// A window feeds tokens [begin, end) and predicts targets [begin + 1, end + 1); of those it scores
-// [first, end + 1), the ones no earlier window scored.
-struct Window {
-  int64_t begin, end;
-  int64_t first;
-};
-}  // namespace
-
 PerplexityResult perplexity(model::Model& model, const torch::Tensor& tokens, int64_t seq_len, int64_t stride,
                             int64_t batch, const std::function<void(int64_t, int64_t)>& progress) {
   if (!model.is_causal_lm()) throw BadInput("evaluate", "perplexity needs a causal language model, got " + model.architecture());
-  if (seq_len > model.max_positions()) {
-    throw BadInput("evaluate", "seq_len " + std::to_string(seq_len) + " exceeds the model's context of " +
-                                   std::to_string(model.max_positions()) + " positions");
-  }
-  if (stride < 1 || stride > seq_len) throw BadInput("evaluate", "stride must be in [1, seq_len]");
   const int64_t n = tokens.size(0);
-  if (n < 2) throw BadInput("evaluate", "the text has fewer than 2 tokens");
-
-  std::vector<Window> windows;
-  int64_t scored_until = 1;  // position 0 has no prediction
-  for (int64_t begin = 0;; begin += stride) {
-    const int64_t end = std::min(begin + seq_len, n - 1);
-    windows.push_back({begin, end, scored_until});
-    scored_until = end + 1;
-    if (scored_until == n) break;
-  }
+  const auto windows = base::sliding_windows(n, seq_len, stride, model.max_positions());
 
   // Logits exist only for kHeadRows scored rows at a time (below), so the batch is bounded by the
   // hidden states alone.

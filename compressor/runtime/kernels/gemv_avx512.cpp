@@ -11,7 +11,9 @@ bool gemv_avx512_supports(const LinearWeight& w) {
   static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   if (!cpu || w.cols % 16 != 0) return false;
   if (w.storage == WeightStorage::dense) return true;
-  if (w.storage != WeightStorage::packed || w.args.num_bits != 4) return false;
+  const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;
+  const bool int8 = (w.storage == WeightStorage::packed || w.storage == WeightStorage::int_bytes) && w.args.num_bits == 8;
+  if (!int4 && !int8) return false;
   const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
   return unit_cols % 16 == 0;
 }
@@ -81,6 +83,36 @@ void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, 
   }
 }
 
+// 8-bit codes, one byte each: pack-quantized stores q + 128 (its bit stream of 8-bit codes is
+// bytes), int-quantized (W8A8) stores q as int8. Scale units as in rows_kernel.
+template <int N>
+void int8_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
+  const bool offset = w.storage == WeightStorage::packed;
+  const auto* base = offset ? reinterpret_cast<const uint8_t*>(w.packed) : w.bytes;
+  const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = base + r * w.cols;
+    __m512 total[N];
+    for (int t = 0; t < N; ++t) total[t] = _mm512_setzero_ps();
+    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
+      const int64_t u = w.layout.unit(r, c0);
+      const __m512i z = _mm512_set1_epi32((w.zero_point.empty() ? 0 : w.zero_point[u]) + (offset ? 128 : 0));
+      __m512 acc[N];
+      for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
+      for (int64_t c = c0; c < c0 + unit_cols; c += 16) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+        const __m512i q = offset ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+        const __m512 qf = _mm512_cvtepi32_ps(_mm512_sub_epi32(q, z));
+        for (int t = 0; t < N; ++t) acc[t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[t]);
+      }
+      const __m512 s = _mm512_set1_ps(w.scale[u]);
+      for (int t = 0; t < N; ++t) total[t] = _mm512_fmadd_ps(acc[t], s, total[t]);
+    }
+    const float b = w.bias.empty() ? 0.0f : w.bias[r];
+    for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(total[t]) + b;
+  }
+}
+
 template <int N>
 void dense_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
@@ -101,10 +133,13 @@ void run(const LinearWeight& w, const Matrix& x, Matrix& y) {
   // Blocks of 16 rows per OpenMP task: enough to balance, few enough to keep scheduling cheap.
   const int64_t blocks = (w.rows + 15) / 16;
   const bool dense = w.storage == WeightStorage::dense;
+  const bool int8 = !dense && w.args.num_bits == 8;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     if (dense) {
       dense_rows_kernel<N>(w, x, y, b * 16, std::min(w.rows, b * 16 + 16));
+    } else if (int8) {
+      int8_rows_kernel<N>(w, x, y, b * 16, std::min(w.rows, b * 16 + 16));
     } else {
       rows_kernel<N>(w, x, y, b * 16, std::min(w.rows, b * 16 + 16));
     }
