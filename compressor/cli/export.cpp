@@ -6,8 +6,41 @@
 
 #include "compressor/cli/output_file.h"
 #include "compressor/runtime/gguf_export.h"
+#include "compressor/tokenizers/gguf_vocab.h"
+#include "compressor/tokenizers/tokenizer_json.h"
+#include "formats/hf_config.h"
 
 namespace compressor::cli {
+
+namespace {
+
+// The tokenizer beside the model as tokenizer.ggml.* values: tokenizer.json's byte-level BPE, a
+// byte-level model's 256 byte tokens, or none.
+runtime::GgufVocabulary gguf_vocabulary(const std::filesystem::path& dir) {
+  const int64_t vocab_size = formats::load_hf_config(dir).get_int("vocab_size");
+  runtime::GgufVocabulary out;
+  tokenizers::GgufVocab v;
+  if (std::filesystem::exists(dir / "tokenizer.json")) {
+    const auto file = dir / "tokenizer.json";
+    v = tokenizers::gguf_vocab_from_tokenizer_json(tokenizers::read_json_file(file), file.string(), vocab_size);
+    out.summary = "tokenizer.json, byte-level BPE, pre-tokenizer " + v.pre + ", " + std::to_string(v.merges.size()) + " merges";
+  } else if (vocab_size == 256) {
+    v = tokenizers::byte_gguf_vocab();
+    out.summary = "byte-level (256 byte tokens, no merges)";
+  } else {
+    out.summary = "none (no tokenizer.json beside the model)";
+    return out;
+  }
+  out.model = v.model;
+  out.pre = v.pre;
+  out.tokens = std::move(v.tokens);
+  out.token_types.assign(v.token_types.begin(), v.token_types.end());
+  if (out.token_types.empty()) out.token_types.assign(out.tokens.size(), 1);
+  out.merges = std::move(v.merges);
+  return out;
+}
+
+}  // namespace
 
 int export_model(const ExportArgs& args) {
   namespace fs = std::filesystem;
@@ -15,7 +48,7 @@ int export_model(const ExportArgs& args) {
   if (dir.filename().empty()) dir = dir.parent_path();  // "out/quick/" -> "out/quick"
   const fs::path out = args.out.empty() ? fs::path(dir.string() + ".gguf") : fs::path(args.out);
   check_output_file(out, "--out");
-  const auto r = runtime::export_gguf(dir, out);
+  const auto r = runtime::export_gguf(dir, out, gguf_vocabulary(dir));
 
   std::map<std::string, std::pair<int, uint64_t>> by_type;  // type -> tensors, bytes
   for (const auto& t : r.tensors) {

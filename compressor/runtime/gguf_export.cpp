@@ -8,8 +8,6 @@
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/gguf_blocks.h"
 #include "compressor/runtime/decoder.h"
-#include "compressor/tokenizers/gguf_vocab.h"
-#include "compressor/tokenizers/tokenizer_json.h"
 #include "formats/artifact_manifest.h"
 #include "formats/gguf_writer.h"
 #include "formats/hf_config.h"
@@ -150,27 +148,20 @@ class Exporter {
   bool activation_note_ = false;
 };
 
-void set_tokenizer(GgufWriter& w, GgufExportReport& report, const fs::path& dir, const formats::HfConfig& hf,
+void set_tokenizer(GgufWriter& w, GgufExportReport& report, const GgufVocabulary& vocab, const formats::HfConfig& hf,
                    int64_t vocab_size) {
-  tokenizers::GgufVocab vocab;
-  if (fs::exists(dir / "tokenizer.json")) {
-    const auto file = dir / "tokenizer.json";
-    vocab = tokenizers::gguf_vocab_from_tokenizer_json(tokenizers::read_json_file(file), file.string(), vocab_size);
-    report.tokenizer = "tokenizer.json, byte-level BPE, pre-tokenizer " + vocab.pre + ", " +
-                       std::to_string(vocab.merges.size()) + " merges";
-  } else if (vocab_size == 256) {
-    vocab = tokenizers::byte_gguf_vocab();
-    report.tokenizer = "byte-level (256 byte tokens, no merges)";
-  } else {
-    w.set("tokenizer.ggml.model", std::string("none"));
-    report.tokenizer = "none (no tokenizer.json beside the model)";
-    report.notes.push_back("no tokenizer.json: llama.cpp runs the file on token ids only");
+  report.tokenizer = vocab.summary;
+  w.set("tokenizer.ggml.model", vocab.model);
+  if (vocab.model == "none") {
+    report.notes.push_back("no tokenizer: llama.cpp runs the file on token ids only");
     return;
   }
-  w.set("tokenizer.ggml.model", vocab.model);
+  if (static_cast<int64_t>(vocab.tokens.size()) != vocab_size || vocab.token_types.size() != vocab.tokens.size())
+    throw InternalError("gguf export", "the vocabulary has " + std::to_string(vocab.tokens.size()) +
+                                           " tokens for an embedding of " + std::to_string(vocab_size) + " rows");
   w.set("tokenizer.ggml.pre", vocab.pre);
   w.set("tokenizer.ggml.tokens", vocab.tokens);
-  w.set("tokenizer.ggml.token_type", std::vector<int32_t>(vocab.token_types.begin(), vocab.token_types.end()));
+  w.set("tokenizer.ggml.token_type", vocab.token_types);
   w.set("tokenizer.ggml.merges", vocab.merges);
   auto first_id = [&](const char* key) -> std::optional<uint32_t> {
     if (!hf.raw.contains(key) || hf.raw.at(key).is_null()) return std::nullopt;
@@ -187,7 +178,7 @@ void set_tokenizer(GgufWriter& w, GgufExportReport& report, const fs::path& dir,
 
 }  // namespace
 
-GgufExportReport export_gguf(const fs::path& artifact, const fs::path& out) {
+GgufExportReport export_gguf(const fs::path& artifact, const fs::path& out, const GgufVocabulary& vocab) {
   const auto model = Decoder::load(artifact);  // verifies the manifest and every checksum
   const auto hf = formats::load_hf_config(artifact);
   const auto& c = model->config();
@@ -252,7 +243,7 @@ GgufExportReport export_gguf(const fs::path& artifact, const fs::path& out) {
   }
   // Without output.weight llama.cpp ties the head to token_embd, as the runtime does.
   if (model->lm_head()) ex.linear("output", *model->lm_head());
-  set_tokenizer(w, report, artifact, hf, c.vocab_size);
+  set_tokenizer(w, report, vocab, hf, c.vocab_size);
   w.set("general.file_type", ex.file_type());
   w.set("general.quantization_version", uint32_t{2});
   w.write(out);

@@ -9,8 +9,9 @@
 // module and says which scheme would export: asymmetric int (Q4_1/Q5_1 hold the minimum in float16,
 // which cannot hold zero_point·scale exactly), FP8, static input scales, groups of 16.
 // Tensor names, metadata keys and the Llama q/k row order are llama.cpp's converter's
-// (convert_hf_to_gguf.py): architectures llama and gpt2. The tokenizer is tokenizer.json's
-// byte-level BPE (tokenizer.ggml.*), a byte-level model's 256 byte tokens, or "none" without one.
+// (convert_hf_to_gguf.py): architectures llama and gpt2. The tokenizer keys come from the caller
+// (the CLI reads the artifact's tokenizer with compressor/tokenizers/gguf_vocab.h), so the runtime
+// stays on base, quant and formats.
 // Every check is made before the file is opened; the file is written atomically, one tensor's
 // encoding in memory at a time.
 #pragma once
@@ -38,6 +39,18 @@ struct GgufExportReport {
   std::vector<std::string> notes;    // where llama.cpp will compute differently from the runtime
 };
 
-GgufExportReport export_gguf(const std::filesystem::path& artifact, const std::filesystem::path& out);
+// tokenizer.ggml.*: model "gpt2" (byte-level BPE) with its pre-tokenizer, tokens by id, token types
+// and merges; or model "none" (the file runs on token ids only).
+struct GgufVocabulary {
+  std::string model = "none";
+  std::string pre;
+  std::vector<std::string> tokens;
+  std::vector<int32_t> token_types;
+  std::vector<std::string> merges;
+  std::string summary;  // what it is, for the report ("tokenizer.json, pre-tokenizer smollm, ...")
+};
+
+GgufExportReport export_gguf(const std::filesystem::path& artifact, const std::filesystem::path& out,
+                             const GgufVocabulary& vocab);
 
 }  // namespace compressor::runtime
