@@ -6,7 +6,8 @@
 # stride 256) from llama.cpp on the file and from our runtime on the artifact it came from; greedy
 # decode tokens/s after the first token (128 tokens, 2 threads) of both. llama.cpp's own rows quantize
 # our F32 export with its quantizer (token embedding F32, head the same type as the other linears, so
-# the files hold the same tensor types and sizes as ours). Needs the venv bench/llamacpp_gguf.py names.
+# the files hold the same tensor types and sizes as ours). Needs the venv bench/llamacpp_gguf.py names
+# (built without AMX: this host lists amx_* in /proc/cpuinfo but llama.cpp's AMX path crashes here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/gguf-export}

@@ -7,7 +7,9 @@
                                        other linears, so the file holds the same tensor types as our export
   decode   MODEL --prompt P [--max-tokens 128]   greedy decode tokens/s after the first token, as `compressor generate`
 
-Install: python3 -m venv /tmp/llama-venv && /tmp/llama-venv/bin/pip install llama-cpp-python==0.3.36 numpy
+Install (AMX off: this host lists amx_* flags, but llama.cpp's AMX matmul segfaults here):
+  python3 -m venv /tmp/llama-venv && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+  -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON" /tmp/llama-venv/bin/pip install llama-cpp-python==0.3.36 numpy
 (it builds llama.cpp from source). Threads: 2, the machine's cores, as our runtime uses.
 """
 import argparse

