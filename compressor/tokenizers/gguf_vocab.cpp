@@ -165,7 +165,8 @@ GgufVocab gguf_vocab_from_tokenizer_json(const nlohmann::json& j, const std::str
   const json none = nullptr;
   const json& normalizer = j.contains("normalizer") ? j.at("normalizer") : none;
   const json& pre = j.contains("pre_tokenizer") ? j.at("pre_tokenizer") : none;
-  for (const char* family : {"gpt2", "smollm", "llama-bpe", "qwen2", "gpt-4o"}) {
+  // "gpt-2" is the name llama.cpp knows for GPT-2's regex (it refuses "gpt2").
+  for (const char* family : {"gpt-2", "smollm", "llama-bpe", "qwen2", "gpt-4o"}) {
     GgufVocab probe;
     probe.model = "gpt2";
     probe.pre = family;
@@ -176,7 +177,7 @@ GgufVocab gguf_vocab_from_tokenizer_json(const nlohmann::json& j, const std::str
     }
   }
   throw BadInput(key_in(file, "pre_tokenizer"),
-                 "matches none of the pre-tokenizers GGUF names (gpt2, smollm, llama-bpe, qwen2, gpt-4o): " +
+                 "matches none of the pre-tokenizers GGUF names (gpt-2, smollm, llama-bpe, qwen2, gpt-4o): " +
                      pre.dump().substr(0, 200));
 }
 
@@ -184,7 +185,7 @@ GgufVocab byte_gguf_vocab() {
   GgufVocab v;
   v.source = "byte-level vocabulary";
   v.model = "gpt2";
-  v.pre = "gpt2";
+  v.pre = "gpt-2";
   const auto b2u = bytes_to_unicode();
   for (int b = 0; b < 256; ++b) {
     std::string t;

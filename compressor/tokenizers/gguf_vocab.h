@@ -48,7 +48,7 @@ std::unique_ptr<BpeTokenizer> load_gguf_vocab(const GgufVocab& vocab);
 // past vocab_size or given twice).
 GgufVocab gguf_vocab_from_tokenizer_json(const nlohmann::json& j, const std::string& file, int64_t vocab_size);
 // A byte-level model without a tokenizer file (vocab_size 256, token i = byte i): the 256 byte
-// tokens as GPT-2's byte-to-unicode map writes them, no merges, pre "gpt2"; it encodes every text
+// tokens as GPT-2's byte-to-unicode map writes them, no merges, pre "gpt-2"; it encodes every text
 // as its bytes.
 GgufVocab byte_gguf_vocab();
 

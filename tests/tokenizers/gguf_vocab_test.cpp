@@ -80,7 +80,7 @@ TEST_CASE("gguf vocab: an unsupported model or pre-tokenizer is BadInput naming 
 
 TEST_CASE("gguf vocab from tokenizer.json: each family's file is recognised and tokenizes as `tokenizers` does") {
   for (const auto& [family, pre] : std::vector<std::pair<std::string, std::string>>{
-           {"bpe", "gpt2"}, {"bpe_digits", "smollm"}, {"bpe_llama3", "llama-bpe"}, {"bpe_qwen2", "qwen2"},
+           {"bpe", "gpt-2"}, {"bpe_digits", "smollm"}, {"bpe_llama3", "llama-bpe"}, {"bpe_qwen2", "qwen2"},
            {"bpe_o200k", "gpt-4o"}}) {
     INFO(family);
     const auto j = read_golden(family + ".tokenizer.json");
