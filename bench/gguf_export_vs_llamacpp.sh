@@ -42,8 +42,10 @@ g64() { echo "{config_groups: {g: {targets: [Linear], weights: {num_bits: $1, ty
 artifact dense "[{magnitude: {sparsity: 0.0, targets: [Linear]}}]"
 artifact rtn-w4 "[{quantization: $(g64 4 'group, group_size: 64')}]"
 artifact gptq-w4 "[{gptq: $(g64 4 'group, group_size: 64')}]"
+artifact rtn-w4-g32 "[{quantization: $(g64 4 'group, group_size: 32')}]"
+artifact gptq-w4-g32 "[{gptq: $(g64 4 'group, group_size: 32')}]"
 artifact rtn-w8 "[{quantization: $(g64 8 channel)}]"
-for a in dense rtn-w4 gptq-w4 rtn-w8; do export_gguf "$a"; done
+for a in dense rtn-w4 gptq-w4 rtn-w4-g32 gptq-w4-g32 rtn-w8; do export_gguf "$a"; done
 "$py" bench/llamacpp_gguf.py quantize "$work/dense.gguf" "$work/llamacpp-q4_0.gguf" --type q4_0 > /dev/null
 "$py" bench/llamacpp_gguf.py quantize "$work/dense.gguf" "$work/llamacpp-q8_0.gguf" --type q8_0 > /dev/null
 
@@ -60,3 +62,5 @@ row "our RTN int8 per channel → Q8_0" "$work/rtn-w8.gguf" "$work/rtn-w8"
 row "llama.cpp's Q4_0 quantizer" "$work/llamacpp-q4_0.gguf" ""
 row "our RTN int4 g64 → Q4_0" "$work/rtn-w4.gguf" "$work/rtn-w4"
 row "our GPTQ int4 g64 → Q4_0" "$work/gptq-w4.gguf" "$work/gptq-w4"
+row "our RTN int4 g32 → Q4_0" "$work/rtn-w4-g32.gguf" "$work/rtn-w4-g32"
+row "our GPTQ int4 g32 → Q4_0" "$work/gptq-w4-g32.gguf" "$work/gptq-w4-g32"
