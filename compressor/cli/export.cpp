@@ -34,8 +34,7 @@ runtime::GgufVocabulary gguf_vocabulary(const std::filesystem::path& dir) {
   out.model = v.model;
   out.pre = v.pre;
   out.tokens = std::move(v.tokens);
-  out.token_types.assign(v.token_types.begin(), v.token_types.end());
-  if (out.token_types.empty()) out.token_types.assign(out.tokens.size(), 1);
+  out.token_types.assign(v.token_types.begin(), v.token_types.end());  // both sources fill one per token
   out.merges = std::move(v.merges);
   return out;
 }

@@ -7,12 +7,17 @@
 
 namespace compressor::runtime {
 
+namespace {
+
+// −log softmax(logits)[target] in double precision.
 double token_nll(const float* logits, int64_t vocab, int32_t target) {
   const double max = *std::max_element(logits, logits + vocab);
   double sum = 0;
   for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(logits[v]) - max);
   return max + std::log(sum) - logits[target];
 }
+
+}  // namespace
 
 RuntimePerplexity perplexity(const Decoder& model, const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride,
                              const std::function<void(int64_t, int64_t)>& progress) {

@@ -17,9 +17,6 @@ struct RuntimePerplexity {
   int64_t tokens = 0;  // scored tokens: input tokens - 1
 };
 
-// −log softmax(logits)[target] in double precision.
-double token_nll(const float* logits, int64_t vocab, int32_t target);
-
 // `progress(done, total)` after each window.
 RuntimePerplexity perplexity(const Decoder& model, const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride,
                              const std::function<void(int64_t, int64_t)>& progress = {});
