@@ -92,7 +92,7 @@ TEST_CASE("export: a plain Llama checkpoint gives the tensors llama.cpp's conver
   }
 }
 
-TEST_CASE("export: int4 and int8 weights are carried into Q4_0 and Q8_0 exactly; llama logits agree",
+TEST_CASE("export: int4 and int8 weights are carried into Q4_0 and Q8_0 exactly, llama logits agree",
           "[cli][export]") {
   auto w = make_workspace("export-llama", {}, 0);
   const auto llama = make_tiny_llama(w.dir / "llama", 0, 30, w.text);
@@ -173,7 +173,7 @@ TEST_CASE("export: a GPT-2 artifact maps to llama.cpp's gpt2 tensors, Conv1D wei
   CHECK(std::memcmp(pos.data_ptr<float>(), rt->positions().data(), 64 * 32 * 4) == 0);
 }
 
-TEST_CASE("export: schemes without an exact GGUF type are refused, naming the module; the output is untouched",
+TEST_CASE("export: schemes without an exact GGUF type are refused, naming the module, the output is untouched",
           "[cli][export][bad-input]") {
   auto w = make_workspace("export-bad", {}, 0);
   const auto out = w.dir / "kept.gguf";

@@ -266,7 +266,7 @@ TEST_CASE("wanda runs through the CLI with calibration, sequential and one-pass,
   }
 }
 
-TEST_CASE("calibration from JSON Lines, .npy and safetensors ids, packed or padded; overlap with the evaluation text is a warning", "[cli][wanda][calibration]") {
+TEST_CASE("calibration from JSON Lines, .npy and safetensors ids, packed or padded, overlap with the evaluation text is a warning", "[cli][wanda][calibration]") {
   auto w = make_workspace("calibration-sources", {}, /*train_steps=*/10);
   auto spec = w.spec();
   spec.pass = "wanda: {sparsity: 0.5}";

@@ -293,7 +293,7 @@ TEST_CASE("awq: the module objective is the attention or MLP output error a plai
   }
 }
 
-TEST_CASE("awq: with the module objective the pass keeps the float function; the linears objective needs no probe",
+TEST_CASE("awq: with the module objective the pass keeps the float function, the linears objective needs no probe",
           "[awq][pipeline]") {
   torch::NoGradGuard no_grad;
   torch::manual_seed(2);

@@ -21,7 +21,7 @@ TEST_CASE("a relative perplexity gate passes inside the limit and fails outside 
   CHECK(g.report().find("FAIL  b/perplexity") != std::string::npos);
 }
 
-TEST_CASE("an absolute gate on one dataset ignores the others; improvements always pass") {
+TEST_CASE("an absolute gate on one dataset ignores the others, improvements always pass") {
   eval::Metrics before{{"a/perplexity", 10.0}, {"b/perplexity", 20.0}};
   eval::Metrics after{{"a/perplexity", 9.0}, {"b/perplexity", 30.0}};
   auto g = eval::check_gate(rules({{"a/perplexity", 0.0, false, {}}}), before, after);

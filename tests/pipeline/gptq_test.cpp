@@ -188,7 +188,7 @@ TEST_CASE("gptq: lower output error than round to nearest at 4 and 3 bits, with 
   }
 }
 
-TEST_CASE("gptq: dead inputs zero their columns; a Hessian needing more damping gets it; one that never factors is named",
+TEST_CASE("gptq: dead inputs zero their columns, a Hessian needing more damping gets it, one that never factors is named",
           "[gptq][bad-input]") {
   const auto a = int_args(4, true, quant::Strategy::channel);
   SECTION("a column whose input is always zero") {

@@ -20,7 +20,7 @@ TEST_CASE("the linear probe reaches the optimum of its objective and separates c
   CHECK(eval::accuracy(probe.predict(X), y) > 0.97);
 }
 
-TEST_CASE("labelled TSV files: classes in order of appearance; bad lines and unknown labels are named") {
+TEST_CASE("labelled TSV files: classes in order of appearance, bad lines and unknown labels are named") {
   auto dir = test_util::temp_dir("probe");
   test_util::write_bytes(dir / "train.tsv", "b\tone\na\ttwo\nb\tthree\n");
   auto train = eval::read_labelled_tsv(dir / "train.tsv");

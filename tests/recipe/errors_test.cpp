@@ -133,7 +133,7 @@ TEST_CASE("out-of-range values show the accepted domain", "[recipe]") {
         "\"5%\", got '-5%'");
 }
 
-TEST_CASE("unknown pass types list the valid ones; pass entries have one key", "[recipe]") {
+TEST_CASE("unknown pass types list the valid ones, pass entries have one key", "[recipe]") {
   Recipe r;
   CHECK(r.error(edit(kBase, "magnitude:", "prune_it:")) ==
         "r.yaml:9:9: stages[0].passes[0].prune_it: unknown pass type 'prune_it'; valid passes: magnitude, nm, tagger");

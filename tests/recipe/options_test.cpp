@@ -19,7 +19,7 @@ TEST_CASE("describe_domain reads like the accepted range", "[recipe]") {
   CHECK(list_option("l", "", {}).describe_domain() == "a list of strings");
 }
 
-TEST_CASE("builders record defaults; no default means required", "[recipe]") {
+TEST_CASE("builders record defaults, no default means required", "[recipe]") {
   CHECK_FALSE(int_option("n", "", std::nullopt).default_value.has_value());
   CHECK(std::get<int64_t>(*int_option("n", "", 4).default_value) == 4);
   CHECK(std::get<double>(*float_option("s", "", 0.5, 0.0, 1.0).default_value) == 0.5);
@@ -37,7 +37,7 @@ TEST_CASE("to_string gives canonical value text", "[recipe]") {
   CHECK(to_string(OptionValue(std::vector<std::string>{"a", "b"})) == "[a, b]");
 }
 
-TEST_CASE("OptionValues getters check the kind; a wrong kind is an internal error", "[recipe]") {
+TEST_CASE("OptionValues getters check the kind, a wrong kind is an internal error", "[recipe]") {
   OptionValues v;
   v.set("n", int64_t{3});
   v.set("s", 0.25);

@@ -11,7 +11,7 @@
 
 using namespace compressor::runtime;
 
-TEST_CASE("sampler: greedy is argmax; top_k 1 and a tiny top_p are argmax at any temperature", "[runtime]") {
+TEST_CASE("sampler: greedy is argmax, top_k 1 and a tiny top_p are argmax at any temperature", "[runtime]") {
   const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 1.9f};
   CHECK(Sampler({}).next(logits.data(), 4, {}) == 1);
   SamplingOptions k1;
