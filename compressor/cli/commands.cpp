@@ -12,6 +12,7 @@
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
 #include "compressor/cli/sensitivity.h"
+#include "compressor/cli/validate.h"
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
 #include "compressor/version.h"
@@ -105,6 +106,22 @@ int run_cli(int argc, char** argv) {
   exp->add_option("--to", export_args.to, "the format to write (gguf)")->required()->check(CLI::IsMember({"gguf"}));
   exp->add_option("--out", export_args.out, "file to write (default: the directory's path + .gguf)");
 
+  ValidateArgs val;
+  auto* validate = app.add_subcommand(
+      "validate", "run an artifact in the runtime and as the fake-quant LibTorch model, and its baseline, on one text: "
+                  "perplexities, runtime-vs-LibTorch logit agreement against its tolerance, and the recipe's gate (exit 3)");
+  validate->add_option("artifact", val.artifact, "artifact directory")->required();
+  validate->add_option("--baseline", val.baseline, "the uncompressed checkpoint (directory or .gguf)")->required();
+  validate->add_option("--text", val.text, "UTF-8 text file (held-out; when it is one of the recipe's evaluate datasets, "
+                                            "that dataset's name, windows and max_bytes are used)")->required();
+  validate->add_option("--seq-len", val.seq_len, "window length in tokens");
+  validate->add_option("--stride", val.stride, "tokens the window advances");
+  validate->add_option("--max-bytes", val.max_bytes, "use only the first N bytes of the text (0: all)");
+  validate->add_option("--max-drop", val.max_drop,
+                       "gate rule metric=limit (perplexity=2%, bits_per_byte=0.01; repeatable): replaces the recipe's "
+                       "validate.max_drop");
+  validate->add_option("--json", val.json, "also write the report as JSON to this file");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -127,6 +144,7 @@ int run_cli(int argc, char** argv) {
     if (*inspect) return inspect_path_cmd(inspect_path);
     if (*generate) return generate_text(gen);
     if (*exp) return export_model(export_args);
+    if (*validate) return validate_artifact(val);
     if (*sensitivity) return sensitivity_recipe(sens, quiet);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);

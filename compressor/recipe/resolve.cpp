@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "compressor/base/error.h"
+#include "compressor/recipe/gate_reader.h"
 #include "compressor/recipe/node_reader.h"
 #include "compressor/recipe/pass_entry.h"
 #include "compressor/recipe/yaml_source.h"
@@ -199,29 +200,6 @@ void check_gate_metric(const Field& key, const std::string& metric, const Evalua
       key.fail_at_key("dataset '" + dataset + "' (task " + d.task + ") does not compute '" + name + "'");
     }
   }
-}
-
-// A number is an absolute limit; "5%" is a fraction of the baseline.
-GateRule read_gate_rule(const Field& f, const std::string& metric) {
-  GateRule rule;
-  rule.metric = metric;
-  rule.where = f.key_where().str();
-  const std::string bad = "expected a non-negative number or a percentage like \"5%\", got " + describe(f.node);
-  if (auto v = parse_number(f.node)) {
-    if (*v < 0) f.fail(bad);
-    rule.limit = *v;
-    return rule;
-  }
-  if (!f.node.IsScalar()) f.fail(bad);
-  std::string s = f.node.Scalar();
-  if (s.empty() || s.back() != '%') f.fail(bad);
-  s.pop_back();
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  auto v = parse_number(s);
-  if (!v || *v < 0) f.fail(bad);
-  rule.limit = *v / 100.0;
-  rule.relative = true;
-  return rule;
 }
 
 ValidateSpec resolve_validate(const Field& f, const EvaluateSpec& eval) {

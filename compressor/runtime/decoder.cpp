@@ -123,6 +123,21 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
   return m;
 }
 
+void Decoder::drop_activation_quantization() {
+  auto drop = [](LinearWeight& w) {
+    w.input_args.reset();
+    w.input_qparams.reset();
+  };
+  drop(embed_);
+  if (lm_head_) drop(*lm_head_);
+  for (auto& l : layers_) {
+    for (auto* w : {&l.out, &l.up, &l.down}) drop(*w);
+    for (auto* w : {&l.qkv, &l.q, &l.k, &l.v, &l.gate}) {
+      if (*w) drop(**w);
+    }
+  }
+}
+
 Decoder::State Decoder::new_state(int64_t capacity) const {
   State s;
   for (int64_t i = 0; i < config_.layers; ++i) s.layers.emplace_back(config_.kv_heads, capacity, config_.head_dim);

@@ -60,6 +60,10 @@ class Decoder {
   // Logits [rows, vocab_size] of hidden states.
   Matrix logits(const Matrix& hidden) const;
 
+  // Every linear runs on float inputs from now on: W8A8's and FP8's activation rounding is off and
+  // the weights alone are executed. For checks that isolate the weights (`compressor validate`).
+  void drop_activation_quantization();
+
   // The weights as loaded, for exporters (gguf_export.h).
   const LinearWeight& embedding() const { return embed_; }
   const FloatVector& positions() const { return positions_; }  // GPT-2 only, else empty

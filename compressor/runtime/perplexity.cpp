@@ -7,9 +7,6 @@
 
 namespace compressor::runtime {
 
-namespace {
-
-// −log softmax(logits)[target] in double precision.
 double token_nll(const float* logits, int64_t vocab, int32_t target) {
   const double max = *std::max_element(logits, logits + vocab);
   double sum = 0;
@@ -17,7 +14,14 @@ double token_nll(const float* logits, int64_t vocab, int32_t target) {
   return max + std::log(sum) - logits[target];
 }
 
-}  // namespace
+Matrix scored_logits(const Decoder& model, const std::vector<int32_t>& tokens, const base::ScoredWindow& win) {
+  auto state = model.new_state(win.end - win.begin);
+  const Matrix hidden = model.forward(tokens.data() + win.begin, win.end - win.begin, state);
+  const int64_t from = win.first - win.begin - 1;  // hidden row predicting target `first`
+  Matrix rows(win.end - win.begin - from, hidden.cols);
+  std::copy(hidden.row(from), hidden.row(from) + rows.rows * rows.cols, rows.data.begin());
+  return model.logits(rows);
+}
 
 RuntimePerplexity perplexity(const Decoder& model, const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride,
                              const std::function<void(int64_t, int64_t)>& progress) {
@@ -27,12 +31,7 @@ RuntimePerplexity perplexity(const Decoder& model, const std::vector<int32_t>& t
   const auto total = static_cast<int64_t>(windows.size());
   for (int64_t w = 0; w < total; ++w) {
     const auto& win = windows[static_cast<size_t>(w)];
-    auto state = model.new_state(win.end - win.begin);
-    const Matrix hidden = model.forward(tokens.data() + win.begin, win.end - win.begin, state);
-    const int64_t from = win.first - win.begin - 1;  // hidden row predicting target `first`
-    Matrix rows(win.end - win.begin - from, hidden.cols);
-    std::copy(hidden.row(from), hidden.row(from) + rows.rows * rows.cols, rows.data.begin());
-    const Matrix logits = model.logits(rows);
+    const Matrix logits = scored_logits(model, tokens, win);
     for (int64_t i = 0; i < logits.rows; ++i) r.nll_sum += token_nll(logits.row(i), logits.cols, tokens[win.first + i]);
     r.tokens += logits.rows;
     if (progress) progress(w + 1, total);

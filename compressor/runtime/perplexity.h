@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "compressor/base/sliding_windows.h"
 #include "compressor/runtime/decoder.h"
 
 namespace compressor::runtime {
@@ -16,6 +17,12 @@ struct RuntimePerplexity {
   double nll_sum = 0;  // natural log over scored tokens
   int64_t tokens = 0;  // scored tokens: input tokens - 1
 };
+
+// Logits [end + 1 - first, vocab] of the rows window `win` scores: row i predicts tokens[first + i].
+Matrix scored_logits(const Decoder& model, const std::vector<int32_t>& tokens, const base::ScoredWindow& win);
+
+// −log softmax(logits)[target], accumulated in double precision.
+double token_nll(const float* logits, int64_t vocab, int32_t target);
 
 // `progress(done, total)` after each window.
 RuntimePerplexity perplexity(const Decoder& model, const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride,
