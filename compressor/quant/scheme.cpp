@@ -69,6 +69,14 @@ const std::vector<std::pair<std::string, std::function<QuantScheme()>>>& presets
       return s;
     };
     t.emplace_back("W8A8", w8a8);
+    // compressed-tensors' W8A16 is per channel (only its W4A16 family is grouped).
+    t.emplace_back("W8A16", [] {
+      QuantScheme s;
+      QuantArgs w;
+      w.strategy = Strategy::channel;
+      s.weights = w;
+      return s;
+    });
     t.emplace_back("INT8", w8a8);
     t.emplace_back("W4AFP8", [] {
       QuantScheme s;
@@ -92,7 +100,7 @@ const std::vector<std::pair<std::string, std::function<QuantScheme()>>>& presets
     });
     for (int w = 2; w <= 8; ++w) {
       for (int act : {4, 8, 16}) {
-        if (w > act) continue;
+        if (w > act || (w == 8 && act >= 8)) continue;  // W8A8 and W8A16 are above
         t.emplace_back("W" + std::to_string(w) + "A" + std::to_string(act), wnam(w, act));
       }
     }

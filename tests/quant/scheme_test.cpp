@@ -1,6 +1,8 @@
 // QuantArgs and QuantScheme: compressed-tensors' JSON, presets and rules, and the bits a layout costs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "compressor/base/error.h"
 #include "compressor/quant/encoding.h"
 #include "compressor/quant/int_codec.h"
@@ -25,6 +27,14 @@ TEST_CASE("quant: presets expand as compressed-tensors 0.19 expands them", "[qua
   CHECK(w8a8.input_activations->strategy == Strategy::token);
   CHECK(w8a8.input_activations->dynamic);
   CHECK(format_of(w8a8) == "int-quantized");
+  auto w8 = preset_scheme("W8A16", {}, "r");
+  CHECK(w8.weights->num_bits == 8);
+  CHECK(w8.weights->strategy == Strategy::channel);
+  CHECK(w8.weights->symmetric);
+  CHECK(!w8.input_activations);
+  const auto names = preset_names();
+  CHECK(std::count(names.begin(), names.end(), "W8A16") == 1);
+  CHECK(std::count(names.begin(), names.end(), "W8A8") == 1);
   auto fp8 = preset_scheme("FP8", {}, "r");
   CHECK(fp8.weights->type == QuantType::floating);
   CHECK(fp8.weights->strategy == Strategy::tensor);
