@@ -24,15 +24,7 @@ case "$which" in
 esac
 mkdir -p "$work"
 
-passes_of() {
-  case "$1" in
-    rtn-w8) echo "[{quantization: {scheme: W8A16}}]" ;;
-    rtn-w4) echo "[{quantization: {config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: true, strategy: group, group_size: $g}}}}}]" ;;
-    w8a8) echo "[{quantization: {scheme: W8A8}}]" ;;
-    fp8-dynamic) echo "[{quantization: {scheme: FP8_DYNAMIC}}]" ;;
-    *) echo "unknown row $1" >&2; exit 1 ;;
-  esac
-}
+source bench/quant_rows.sh
 eval_with() {  # ARTIFACT ENGINE LOG -> "perplexity wall rss_mib"
   /usr/bin/time -f "%e %M" -o "$3.time" build/compressor eval "$1" --text "$text" "${eval_args[@]}" --engine "$2" > "$3" 2>&1
   read -r wall rss < "$3.time"

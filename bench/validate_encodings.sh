@@ -23,16 +23,7 @@ case "$which" in
 esac
 mkdir -p "$work"
 
-passes_of() {
-  case "$1" in
-    rtn-w8) echo "[{quantization: {scheme: W8A16}}]" ;;
-    rtn-w4) echo "[{quantization: {config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: true, strategy: group, group_size: $g}}}}}]" ;;
-    gptq-w4) echo "[{gptq: {config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: true, strategy: group, group_size: $g}}}}}]" ;;
-    w8a8) echo "[{quantization: {scheme: W8A8}}]" ;;
-    fp8-dynamic) echo "[{quantization: {scheme: FP8_DYNAMIC}}]" ;;
-    *) echo "unknown row $1" >&2; exit 1 ;;
-  esac
-}
+source bench/quant_rows.sh
 
 echo "| $which | baseline ppl | fake-quant ppl | runtime ppl | max abs diff / max logit | same top-1 | weights alone: max abs diff / max logit | verdict | validate wall |"
 echo "|---|---|---|---|---|---|---|---|---|"
