@@ -5,6 +5,7 @@
 #include "calibration/dataset.h"
 #include "calibration/tokenizer_for.h"
 #include "compressor/base/error.h"
+#include "compressor/cli/window_flags.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/eval/report.h"
@@ -68,17 +69,9 @@ int run_recipe(const RunArgs& args, bool quiet) {
 
 namespace {
 
-// Window and stride from the flags (defaults: the context up to 256, half of it), checked against
-// the model's context.
+// Window and stride from the flags (defaults: the context up to 256, half of it).
 std::pair<int64_t, int64_t> eval_windows(const EvalArgs& args, int64_t max_positions) {
-  const int64_t seq_len = args.seq_len > 0 ? args.seq_len : std::min<int64_t>(256, max_positions);
-  const int64_t stride = args.stride > 0 ? args.stride : std::max<int64_t>(1, seq_len / 2);
-  if (seq_len < 2 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
-  if (seq_len > max_positions) {
-    throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " +
-                                    std::to_string(max_positions) + " positions");
-  }
-  return {seq_len, stride};
+  return window_flags(args.seq_len, args.stride, std::min<int64_t>(256, max_positions), 0, max_positions);
 }
 
 void print_perplexity(const EvalArgs& args, const eval::PerplexityResult& r, int64_t seq_len, int64_t stride) {

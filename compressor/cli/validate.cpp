@@ -13,7 +13,7 @@
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
 #include "compressor/cli/output_file.h"
-#include "compressor/cli/run.h"
+#include "compressor/cli/window_flags.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/perplexity.h"
 #include "compressor/eval/runtime_agreement.h"
@@ -76,19 +76,16 @@ int validate_artifact(const ValidateArgs& args) {
 
   auto runtime_model = runtime::Decoder::load(dir);  // verifies the manifest and every checksum
   const auto& cfg = runtime_model->config();
-  const int64_t seq_len = args.seq_len > 0 ? args.seq_len : dataset ? dataset->seq_len : std::min<int64_t>(256, cfg.max_positions);
-  const int64_t stride = args.stride > 0 ? args.stride : dataset && args.seq_len <= 0 ? dataset->stride : std::max<int64_t>(1, seq_len / 2);
+  const auto [seq_len, stride] = window_flags(args.seq_len, args.stride,
+                                              dataset ? dataset->seq_len : std::min<int64_t>(256, cfg.max_positions),
+                                              dataset ? dataset->stride : 0, cfg.max_positions);
   const int64_t max_bytes = args.max_bytes >= 0 ? args.max_bytes : dataset ? dataset->max_bytes : 0;
-  if (seq_len > cfg.max_positions) {
-    throw BadInput("--seq-len", std::to_string(seq_len) + " exceeds the model's context of " + std::to_string(cfg.max_positions) + " positions");
-  }
-  if (seq_len < 2 || stride < 1 || stride > seq_len) throw BadInput("--seq-len/--stride", "need seq-len >= 2 and 1 <= stride <= seq-len");
 
   auto tok = calibration::tokenizer_for(cfg.vocab_size, dir);
   int64_t bytes = 0;
-  const auto ids = calibration::load_text_tokens(text, *tok, max_bytes, "--text", &bytes).to(torch::kLong).contiguous();
-  std::vector<int32_t> tokens(static_cast<size_t>(ids.numel()));
-  for (int64_t i = 0; i < ids.numel(); ++i) tokens[static_cast<size_t>(i)] = static_cast<int32_t>(ids[i].item<int64_t>());
+  const auto ids = calibration::load_text_tokens(text, *tok, max_bytes, "--text", &bytes);
+  const auto ids32 = ids.to(torch::kInt32).contiguous();
+  const std::vector<int32_t> tokens(ids32.data_ptr<int32_t>(), ids32.data_ptr<int32_t>() + ids32.numel());
 
   // The baseline first and freed before the artifact's two engines load.
   eval::PerplexityResult baseline;
