@@ -69,17 +69,9 @@ namespace compressor::eval {
 
 AgreementTolerance agreement_tolerance(const runtime::Decoder& model) {
   bool activations = false, quantized = false;
-  auto visit = [&](const runtime::LinearWeight& w) {
-    quantized = quantized || w.quantized();
-    activations = activations || w.input_args.has_value();
-  };
-  visit(model.embedding());
-  if (model.lm_head()) visit(*model.lm_head());
-  for (const auto& l : model.layers()) {
-    for (const auto* w : {&l.out, &l.up, &l.down}) visit(*w);
-    for (const auto* w : {&l.qkv, &l.q, &l.k, &l.v, &l.gate}) {
-      if (*w) visit(**w);
-    }
+  for (const runtime::LinearWeight* w : model.linear_weights()) {
+    quantized = quantized || w->quantized();
+    activations = activations || w->input_args.has_value();
   }
   AgreementTolerance t;
   if (activations) {

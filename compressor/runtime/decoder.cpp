@@ -123,18 +123,27 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
   return m;
 }
 
-void Decoder::drop_activation_quantization() {
-  auto drop = [](LinearWeight& w) {
-    w.input_args.reset();
-    w.input_qparams.reset();
-  };
-  drop(embed_);
-  if (lm_head_) drop(*lm_head_);
-  for (auto& l : layers_) {
-    for (auto* w : {&l.out, &l.up, &l.down}) drop(*w);
-    for (auto* w : {&l.qkv, &l.q, &l.k, &l.v, &l.gate}) {
-      if (*w) drop(**w);
+std::vector<const LinearWeight*> Decoder::linear_weights() const {
+  std::vector<const LinearWeight*> out = {&embed_};
+  for (const auto& l : layers_) {
+    for (const auto* w : {&l.qkv, &l.q, &l.k, &l.v}) {
+      if (*w) out.push_back(&**w);
     }
+    out.push_back(&l.out);
+    if (l.gate) out.push_back(&*l.gate);
+    out.push_back(&l.up);
+    out.push_back(&l.down);
+  }
+  if (lm_head_) out.push_back(&*lm_head_);
+  return out;
+}
+
+void Decoder::drop_activation_quantization() {
+  // The weights are this object's own members; only the pointers linear_weights() gives are const.
+  for (const LinearWeight* w : linear_weights()) {
+    auto& mutable_w = const_cast<LinearWeight&>(*w);
+    mutable_w.input_args.reset();
+    mutable_w.input_qparams.reset();
   }
 }
 

@@ -64,6 +64,9 @@ class Decoder {
   // the weights alone are executed. For checks that isolate the weights (`compressor validate`).
   void drop_activation_quantization();
 
+  // Every linear weight (embedding, each layer's, the head when untied), in load order.
+  std::vector<const LinearWeight*> linear_weights() const;
+
   // The weights as loaded, for exporters (gguf_export.h).
   const LinearWeight& embedding() const { return embed_; }
   const FloatVector& positions() const { return positions_; }  // GPT-2 only, else empty

@@ -109,3 +109,17 @@ TEST_CASE("runtime: a model type it cannot execute is refused naming config.json
   CHECK_THAT(msg, Catch::Contains("config.json"));
   CHECK_THAT(msg, Catch::Contains("model_type"));
 }
+
+TEST_CASE("runtime: linear_weights lists the embedding, every layer's linears and an untied head once each", "[runtime]") {
+  const auto root = test_util::source_dir() / "tests/golden";
+  const auto gpt2 = Decoder::load(root / "tiny-gpt2");
+  const auto llama = Decoder::load(root / "tiny-llama");
+  const auto tied = Decoder::load(root / "tiny-llama-tied");
+  // GPT-2: c_attn, c_proj, c_fc, mlp.c_proj per layer, the head tied to wte.
+  CHECK(gpt2->linear_weights().size() == static_cast<size_t>(1 + 4 * gpt2->config().layers));
+  // Llama: q, k, v, o, gate, up, down per layer; lm_head only when untied.
+  CHECK(llama->linear_weights().size() == static_cast<size_t>(1 + 7 * llama->config().layers + 1));
+  CHECK(tied->linear_weights().size() == static_cast<size_t>(1 + 7 * tied->config().layers));
+  CHECK(llama->linear_weights().front() == &llama->embedding());
+  CHECK(llama->linear_weights().back() == &*llama->lm_head());
+}
