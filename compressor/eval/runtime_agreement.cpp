@@ -63,9 +63,6 @@ EngineComparison compare_with_runtime(model::Model& torch_model, const runtime::
   return r;
 }
 
-}  // namespace compressor::eval
-
-namespace compressor::eval {
 
 AgreementTolerance agreement_tolerance(const runtime::Decoder& model) {
   bool activations = false, quantized = false;

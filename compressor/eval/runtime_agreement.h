@@ -38,9 +38,6 @@ EngineComparison compare_with_runtime(model::Model& torch_model, const runtime::
                                       const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride,
                                       const std::function<void(int64_t, int64_t)>& progress = {});
 
-}  // namespace compressor::eval
-
-namespace compressor::eval {
 
 // How closely the runtime must reproduce the LibTorch model, by what the artifact makes it compute.
 // Both engines dequantize weights with the same scalar references, so weight-only encodings differ

@@ -1,9 +1,25 @@
 #include "compressor/recipe/gate_reader.h"
 
+#include <optional>
+
 #include "compressor/base/error.h"
 #include "compressor/recipe/yaml_source.h"
 
 namespace compressor::recipe {
+
+namespace {
+
+// "5%" (spaces allowed before the sign) -> 0.05; nullopt for anything else, negatives included.
+std::optional<double> parse_percentage(std::string s) {
+  if (s.empty() || s.back() != '%') return std::nullopt;
+  s.pop_back();
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  const auto v = parse_number(s);
+  if (!v || *v < 0) return std::nullopt;
+  return *v / 100.0;
+}
+
+}  // namespace
 
 GateRule read_gate_rule(const Field& f, const std::string& metric) {
   GateRule rule;
@@ -16,13 +32,9 @@ GateRule read_gate_rule(const Field& f, const std::string& metric) {
     return rule;
   }
   if (!f.node.IsScalar()) f.fail(bad);
-  std::string s = f.node.Scalar();
-  if (s.empty() || s.back() != '%') f.fail(bad);
-  s.pop_back();
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  auto v = parse_number(s);
-  if (!v || *v < 0) f.fail(bad);
-  rule.limit = *v / 100.0;
+  const auto fraction = parse_percentage(f.node.Scalar());
+  if (!fraction) f.fail(bad);
+  rule.limit = *fraction;
   rule.relative = true;
   return rule;
 }
@@ -75,17 +87,16 @@ std::vector<GateRule> read_gate_flags(const std::vector<std::string>& flags) {
       throw BadInput(where, "validate measures perplexity and bits_per_byte, not '" + m + "'");
     }
     // The same grammar as the recipe's limits: a number is absolute, "5%" a fraction of the baseline.
-    std::string value = flag.substr(eq + 1);
+    const std::string value = flag.substr(eq + 1);
     GateRule rule;
     rule.metric = metric;
     rule.where = where;
     rule.relative = !value.empty() && value.back() == '%';
-    if (rule.relative) value.pop_back();
-    const auto limit = parse_number(value);
+    const auto limit = rule.relative ? parse_percentage(value) : parse_number(value);
     if (!limit || *limit < 0) {
-      throw BadInput(where, "expected a non-negative number or a percentage like 5%, got '" + flag.substr(eq + 1) + "'");
+      throw BadInput(where, "expected a non-negative number or a percentage like 5%, got '" + value + "'");
     }
-    rule.limit = rule.relative ? *limit / 100.0 : *limit;
+    rule.limit = *limit;
     rules.push_back(std::move(rule));
   }
   return rules;
