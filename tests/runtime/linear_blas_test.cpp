@@ -8,6 +8,7 @@
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/dequantize.h"
+#include "compressor/runtime/kernels/dequantize_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
@@ -160,4 +161,33 @@ TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 and int
   Owned own;
   CHECK_FALSE(gemv_avx512_supports(make_weight("int3-g8-asym", 4, 32, own, rng, 16)));
   CHECK_FALSE(gemv_avx512_supports(make_weight("int4-g8-sym", 4, 40, own, rng, 8)));
+}
+
+TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: groups of 16 to 64, whole rows with tails",
+          "[runtime]") {
+  std::mt19937 rng(13);
+  Owned probe_own;
+  if (!dequantize_avx512_supports(make_weight("int4-g8-sym", 1, 16, probe_own, rng, 16))) {
+    WARN("skipped: this CPU has no AVX-512 F/BW");
+    return;
+  }
+  // kind, cols, group (0: the kind's own strategy: per channel for int8-w8a8)
+  for (const auto& [kind, cols, group] : {std::tuple<std::string, int64_t, int64_t>{"int4-g8-sym", 48, 16},
+                                          {"int4-g8-asym", 96, 32},
+                                          {"int4-g8-sym", 192, 64},
+                                          {"int8-g8-sym", 48, 16},
+                                          {"int8-g8-asym", 96, 32},
+                                          {"int8-w8a8", 40, 0},  // per channel: 2 vectors and a tail of 8
+                                          {"int8-w8a8", 7, 0}}) {
+    CAPTURE(kind, cols, group);
+    Owned own;
+    const auto w = make_weight(kind, 11, cols, own, rng, group > 0 ? group : 8);
+    REQUIRE(dequantize_avx512_supports(w));
+    std::vector<float> fast(10 * cols), ref(cols);
+    dequantize_rows_avx512(w, 1, 11, fast.data());
+    for (int64_t r = 1; r < 11; ++r) {
+      w.dequantize_row(r, ref.data());
+      for (int64_t c = 0; c < cols; ++c) REQUIRE(fast[(r - 1) * cols + c] == ref[c]);
+    }
+  }
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/dequantize_avx512.h"
 
 namespace compressor::runtime {
 
@@ -35,6 +36,7 @@ void dequantize_rows(const LinearWeight& w, int64_t r0, int64_t r1, float* out) 
     std::memcpy(out, w.dense.data() + r0 * w.cols, static_cast<size_t>((r1 - r0) * w.cols) * 4);
     return;
   }
+  if (dequantize_avx512_supports(w)) return dequantize_rows_avx512(w, r0, r1, out);
   if (w.storage == WeightStorage::fp8_bytes) {
     for (int64_t r = r0; r < r1; ++r) w.dequantize_row(r, out + (r - r0) * w.cols);
     return;

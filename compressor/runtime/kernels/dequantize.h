@@ -1,6 +1,6 @@
 // Weight rows dequantized to float32 fast, for the kernels that multiply floats (linear_blas):
-// 4- and 8-bit packed codes are unpacked a word at a time, and each scale unit's codes are scaled
-// in one loop the compiler vectorizes. Bit-identical to LinearWeight::dequantize_row (the scalar
+// 4- and 8-bit codes with AVX-512 where the CPU and the scale units allow (dequantize_avx512.h),
+// else unpacked a word at a time and scaled per unit in one loop the compiler vectorizes. Bit-identical to LinearWeight::dequantize_row (the scalar
 // references): the same float(q - z) · s per element, tested on every storage.
 #pragma once
 

@@ -4,6 +4,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/unpack_avx512.h"
 
 namespace compressor::runtime {
 
@@ -19,16 +20,6 @@ bool gemv_avx512_supports(const LinearWeight& w) {
 }
 
 namespace {
-
-// 16 codes (8 bytes: code 2i in the low nibble of byte i, 2i + 1 in the high one) as int8 q - 8,
-// in column order.
-inline __m128i unpack16(const uint8_t* bytes) {
-  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes));
-  const __m128i mask = _mm_set1_epi8(0x0F);
-  const __m128i lo = _mm_and_si128(b, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
-  return _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), _mm_set1_epi8(8));
-}
 
 // 64 codes (32 bytes) as four vectors of 16 int8 q - 8, in column order: unpacking within the two
 // 128-bit lanes gives codes 0-15 and 32-47 (low halves), 16-31 and 48-63 (high halves).
