@@ -36,9 +36,7 @@ int main(int argc, char** argv) {
   try {
     if (formats::has_manifest(model_path)) formats::verify_artifact(model_path);
     auto model = model::load_model(model_path);
-    if (!activation_quant) {
-      for (auto& s : model->slots()) s.input_quant.reset(), s.input_qparams.reset();
-    }
+    if (!activation_quant) model->drop_activation_quantization();
     auto tok = calibration::tokenizer_for(*model, model_path);
     auto tokens = calibration::load_text_tokens(text, *tok, 1 << 20, "--text");
     n = std::min<int64_t>({n, tokens.size(0), model->max_positions()});

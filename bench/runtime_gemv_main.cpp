@@ -6,7 +6,6 @@
 // sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
 //   build/bench/bench_runtime_gemv
 #include <cblas.h>
-#include <immintrin.h>
 #include <omp.h>
 
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include "bench/bench_util.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/memory_bandwidth.h"
 
 using namespace compressor;
 using namespace compressor::runtime;
@@ -23,35 +23,6 @@ using namespace compressor::runtime;
 namespace {
 
 constexpr int64_t kColdBytes = int64_t{1} << 30;
-
-// One 64 KiB block summed with four AVX-512 accumulators: as few instructions per byte as a read
-// can take, so the loop waits on memory and not on arithmetic.
-__attribute__((target("avx512f"))) float read_block(const float* p) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (int64_t i = 0; i < 16384; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-float read_all(const float* p, int64_t n) {
-  float total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-  for (int64_t b = 0; b < n / 16384; ++b) total += read_block(p + b * 16384);
-  return total;
-}
-
-double dram_gbs(int threads) {
-  omp_set_num_threads(threads);
-  static std::vector<float> buf(kColdBytes / 4, 1.0f);
-  volatile float sink = 0;
-  const double s = bench::best_of(5, [&] { sink = read_all(buf.data(), static_cast<int64_t>(buf.size())); });
-  (void)sink;
-  return kColdBytes / s / 1e9;
-}
 
 LinearWeight int4_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
   std::vector<int8_t> codes(rows * cols);
@@ -86,7 +57,7 @@ LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
 
 int main() {
   std::mt19937 rng(0);
-  const double bw1 = dram_gbs(1), bw2 = dram_gbs(2);
+  const double bw1 = dram_read_gbs(1), bw2 = dram_read_gbs(2);
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}}) {

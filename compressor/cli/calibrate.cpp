@@ -55,7 +55,7 @@ int calibrate_recipe(const CalibrateArgs& args, bool quiet) {
       {"dead_channel_fraction", calibration::kDeadChannelFraction},
       {"layers", layers}};
   if (stats_path.has_parent_path()) base::ensure_writable_directory(stats_path.parent_path(), "--stats");
-  base::write_file_atomic(stats_path, report.dump(2) + "\n");
+  write_output_file(stats_path, report.dump(2) + "\n");
 
   int64_t dead = 0;
   size_t worst = 0;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "compressor/cli/bench.h"
 #include "compressor/cli/calibrate.h"
 #include "compressor/cli/export.h"
 #include "compressor/cli/generate.h"
@@ -122,6 +123,20 @@ int run_cli(int argc, char** argv) {
                        "validate.max_drop");
   validate->add_option("--json", val.json, "also write the report as JSON to this file");
 
+  BenchArgs bench_args;
+  auto* bench = app.add_subcommand(
+      "bench", "time an artifact or checkpoint in the runtime (prefill and decode tok/s, time per op, peak RSS, size, "
+               "bytes per token against the measured DRAM bandwidth) and as float32 LibTorch in the same run");
+  bench->add_option("model", bench_args.model, "artifact or checkpoint directory (GPT-2 or Llama)")->required();
+  bench->add_option("--prompt-tokens", bench_args.prompt_tokens, "prompt length, prefilled in one forward (default 128)");
+  bench->add_option("--decode-tokens", bench_args.decode_tokens, "tokens decoded greedily one at a time after it (default 64)");
+  bench->add_option("--runs", bench_args.runs, "timed runs, after one warm-up; the median is reported (default 3)");
+  bench->add_option("--threads", bench_args.threads, "threads for the runtime and LibTorch (default: every core)");
+  bench->add_option("--text", bench_args.text, "take the prompt from this text's first tokens (default: seeded random ids)");
+  bench->add_flag("!--no-torch", bench_args.torch, "skip the float32 LibTorch comparison");
+  bench->add_flag("!--no-bandwidth", bench_args.bandwidth, "skip measuring the DRAM read bandwidth (1 GiB, about a second)");
+  bench->add_option("--json", bench_args.json, "also write the report as JSON to this file");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "summarise an artifact (manifest, per-layer sparsity) or a checkpoint");
   inspect->add_option("path", inspect_path, "artifact directory, checkpoint directory or .safetensors file")->required();
@@ -145,6 +160,7 @@ int run_cli(int argc, char** argv) {
     if (*generate) return generate_text(gen);
     if (*exp) return export_model(export_args);
     if (*validate) return validate_artifact(val);
+    if (*bench) return bench_model(bench_args);
     if (*sensitivity) return sensitivity_recipe(sens, quiet);
   } catch (const GateFailed& e) {
     return report("accuracy gate failed", e, 3);

@@ -16,4 +16,10 @@ inline void check_output_file(const std::filesystem::path& path, const std::stri
   base::check_directory_creatable(path.has_parent_path() ? path.parent_path() : ".", option);
 }
 
+// Writes a file check_output_file accepted: its directory is created first when missing.
+inline void write_output_file(const std::filesystem::path& path, const std::string& content) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  base::write_file_atomic(path, content);
+}
+
 }  // namespace compressor::cli

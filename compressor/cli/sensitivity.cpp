@@ -188,13 +188,13 @@ int sensitivity_recipe(const SensitivityArgs& args, bool quiet) {
       auto& options = emitted.stages[stage_index].passes[pass_index].options;
       options.set("scheme", std::string());
       options.set("config_groups", passes::MappingValue{groups});
-      base::write_file_atomic(args.emit_recipe, recipe::canonical_yaml(emitted, registry));
+      write_output_file(args.emit_recipe, recipe::canonical_yaml(emitted, registry));
       std::printf("wrote %s (stages[%zu].passes[%zu].%s with the allocation as config_groups)\n", args.emit_recipe.c_str(),
                   stage_index, pass_index, spec.type.c_str());
     }
   }
   if (!args.out.empty()) {
-    base::write_file_atomic(args.out, j.dump(2) + "\n");
+    write_output_file(args.out, j.dump(2) + "\n");
     std::printf("wrote %s\n", args.out.c_str());
   }
   return 0;

@@ -136,10 +136,7 @@ int validate_artifact(const ValidateArgs& args) {
   std::optional<eval::AgreementTolerance> weights_tol;
   if (tol.max_abs_diff == 0) {
     runtime_model->drop_activation_quantization();
-    for (auto& slot : torch_model->slots()) {
-      slot.input_quant.reset();
-      slot.input_qparams.reset();
-    }
+    torch_model->drop_activation_quantization();
     constexpr int64_t kWindows = 8;
     std::vector<int32_t> head(tokens.begin(), tokens.begin() + std::min<int64_t>(static_cast<int64_t>(tokens.size()),
                                                                                   seq_len + (kWindows - 1) * stride + 1));
@@ -204,7 +201,7 @@ int validate_artifact(const ValidateArgs& args) {
                                                                  {"passed", weights_agree}}
                                                 : nlohmann::json()},
         {"gate", {{"passed", gate.passed}, {"checks", checks}}}};
-    base::write_file_atomic(args.json, report.dump(2) + "\n");
+    write_output_file(args.json, report.dump(2) + "\n");
   }
   if (!agree) {
     throw GateFailed(dir.string(), "the runtime differs from the fake-quant model beyond the tolerance (" + limits + "; " + tol.basis + ")");

@@ -163,6 +163,13 @@ std::vector<std::string> Model::dense_linear_modules() const {
   return out;
 }
 
+void Model::drop_activation_quantization() {
+  for (auto& slot : slots_) {
+    slot.input_quant.reset();
+    slot.input_qparams.reset();
+  }
+}
+
 torch::Tensor Model::linear(const LinearSlot& slot, const torch::Tensor& x) const {
   if (hook_) hook_(slot, x);
   torch::Tensor in = x;

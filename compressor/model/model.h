@@ -154,6 +154,10 @@ class Model {
 
   // Every tensor under its checkpoint name and layout, as a Hugging Face loader expects it, in
   // the order the architecture registered them.
+  // Every linear runs on float inputs from now on: activation rounding (W8A8, FP8) is off and the
+  // weights alone are executed (validate's weights-only check, bench's float32 baseline).
+  void drop_activation_quantization();
+
   std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors() const;
   // The codes of quantized slots by checkpoint weight name ("x.weight"), and the linear modules
   // (lm_head included) left dense: what the artifact writes packed, and its quantization_config.

@@ -159,51 +159,94 @@ Matrix Decoder::linear(const LinearWeight& w, const Matrix& x) const {
   return y;
 }
 
-void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Matrix& x, int64_t first_pos) const {
+void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Matrix& x, int64_t first_pos,
+                              OpProfile* profile) const {
   const auto& c = config_;
   Matrix h = x;
-  if (c.architecture == "gpt2") {
-    ops::layer_norm(h, l.norm1_weight, l.norm1_bias, c.norm_eps);
-  } else {
-    ops::rms_norm(h, l.norm1_weight, c.norm_eps);
+  {
+    OpTimer t(profile, Op::norm);
+    if (c.architecture == "gpt2") {
+      ops::layer_norm(h, l.norm1_weight, l.norm1_bias, c.norm_eps);
+    } else {
+      ops::rms_norm(h, l.norm1_weight, c.norm_eps);
+    }
   }
   Matrix q, k, v;
   if (l.qkv) {
-    const Matrix qkv = linear(*l.qkv, h);
+    Matrix qkv;
+    {
+      OpTimer t(profile, Op::qkv);
+      qkv = linear(*l.qkv, h);
+    }
+    OpTimer t(profile, Op::residual);
     q = columns(qkv, 0, c.hidden_size);
     k = columns(qkv, c.hidden_size, c.hidden_size);
     v = columns(qkv, 2 * c.hidden_size, c.hidden_size);
   } else {
-    q = linear(*l.q, h);
-    k = linear(*l.k, h);
-    v = linear(*l.v, h);
+    {
+      OpTimer t(profile, Op::qkv);
+      q = linear(*l.q, h);
+      k = linear(*l.k, h);
+      v = linear(*l.v, h);
+    }
+    OpTimer t(profile, Op::rotary);
     ops::apply_rotary(q, c.heads, c.head_dim, first_pos, c.rope_theta);
     ops::apply_rotary(k, c.kv_heads, c.head_dim, first_pos, c.rope_theta);
   }
-  cache.store(k, v, first_pos);
-  const Matrix attended = kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
-                                                : ops::causal_attention_blas(q, cache, c.heads, first_pos);
-  add_rows(x, linear(l.out, attended));
+  Matrix attended;
+  {
+    OpTimer t(profile, Op::attention);
+    cache.store(k, v, first_pos);
+    attended = kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
+                                     : ops::causal_attention_blas(q, cache, c.heads, first_pos);
+  }
+  Matrix projected;
+  {
+    OpTimer t(profile, Op::attn_out);
+    projected = linear(l.out, attended);
+  }
+  OpTimer t(profile, Op::residual);
+  add_rows(x, projected);
 }
 
-void Decoder::mlp_block(const DecoderLayer& l, Matrix& x) const {
+void Decoder::mlp_block(const DecoderLayer& l, Matrix& x, OpProfile* profile) const {
   const auto& c = config_;
   Matrix h = x;
-  if (c.architecture == "gpt2") {
-    ops::layer_norm(h, l.norm2_weight, l.norm2_bias, c.norm_eps);
-    Matrix a = linear(l.up, h);
-    if (c.gelu_tanh) {
+  {
+    OpTimer t(profile, Op::norm);
+    if (c.architecture == "gpt2") {
+      ops::layer_norm(h, l.norm2_weight, l.norm2_bias, c.norm_eps);
+    } else {
+      ops::rms_norm(h, l.norm2_weight, c.norm_eps);
+    }
+  }
+  Matrix a, up;
+  {
+    OpTimer t(profile, Op::mlp_in);
+    if (l.gate) {
+      a = linear(*l.gate, h);
+      up = linear(l.up, h);
+    } else {
+      a = linear(l.up, h);
+    }
+  }
+  {
+    OpTimer t(profile, Op::activation);
+    if (l.gate) {
+      ops::silu_mul(a, up);
+    } else if (c.gelu_tanh) {
       ops::gelu_tanh(a);
     } else {
       ops::gelu_erf(a);
     }
-    add_rows(x, linear(l.down, a));
-  } else {
-    ops::rms_norm(h, l.norm2_weight, c.norm_eps);
-    Matrix g = linear(*l.gate, h);
-    ops::silu_mul(g, linear(l.up, h));
-    add_rows(x, linear(l.down, g));
   }
+  Matrix down;
+  {
+    OpTimer t(profile, Op::mlp_down);
+    down = linear(l.down, a);
+  }
+  OpTimer t(profile, Op::residual);
+  add_rows(x, down);
 }
 
 Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
@@ -219,6 +262,8 @@ Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
                                   std::to_string(c.max_positions));
   }
   Matrix x(n, c.hidden_size);
+  OpProfile* profile = state.profile;
+  std::optional<OpTimer> embedding_timer(std::in_place, profile, Op::embedding);
   for (int64_t t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
       throw BadInput("runtime", "token " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
@@ -230,11 +275,13 @@ Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
       for (int64_t j = 0; j < c.hidden_size; ++j) x.row(t)[j] += p[j];
     }
   }
+  embedding_timer.reset();
   for (int64_t i = 0; i < c.layers; ++i) {
-    attention_block(layers_[i], state.layers[i], x, first);
-    mlp_block(layers_[i], x);
+    attention_block(layers_[i], state.layers[i], x, first, profile);
+    mlp_block(layers_[i], x, profile);
   }
   state.length = first + n;
+  OpTimer norm_timer(profile, Op::norm);
   if (c.architecture == "gpt2") {
     ops::layer_norm(x, final_norm_weight_, final_norm_bias_, c.norm_eps);
   } else {
@@ -243,6 +290,9 @@ Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
   return x;
 }
 
-Matrix Decoder::logits(const Matrix& hidden) const { return linear(lm_head_ ? *lm_head_ : embed_, hidden); }
+Matrix Decoder::logits(const Matrix& hidden, OpProfile* profile) const {
+  OpTimer t(profile, Op::head);
+  return linear(lm_head_ ? *lm_head_ : embed_, hidden);
+}
 
 }  // namespace compressor::runtime

@@ -12,6 +12,7 @@
 
 #include "compressor/runtime/linear_weight.h"
 #include "compressor/runtime/matrix.h"
+#include "compressor/runtime/op_profile.h"
 #include "compressor/runtime/ops/attention.h"
 
 namespace compressor::runtime {
@@ -46,10 +47,12 @@ class Decoder {
 
   const DecoderConfig& config() const { return config_; }
 
-  // The key/value cache of one sequence and how many positions it holds.
+  // The key/value cache of one sequence and how many positions it holds; `profile`, when set,
+  // receives the time of every op forward() runs for this sequence.
   struct State {
     std::vector<ops::LayerCache> layers;
     int64_t length = 0;
+    OpProfile* profile = nullptr;
   };
   State new_state(int64_t capacity) const;
 
@@ -57,8 +60,8 @@ class Decoder {
   // hidden states after the final norm: [n, hidden_size]. BadInput when the sequence would pass
   // the cache's capacity or the model's context, or a token is outside the vocabulary.
   Matrix forward(const int32_t* tokens, int64_t n, State& state) const;
-  // Logits [rows, vocab_size] of hidden states.
-  Matrix logits(const Matrix& hidden) const;
+  // Logits [rows, vocab_size] of hidden states (timed as Op::head into `profile` when given).
+  Matrix logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
 
   // Every linear runs on float inputs from now on: W8A8's and FP8's activation rounding is off and
   // the weights alone are executed. For checks that isolate the weights (`compressor validate`).
@@ -78,8 +81,9 @@ class Decoder {
  private:
   Decoder() = default;
   Matrix linear(const LinearWeight& w, const Matrix& x) const;
-  void attention_block(const DecoderLayer& layer, ops::LayerCache& cache, Matrix& x, int64_t first_pos) const;
-  void mlp_block(const DecoderLayer& layer, Matrix& x) const;
+  void attention_block(const DecoderLayer& layer, ops::LayerCache& cache, Matrix& x, int64_t first_pos,
+                       OpProfile* profile) const;
+  void mlp_block(const DecoderLayer& layer, Matrix& x, OpProfile* profile) const;
 
   DecoderConfig config_;
   LinearWeight embed_;                 // [vocab, hidden]: token embedding, and the head when tied
