@@ -1,6 +1,6 @@
 // The runtime's batch-1 GEMV kernels against the machine's memory bandwidth, measured in the same
 // run: DRAM read bandwidth on 1 and 2 threads (a 1 GiB buffer), then int4 g128 (pack-quantized,
-// symmetric, f32 scales) and f32 GEMV on 4096×4096 and 11008×4096, cold (weights rotated through
+// symmetric, f32 scales), int8 per channel (W8A16's packed bytes) and f32 GEMV on 4096×4096 and 11008×4096, cold (weights rotated through
 // more than 1 GiB so every call reads DRAM) and hot (one weight, cache-resident where it fits),
 // as GB/s of the bytes each call must read and as a fraction of the measured bandwidth; OpenBLAS's
 // sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
@@ -42,6 +42,24 @@ LinearWeight int4_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packe
   return w;
 }
 
+// W8A16 as the preset stores it: 8-bit codes packed four to an int32 word, one scale per row.
+LinearWeight int8_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
+  std::vector<int8_t> codes(rows * cols);
+  std::uniform_int_distribution<int> code(-128, 127);
+  for (auto& c : codes) c = static_cast<int8_t>(code(rng));
+  packed = quant::pack_int32(codes.data(), rows, cols, 8);
+  LinearWeight w;
+  w.rows = rows;
+  w.cols = cols;
+  w.storage = WeightStorage::packed;
+  w.packed = packed.data();
+  w.args.num_bits = 8;
+  w.args.strategy = quant::Strategy::channel;
+  w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
+  w.scale.assign(rows, 0.01f);
+  return w;
+}
+
 LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
   LinearWeight w;
   w.rows = rows;
@@ -61,15 +79,19 @@ int main() {
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}}) {
-    for (const char* kind : {"int4 g128 (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
-      const bool int4 = kind[0] == 'i';
+    for (const char* kind : {"int4 g128 (ours)", "int8 channel (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
+      const bool int4 = std::string(kind).rfind("int4", 0) == 0, int8 = std::string(kind).rfind("int8", 0) == 0;
       const bool blas = std::string(kind).find("OpenBLAS") != std::string::npos;
       std::vector<std::vector<int32_t>> packed;
       std::vector<LinearWeight> ws;
-      const int64_t one = int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4 : rows * cols * 4;
+      const int64_t one = int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4
+                          : int8 ? rows * cols + rows * 4
+                                 : rows * cols * 4;
       const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
       packed.resize(copies);
-      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4 ? int4_weight(rows, cols, packed[i], rng) : f32_weight(rows, cols, rng));
+      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? int4_weight(rows, cols, packed[i], rng)
+                                                : int8 ? int8_weight(rows, cols, packed[i], rng)
+                                                       : f32_weight(rows, cols, rng));
       Matrix x(1, cols), y;
       std::normal_distribution<float> n(0, 1);
       for (auto& v : x.data) v = n(rng);

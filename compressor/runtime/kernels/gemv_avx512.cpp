@@ -39,8 +39,17 @@ inline void unpack64(const uint8_t* bytes, __m128i out[4]) {
 
 // Each scale unit's Σ (q - z) · x is accumulated apart (integers exact in float), then scaled once:
 // the same products as linear_ref's float(q - z) · s · x, rounded in another order.
+// Independent FMA chains per token: one chain would wait out the FMA latency at every 16 codes;
+// fewer tokens leave registers for more chains.
+template <int N>
+constexpr int kChains = N <= 2 ? 4 : N <= 4 ? 2 : 1;
+
+// How far ahead of the columns being multiplied a row's bytes are prefetched.
+constexpr int64_t kPrefetchBytes = 2048;
+
 template <int N>
 void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
+  constexpr int C = kChains<N>;
   const int64_t words = quant::packed_words(w.cols, 4);
   const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
   const bool by64 = unit_cols % 64 == 0;
@@ -51,23 +60,30 @@ void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, 
     for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
       const int64_t u = w.layout.unit(r, c0);
       const __m512i z = _mm512_set1_epi32(w.zero_point.empty() ? 0 : w.zero_point[u]);
-      __m512 acc[N];
-      for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
-      auto accumulate = [&](__m128i q16, int64_t c) {
+      __m512 acc[C][N];
+      for (int k = 0; k < C; ++k)
+        for (int t = 0; t < N; ++t) acc[k][t] = _mm512_setzero_ps();
+      auto accumulate = [&](__m128i q16, int64_t c, int chain) {
         const __m512 qf = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepi8_epi32(q16), z));
-        for (int t = 0; t < N; ++t) acc[t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[t]);
+        for (int t = 0; t < N; ++t) acc[chain][t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[chain][t]);
       };
       if (by64) {
         for (int64_t c = c0; c < c0 + unit_cols; c += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(row + c / 2 + kPrefetchBytes), _MM_HINT_T0);
           __m128i q[4];
           unpack64(row + c / 2, q);
-          for (int k = 0; k < 4; ++k) accumulate(q[k], c + 16 * k);
+          for (int k = 0; k < 4; ++k) accumulate(q[k], c + 16 * k, k % C);
         }
       } else {
-        for (int64_t c = c0; c < c0 + unit_cols; c += 16) accumulate(unpack16(row + c / 2), c);
+        int chain = 0;
+        for (int64_t c = c0; c < c0 + unit_cols; c += 16, chain = (chain + 1) % C) accumulate(unpack16(row + c / 2), c, chain);
       }
       const __m512 s = _mm512_set1_ps(w.scale[u]);
-      for (int t = 0; t < N; ++t) total[t] = _mm512_fmadd_ps(acc[t], s, total[t]);
+      for (int t = 0; t < N; ++t) {
+        __m512 sum = acc[0][t];
+        for (int k = 1; k < C; ++k) sum = _mm512_add_ps(sum, acc[k][t]);
+        total[t] = _mm512_fmadd_ps(sum, s, total[t]);
+      }
     }
     const float b = w.bias.empty() ? 0.0f : w.bias[r];
     for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(total[t]) + b;
@@ -78,6 +94,7 @@ void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, 
 // bytes), int-quantized (W8A8) stores q as int8. Scale units as in rows_kernel.
 template <int N>
 void int8_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
+  constexpr int C = kChains<N>;
   const bool offset = w.storage == WeightStorage::packed;
   const auto* base = offset ? reinterpret_cast<const uint8_t*>(w.packed) : w.bytes;
   const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
@@ -88,16 +105,23 @@ void int8_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t
     for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
       const int64_t u = w.layout.unit(r, c0);
       const __m512i z = _mm512_set1_epi32((w.zero_point.empty() ? 0 : w.zero_point[u]) + (offset ? 128 : 0));
-      __m512 acc[N];
-      for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
-      for (int64_t c = c0; c < c0 + unit_cols; c += 16) {
+      __m512 acc[C][N];
+      for (int k = 0; k < C; ++k)
+        for (int t = 0; t < N; ++t) acc[k][t] = _mm512_setzero_ps();
+      int chain = 0;
+      for (int64_t c = c0; c < c0 + unit_cols; c += 16, chain = (chain + 1) % C) {
+        if ((c & 63) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + c + kPrefetchBytes), _MM_HINT_T0);
         const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
         const __m512i q = offset ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
         const __m512 qf = _mm512_cvtepi32_ps(_mm512_sub_epi32(q, z));
-        for (int t = 0; t < N; ++t) acc[t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[t]);
+        for (int t = 0; t < N; ++t) acc[chain][t] = _mm512_fmadd_ps(qf, _mm512_loadu_ps(x.row(t) + c), acc[chain][t]);
       }
       const __m512 s = _mm512_set1_ps(w.scale[u]);
-      for (int t = 0; t < N; ++t) total[t] = _mm512_fmadd_ps(acc[t], s, total[t]);
+      for (int t = 0; t < N; ++t) {
+        __m512 sum = acc[0][t];
+        for (int k = 1; k < C; ++k) sum = _mm512_add_ps(sum, acc[k][t]);
+        total[t] = _mm512_fmadd_ps(sum, s, total[t]);
+      }
     }
     const float b = w.bias.empty() ? 0.0f : w.bias[r];
     for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(total[t]) + b;
