@@ -52,13 +52,14 @@ void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, 
   constexpr int C = kChains<N>;
   const int64_t words = quant::packed_words(w.cols, 4);
   const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
-  const bool by64 = unit_cols % 64 == 0;
+  const bool by64 = unit_cols % 64 == 0, by32 = unit_cols % 32 == 0;
   for (int64_t r = r0; r < r1; ++r) {
     const auto* row = reinterpret_cast<const uint8_t*>(w.packed + r * words);
     __m512 total[N];
     for (int t = 0; t < N; ++t) total[t] = _mm512_setzero_ps();
-    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
-      const int64_t u = w.layout.unit(r, c0);
+    // A row's units are consecutive in the scale (one per group, or the row's one): counted, not divided.
+    int64_t u = w.layout.unit(r, 0);
+    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols, ++u) {
       const __m512i z = _mm512_set1_epi32(w.zero_point.empty() ? 0 : w.zero_point[u]);
       __m512 acc[C][N];
       for (int k = 0; k < C; ++k)
@@ -74,14 +75,26 @@ void rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, 
           unpack64(row + c / 2, q);
           for (int k = 0; k < 4; ++k) accumulate(q[k], c + 16 * k, k % C);
         }
+      } else if (by32) {
+        for (int64_t c = c0; c < c0 + unit_cols; c += 32) {
+          if ((c & 127) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + c / 2 + kPrefetchBytes), _MM_HINT_T0);
+          __m128i q[2];
+          unpack32(row + c / 2, q);
+          accumulate(q[0], c, 0);
+          accumulate(q[1], c + 16, 1 % C);
+        }
       } else {
         int chain = 0;
-        for (int64_t c = c0; c < c0 + unit_cols; c += 16, chain = (chain + 1) % C) accumulate(unpack16(row + c / 2), c, chain);
+        for (int64_t c = c0; c < c0 + unit_cols; c += 16, chain = (chain + 1) % C) {
+          if ((c & 127) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + c / 2 + kPrefetchBytes), _MM_HINT_T0);
+          accumulate(unpack16(row + c / 2), c, chain);
+        }
       }
       const __m512 s = _mm512_set1_ps(w.scale[u]);
+      const int used = static_cast<int>(std::min<int64_t>(C, unit_cols / 16));  // small groups fill fewer chains
       for (int t = 0; t < N; ++t) {
         __m512 sum = acc[0][t];
-        for (int k = 1; k < C; ++k) sum = _mm512_add_ps(sum, acc[k][t]);
+        for (int k = 1; k < used; ++k) sum = _mm512_add_ps(sum, acc[k][t]);
         total[t] = _mm512_fmadd_ps(sum, s, total[t]);
       }
     }
@@ -102,8 +115,8 @@ void int8_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t
     const uint8_t* row = base + r * w.cols;
     __m512 total[N];
     for (int t = 0; t < N; ++t) total[t] = _mm512_setzero_ps();
-    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols) {
-      const int64_t u = w.layout.unit(r, c0);
+    int64_t u = w.layout.unit(r, 0);
+    for (int64_t c0 = 0; c0 < w.cols; c0 += unit_cols, ++u) {
       const __m512i z = _mm512_set1_epi32((w.zero_point.empty() ? 0 : w.zero_point[u]) + (offset ? 128 : 0));
       __m512 acc[C][N];
       for (int k = 0; k < C; ++k)

@@ -18,4 +18,15 @@ inline __m128i unpack16(const uint8_t* bytes) {
   return _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), _mm_set1_epi8(8));
 }
 
+// 32 codes (16 bytes) as two vectors of 16 int8 q - 8, in column order.
+inline void unpack32(const uint8_t* bytes, __m128i out[2]) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i eight = _mm_set1_epi8(8);
+  const __m128i lo = _mm_and_si128(b, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  out[0] = _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), eight);
+  out[1] = _mm_sub_epi8(_mm_unpackhi_epi8(lo, hi), eight);
+}
+
 }  // namespace compressor::runtime
