@@ -163,7 +163,7 @@ TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 and int
   CHECK_FALSE(gemv_avx512_supports(make_weight("int4-g8-sym", 4, 40, own, rng, 8)));
 }
 
-TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: groups of 16 to 64, whole rows with tails",
+TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: int4/int8 groups of 16 to 64, whole rows with tails, FP8",
           "[runtime]") {
   std::mt19937 rng(13);
   Owned probe_own;
@@ -178,7 +178,9 @@ TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bi
                                           {"int8-g8-sym", 48, 16},
                                           {"int8-g8-asym", 96, 32},
                                           {"int8-w8a8", 40, 0},  // per channel: 2 vectors and a tail of 8
-                                          {"int8-w8a8", 7, 0}}) {
+                                          {"int8-w8a8", 7, 0},
+                                          {"fp8", 40, 0},  // per tensor, through the E4M3 table
+                                          {"fp8", 7, 0}}) {
     CAPTURE(kind, cols, group);
     Owned own;
     const auto w = make_weight(kind, 11, cols, own, rng, group > 0 ? group : 8);

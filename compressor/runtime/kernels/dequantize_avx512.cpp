@@ -3,7 +3,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 
+#include "compressor/quant/float_formats.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/unpack_avx512.h"
 
@@ -14,7 +16,7 @@ bool dequantize_avx512_supports(const LinearWeight& w) {
   if (!cpu) return false;
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;
   const bool int8 = (w.storage == WeightStorage::packed || w.storage == WeightStorage::int_bytes) && w.args.num_bits == 8;
-  if (!int4 && !int8) return false;
+  if (!int4 && !int8 && w.storage != WeightStorage::fp8_bytes) return false;
   // Every row starts on a packed word; each scale unit but a whole row's spans whole vectors.
   return w.layout.scale_cols == 1 || w.layout.group_size % 16 == 0;
 }
@@ -37,6 +39,28 @@ inline int32_t code_at(const LinearWeight& w, const uint8_t* row_bytes, int64_t 
   return static_cast<int8_t>(row_bytes[c]);
 }
 
+// Every E4M3 bit pattern's float value, from the scalar reference: a gather of 16 codes is the
+// reference's conversion, bit for bit.
+const float* fp8_table() {
+  static const auto table = [] {
+    std::array<float, 256> t{};
+    for (int i = 0; i < 256; ++i) t[i] = quant::fp8_e4m3_to_fp32(static_cast<uint8_t>(i));
+    return t;
+  }();
+  return table.data();
+}
+
+// One FP8 scale unit: value = E4M3(code) · s (quant/fp8_codec's dequantize_fp8).
+void fp8_unit(const uint8_t* row, int64_t c, int64_t end, float s, float* o) {
+  const float* table = fp8_table();
+  const __m512 vs = _mm512_set1_ps(s);
+  for (; c + 16 <= end; c += 16) {
+    const __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
+    _mm512_storeu_ps(o + c, _mm512_mul_ps(_mm512_i32gather_ps(idx, table, 4), vs));
+  }
+  for (; c < end; ++c) o[c] = table[row[c]] * s;
+}
+
 }  // namespace
 
 void dequantize_rows_avx512(const LinearWeight& w, int64_t r0, int64_t r1, float* out) {
@@ -54,6 +78,10 @@ void dequantize_rows_avx512(const LinearWeight& w, int64_t r0, int64_t r1, float
       const __m512 vs = _mm512_set1_ps(s);
       const __m512i vz = _mm512_set1_epi32(z);
       const int64_t end = std::min(c0 + unit_cols, w.cols);
+      if (w.storage == WeightStorage::fp8_bytes) {
+        fp8_unit(row, c0, end, s, o);
+        continue;
+      }
       int64_t c = c0;
       for (; c + 16 <= end; c += 16) {
         const __m512 q = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes16(w, row, c), vz));
