@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 work=${1:-/tmp/gguf-export}
 max_bytes=${2:-16384}
 py=${LLAMA_PYTHON:-/tmp/llama-venv/bin/python}
+compressor=${COMPRESSOR:-build/compressor}  # a copy lets the tree rebuild while this runs
 recipe=configs/smollm2-gptq-w4a16.yaml
 text=data/python-docs/test.txt
 prompt="The Python standard library"
@@ -20,20 +21,20 @@ mkdir -p "$work"
 
 artifact() {  # NAME PASSES: $work/NAME from the recipe with its stage replaced (kept between runs)
   [ -f "$work/$1/model.safetensors" ] ||
-    build/compressor run "$recipe" --set "stages=[{name: s, passes: $2}]" --set output.path="$work/$1" \
+    "$compressor" run "$recipe" --set "stages=[{name: s, passes: $2}]" --set output.path="$work/$1" \
       > "$work/$1.run.log" 2>&1
 }
 export_gguf() {  # NAME
-  build/compressor export "$work/$1" --to gguf --out "$work/$1.gguf" > "$work/$1.export.log"
+  "$compressor" export "$work/$1" --to gguf --out "$work/$1.gguf" > "$work/$1.export.log"
 }
 llama_ppl() { "$py" bench/llamacpp_gguf.py ppl "$1" --text "$text" --max-bytes "$max_bytes" | sed -n 's/^perplexity \([0-9.]*\),.*/\1/p'; }
 llama_decode() { "$py" bench/llamacpp_gguf.py decode "$1" --prompt "$prompt" | sed -n 's/.*, \([0-9.]*\) tok\/s after the first/\1/p'; }
 ours_ppl() {
-  build/compressor eval "$1" --engine runtime --text "$text" --max-bytes "$max_bytes" --seq-len 512 --stride 256 \
+  "$compressor" eval "$1" --engine runtime --text "$text" --max-bytes "$max_bytes" --seq-len 512 --stride 256 \
     2>/dev/null | sed -n 's/.*perplexity \([0-9.]*\),.*/\1/p' | head -1
 }
 ours_decode() {
-  build/compressor generate "$1" --prompt "$prompt" --max-tokens 128 2>&1 >/dev/null |
+  "$compressor" generate "$1" --prompt "$prompt" --max-tokens 128 2>&1 >/dev/null |
     sed -n 's/.*, \([0-9.]*\) tok\/s after the first.*/\1/p'
 }
 mb() { python3 -c "import os; print(f'{os.path.getsize(\"$1\") / 1e6:.1f}')"; }

@@ -55,9 +55,9 @@ int run_cli(int argc, char** argv) {
   ev->add_option("--stride", eval_args.stride, "tokens the window advances (default: seq-len / 2)");
   ev->add_option("--max-bytes", eval_args.max_bytes, "evaluate only the first N bytes of the text (0: all)");
   ev->add_option("--engine", eval_args.engine,
-                 "torch: the weights dequantized into the LibTorch model (default); runtime: the artifact executed "
-                 "as stored by compressor's runtime (reference kernels: slow on large models)")
-      ->check(CLI::IsMember({"torch", "runtime"}));
+                 "auto (default): runtime for an artifact of GPT-2 or Llama, torch otherwise; runtime: the artifact "
+                 "executed as stored by compressor's runtime; torch: the weights dequantized into the LibTorch model")
+      ->check(CLI::IsMember({"auto", "torch", "runtime"}));
 
   CalibrateArgs calibrate_args;
   auto* calibrate = app.add_subcommand(

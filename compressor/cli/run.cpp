@@ -17,6 +17,7 @@
 #include "compressor/runtime/decoder.h"
 #include "compressor/runtime/perplexity.h"
 #include "formats/artifact.h"
+#include "formats/hf_config.h"
 
 namespace compressor::cli {
 
@@ -78,7 +79,7 @@ void print_perplexity(const EvalArgs& args, const eval::PerplexityResult& r, int
   std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld%s)\n",
               args.model.c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
               static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride),
-              args.engine == "runtime" ? ", runtime" : "");
+              args.engine == "runtime" ? ", runtime" : ", LibTorch");
 }
 
 int eval_runtime(const EvalArgs& args) {
@@ -99,10 +100,20 @@ int eval_runtime(const EvalArgs& args) {
   return 0;
 }
 
+// What `--engine auto` runs: an artifact is executed as stored where the runtime has its
+// architecture; checkpoints, GGUF files and encoders go to LibTorch.
+std::string auto_engine(const std::filesystem::path& dir) {
+  if (!formats::has_manifest(dir)) return "torch";
+  const auto type = formats::load_hf_config(dir).model_type;
+  return type == "gpt2" || type == "llama" ? "runtime" : "torch";
+}
+
 }  // namespace
 
-int eval_model(const EvalArgs& args) {
+int eval_model(const EvalArgs& given) {
+  EvalArgs args = given;
   const std::filesystem::path dir = args.model;
+  if (args.engine == "auto") args.engine = auto_engine(dir);
   if (args.engine == "runtime") return eval_runtime(args);  // the runtime verifies the artifact itself
   if (formats::has_manifest(dir)) formats::verify_artifact(dir);
   auto model = model::load_model(dir);

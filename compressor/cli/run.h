@@ -16,7 +16,9 @@ struct EvalArgs {
   int64_t seq_len = 0;
   int64_t stride = 0;
   int64_t max_bytes = 0;
-  std::string engine = "torch";  // torch: dequantized into LibTorch; runtime: executed as stored
+  // torch: dequantized into LibTorch; runtime: executed as stored; auto: runtime for an artifact
+  // of an architecture it executes (GPT-2, Llama), torch otherwise
+  std::string engine = "auto";
 };
 
 int run_recipe(const RunArgs& args, bool quiet);  // returns 0; throws GateFailed / BadInput

@@ -54,7 +54,26 @@ TEST_CASE("eval --engine runtime gives the LibTorch perplexity for dense, int4, 
   }
 }
 
-TEST_CASE("eval --engine must be torch or runtime", "[cli][runtime][bad-input]") {
+TEST_CASE("eval runs an artifact in the runtime by default, and a checkpoint in LibTorch", "[cli][runtime]") {
+  auto w = make_workspace("runtime-eval-default");
+  auto spec = w.spec();
+  spec.output = w.dir / "pruned";
+  REQUIRE(run_cli({"run", w.write_recipe(spec).string()}).code == 0);
+  auto plain = [&](const fs::path& model) {
+    const auto r = run_cli({"eval", model.string(), "--text", w.text.string(), "--seq-len", "32", "--stride", "16"});
+    INFO(r.all());
+    REQUIRE(r.code == 0);
+    return r;
+  };
+  const auto artifact = plain(spec.output);
+  CHECK_THAT(artifact.out, Catch::Contains(", runtime)"));
+  CHECK(printed_perplexity(artifact) == eval(spec.output, w.text, "runtime"));
+  const auto checkpoint = plain(w.model);
+  CHECK_THAT(checkpoint.out, Catch::Contains(", LibTorch)"));
+  CHECK(printed_perplexity(checkpoint) == eval(w.model, w.text, "torch"));
+}
+
+TEST_CASE("eval --engine must be auto, torch or runtime", "[cli][runtime][bad-input]") {
   auto w = make_workspace("runtime-eval-bad");
   const auto r = run_cli({"eval", w.model.string(), "--text", w.text.string(), "--engine", "onnx"});
   CHECK(r.code != 0);
