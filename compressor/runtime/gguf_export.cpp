@@ -84,7 +84,7 @@ class Exporter {
     add(name + ".weight", {n_cols, n_rows}, type, w.encoding, [&w, rows, type](const base::ChunkWriter& write) {
       const size_t cols = static_cast<size_t>(w.cols);
       if (type == GgmlType::F32) {
-        for (int64_t r = 0; r < w.rows; ++r) write(w.dense.data() + rows(r) * w.cols, cols * 4);
+        for (int64_t r = 0; r < w.rows; ++r) write(w.dense_data() + rows(r) * w.cols, cols * 4);
         return;
       }
       const bool q4 = type == GgmlType::Q4_0;

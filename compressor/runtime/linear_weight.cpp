@@ -207,6 +207,13 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
     const auto stored = conv1d ? std::vector<int64_t>{expected_cols, expected_rows} : std::vector<int64_t>{expected_rows, expected_cols};
     const auto& info = file->info(module + ".weight");
     w.encoding = info.dtype == DType::F32 ? "f32" : info.dtype == DType::F16 ? "f16" : "bf16";
+    const uint8_t* at = file->data(info);
+    if (info.dtype == DType::F32 && !conv1d && reinterpret_cast<uintptr_t>(at) % alignof(float) == 0) {
+      part(*file, module + ".weight", {DType::F32}, stored, "the model");  // the shape check
+      w.mapped = reinterpret_cast<const float*>(at);
+      if (file->contains(module + ".bias")) w.bias = load_float_tensor(*file, module + ".bias", {w.rows});
+      return w;
+    }
     auto dense = load_float_tensor(*file, module + ".weight", stored);
     if (conv1d) {
       w.dense.assign(dense.size(), 0.0f);
@@ -224,7 +231,7 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
 void LinearWeight::dequantize_row(int64_t r, float* out) const {
   switch (storage) {
     case WeightStorage::dense:
-      std::memcpy(out, dense.data() + r * cols, static_cast<size_t>(cols) * 4);
+      std::memcpy(out, dense_data() + r * cols, static_cast<size_t>(cols) * 4);
       return;
     case WeightStorage::fp8_bytes:
       for (int64_t c = 0; c < cols; ++c) out[c] = quant::dequantize_fp8(bytes[r * cols + c], scale[layout.unit(r, c)]);

@@ -1,5 +1,6 @@
-// One linear layer's weight as the artifact stores it, ready for the kernels: dense float weights
-// converted to float32 [out, in] at load (f16/bf16 widened, GPT-2's Conv1D [in, out] transposed),
+// One linear layer's weight as the artifact stores it, ready for the kernels: dense float32 [out, in]
+// weights read in place from the mapped file, other dense ones converted to float32 at load
+// (f16/bf16 widened, GPT-2's Conv1D [in, out] transposed),
 // quantized ones kept as stored (packed int32 words, int8 or FP8 bytes viewed in the mapped file)
 // with their scales widened to float32 and zero points unpacked. The kernels (kernels/) compute
 // y = x · Wᵀ + b from this; dequantization is defined by compressor/quant's scalar references.
@@ -33,7 +34,8 @@ struct LinearWeight {
   WeightStorage storage = WeightStorage::dense;
   std::string encoding = "f32";  // the manifest's name: "f32", "int4_g128_sym", ...
 
-  FloatVector dense;
+  FloatVector dense;                // f32 weights converted at load (f16/bf16, GPT-2's transposed Conv1D)
+  const float* mapped = nullptr;    // or f32 weights stored as the kernels read them: the mapping, no copy
   const int32_t* packed = nullptr;  // in the mapping kept alive by `file`
   const uint8_t* bytes = nullptr;
   quant::QuantArgs args;            // quantized storages only
@@ -50,6 +52,8 @@ struct LinearWeight {
   std::shared_ptr<const formats::SafetensorsReader> file;
 
   bool quantized() const { return storage != WeightStorage::dense; }
+  // The dense storage's [rows, cols] float32 weights, wherever they live.
+  const float* dense_data() const { return mapped ? mapped : dense.data(); }
   // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats).
   void dequantize_row(int64_t r, float* out) const;
   // Row r's integer codes into out[cols] (packed and int_bytes storages only).

@@ -123,3 +123,24 @@ TEST_CASE("runtime: linear_weights lists the embedding, every layer's linears an
   CHECK(llama->linear_weights().front() == &llama->embedding());
   CHECK(llama->linear_weights().back() == &*llama->lm_head());
 }
+
+TEST_CASE("runtime: float32 weights are read in place from the mapped file, converted ones are copied", "[runtime]") {
+  const auto root = test_util::source_dir() / "tests/golden";
+  // Llama stores [out, in] float32: every linear, the embedding included, points into the mapping.
+  const auto llama = Decoder::load(root / "tiny-llama");
+  for (const auto* w : llama->linear_weights()) {
+    CAPTURE(w->name);
+    CHECK(w->mapped != nullptr);
+    CHECK(w->dense.empty());
+    CHECK(w->dense_data() == w->mapped);
+  }
+  // GPT-2's Conv1D weights are [in, out] and transposed at load (a copy); wte is [vocab, hidden] as read.
+  const auto gpt2 = Decoder::load(root / "tiny-gpt2");
+  const auto weights = gpt2->linear_weights();
+  CHECK(weights.front()->mapped != nullptr);
+  for (size_t i = 1; i < weights.size(); ++i) {
+    CAPTURE(weights[i]->name);
+    CHECK(weights[i]->mapped == nullptr);
+    CHECK(weights[i]->dense.size() == static_cast<size_t>(weights[i]->rows * weights[i]->cols));
+  }
+}

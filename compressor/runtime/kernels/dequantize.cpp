@@ -33,7 +33,7 @@ void unpack_row(const LinearWeight& w, int64_t r, int8_t* codes) {
 
 void dequantize_rows(const LinearWeight& w, int64_t r0, int64_t r1, float* out) {
   if (w.storage == WeightStorage::dense) {
-    std::memcpy(out, w.dense.data() + r0 * w.cols, static_cast<size_t>((r1 - r0) * w.cols) * 4);
+    std::memcpy(out, w.dense_data() + r0 * w.cols, static_cast<size_t>((r1 - r0) * w.cols) * 4);
     return;
   }
   if (dequantize_avx512_supports(w)) return dequantize_rows_avx512(w, r0, r1, out);

@@ -144,7 +144,7 @@ void int8_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t
 template <int N>
 void dense_rows_kernel(const LinearWeight& w, const Matrix& x, Matrix& y, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
-    const float* row = w.dense.data() + r * w.cols;
+    const float* row = w.dense_data() + r * w.cols;
     __m512 acc[N];
     for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t c = 0; c < w.cols; c += 16) {

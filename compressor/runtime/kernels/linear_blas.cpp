@@ -21,7 +21,7 @@ void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
   y = Matrix(x.rows, w.rows);
   if (x.rows == 0) return;
   if (!w.quantized()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x.data.data(), k, w.dense.data(), k, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x.data.data(), k, w.dense_data(), k, 0.0f,
                 y.data.data(), rows);
   } else {
     FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, w.rows) * w.cols));
