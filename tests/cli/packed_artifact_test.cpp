@@ -129,7 +129,8 @@ TEST_CASE("a packed artifact reads back to the run's perplexity and inspect prin
   REQUIRE(run.code == 0);
 
   auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
   INFO(ev.all());
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(run.out, kDataset + std::string("/perplexity"), 2) + ","));
@@ -178,7 +179,8 @@ TEST_CASE("W8A8 and FP8_DYNAMIC artifacts quantize activations when read back, t
     CHECK(config["format"] == (scheme == "W8A8" ? "int-quantized" : "float-quantized"));
     CHECK(config["config_groups"]["group_0"]["input_activations"]["dynamic"] == true);
     auto ev = run_cli({"eval", spec.output.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                       "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                       "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
     INFO(ev.all());
     REQUIRE(ev.code == 0);
     CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(run.out, kDataset + std::string("/perplexity"), 2) + ","));
@@ -290,7 +292,8 @@ TEST_CASE("static activation scales (FP8, static int8) are calibrated, stored as
     const auto config = json::parse(read_bytes(spec.output / "config.json"))["quantization_config"];
     CHECK(config["config_groups"]["group_0"]["input_activations"]["dynamic"] == false);
     auto ev = run_cli({"eval", spec.output.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                       "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                       "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
     INFO(ev.all());
     REQUIRE(ev.code == 0);
     CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(run.out, kDataset + std::string("/perplexity"), 2) + ","));

@@ -129,7 +129,8 @@ TEST_CASE("gptq runs in the sequential driver, writes a packed artifact and cost
   CHECK(read_bytes(w.out / "model.safetensors") != read_bytes(w.dir / "dense-capture" / "model.safetensors"));
 
   auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
   INFO(ev.all());
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(gptq.out, "tiny/perplexity", 2) + ","));
@@ -181,7 +182,8 @@ TEST_CASE("smoothquant folds without changing the float model, then W8A8 reads b
   INFO(r.all());
   REQUIRE(r.code == 0);
   auto ev = run_cli({"eval", spec.output.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
   INFO(ev.all());
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(r.out, "tiny/perplexity", 2) + ","));
@@ -208,7 +210,8 @@ TEST_CASE("awq scales and rounds to nearest end to end, below round to nearest, 
   const double after_awq = std::stod(table_value(awq.out, "tiny/perplexity", 2));
   CHECK_THAT(read_bytes(w.out / "config.json"), Catch::Contains("\"quant_method\": \"compressed-tensors\""));
   auto ev = run_cli({"eval", w.out.string(), "--text", w.text.string(), "--seq-len", std::to_string(kSeqLen),
-                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes)});
+                     "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes),
+                     "--engine", "torch"});  // the LibTorch load round trip: the run measured with LibTorch
   INFO(ev.all());
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("perplexity " + table_value(awq.out, "tiny/perplexity", 2) + ","));
