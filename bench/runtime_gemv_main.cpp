@@ -24,39 +24,23 @@ namespace {
 
 constexpr int64_t kColdBytes = int64_t{1} << 30;
 
-LinearWeight int4_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
+// Pack-quantized random codes: int4 in groups of 128 (W4A16) or int8 with one scale per row
+// (W8A16 as the preset stores it, four codes to an int32 word).
+LinearWeight packed_weight(int bits, int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
   std::vector<int8_t> codes(rows * cols);
-  std::uniform_int_distribution<int> code(-8, 7);
+  std::uniform_int_distribution<int> code(-(1 << (bits - 1)), (1 << (bits - 1)) - 1);
   for (auto& c : codes) c = static_cast<int8_t>(code(rng));
-  packed = quant::pack_int32(codes.data(), rows, cols, 4);
+  packed = quant::pack_int32(codes.data(), rows, cols, bits);
   LinearWeight w;
   w.rows = rows;
   w.cols = cols;
   w.storage = WeightStorage::packed;
   w.packed = packed.data();
-  w.args.num_bits = 4;
-  w.args.strategy = quant::Strategy::group;
-  w.args.group_size = 128;
+  w.args.num_bits = bits;
+  w.args.strategy = bits == 4 ? quant::Strategy::group : quant::Strategy::channel;
+  if (bits == 4) w.args.group_size = 128;
   w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
-  w.scale.assign(rows * cols / 128, 0.01f);
-  return w;
-}
-
-// W8A16 as the preset stores it: 8-bit codes packed four to an int32 word, one scale per row.
-LinearWeight int8_weight(int64_t rows, int64_t cols, std::vector<int32_t>& packed, std::mt19937& rng) {
-  std::vector<int8_t> codes(rows * cols);
-  std::uniform_int_distribution<int> code(-128, 127);
-  for (auto& c : codes) c = static_cast<int8_t>(code(rng));
-  packed = quant::pack_int32(codes.data(), rows, cols, 8);
-  LinearWeight w;
-  w.rows = rows;
-  w.cols = cols;
-  w.storage = WeightStorage::packed;
-  w.packed = packed.data();
-  w.args.num_bits = 8;
-  w.args.strategy = quant::Strategy::channel;
-  w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
-  w.scale.assign(rows, 0.01f);
+  w.scale.assign(bits == 4 ? rows * cols / 128 : rows, 0.01f);
   return w;
 }
 
@@ -89,8 +73,8 @@ int main() {
                                  : rows * cols * 4;
       const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
       packed.resize(copies);
-      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? int4_weight(rows, cols, packed[i], rng)
-                                                : int8 ? int8_weight(rows, cols, packed[i], rng)
+      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? packed_weight(4, rows, cols, packed[i], rng)
+                                                : int8 ? packed_weight(8, rows, cols, packed[i], rng)
                                                        : f32_weight(rows, cols, rng));
       Matrix x(1, cols), y;
       std::normal_distribution<float> n(0, 1);
