@@ -54,12 +54,6 @@ double current_rss_mib() {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // The prompt: the first tokens of --text, or ids drawn with a fixed seed (the speed of a forward
 // does not depend on which tokens it reads).
 std::vector<int32_t> prompt_tokens(const BenchArgs& args, const fs::path& dir, int64_t vocab) {
@@ -90,13 +84,10 @@ std::string encodings_of(const runtime::Decoder& model) {
 }
 
 struct TorchTimes {
-  double load_seconds = 0, prefill_seconds = 0, token_seconds = 0;
+  double load_seconds = 0;
+  runtime::Throughput runs;  // decode_seconds: decode_tokens single-token forwards
 };
 
-// The same model as float32 LibTorch (an artifact's weights dequantized, activation rounding off),
-// on the same prompt: prefill = the blocks over the prompt and the head on its last row; a token
-// = one forward of one token. Our LibTorch models have no key/value cache, so the single-token
-// forward skips attention over a context: it is the least a LibTorch decode step could cost.
 TorchTimes time_torch(const fs::path& dir, const std::vector<int32_t>& prompt, int64_t decode_tokens, int runs) {
   torch::InferenceMode inference;
   // LibTorch's own OpenMP pool (its elementwise ops) on one thread: with more, its workers spin
@@ -131,17 +122,18 @@ TorchTimes time_torch(const fs::path& dir, const std::vector<int32_t>& prompt, i
   };
   prefill();  // warm-up, as the runtime's
   one_token(0);
-  std::vector<double> prefill_s, decode_s;
+  t.runs.prompt_tokens = n;
+  t.runs.decode_tokens = decode_tokens;
   for (int r = 0; r < runs; ++r) {
+    runtime::ThroughputRun run;
     start = Clock::now();
     prefill();
-    prefill_s.push_back(seconds_since(start));
+    run.prefill_seconds = seconds_since(start);
     start = Clock::now();
     for (int64_t i = 0; i < decode_tokens; ++i) one_token(i);
-    decode_s.push_back(seconds_since(start) / static_cast<double>(decode_tokens));
+    run.decode_seconds = seconds_since(start);
+    t.runs.runs.push_back(run);
   }
-  t.prefill_seconds = median(prefill_s);
-  t.token_seconds = median(decode_s);
   return t;
 }
 
@@ -208,7 +200,8 @@ int bench_model(const BenchArgs& args) {
   std::printf("  %-34s %14s %14s %10s\n", "", "prefill tok/s", "decode tok/s", "load s");
   std::printf("  %-34s %14.1f %14.1f %10.2f\n", "runtime", prefill_tps, decode_tps, load_seconds);
   if (torch_times) {
-    const double torch_prefill = tp.prompt_tokens / torch_times->prefill_seconds, torch_token = 1.0 / torch_times->token_seconds;
+    const double torch_prefill = torch_times->runs.prefill_tokens_per_second();
+    const double torch_token = torch_times->runs.decode_tokens_per_second();
     std::printf("  %-34s %14.1f %13.1f* %10.2f\n", "LibTorch float32", torch_prefill, torch_token, torch_times->load_seconds);
     std::printf("  %-34s %14.2f %14.2f\n", "runtime / LibTorch", prefill_tps / torch_prefill, decode_tps / torch_token);
     std::printf("  * one forward of one token: LibTorch here has no key/value cache, so this skips attention over the "
@@ -253,8 +246,8 @@ int bench_model(const BenchArgs& args) {
     if (dram_gbs > 0) report["dram_read_gb_per_second"] = dram_gbs;
     if (torch_times) {
       report["torch"] = {{"load_seconds", torch_times->load_seconds},
-                         {"prefill_tokens_per_second", tp.prompt_tokens / torch_times->prefill_seconds},
-                         {"single_token_forward_per_second", 1.0 / torch_times->token_seconds}};
+                         {"prefill_tokens_per_second", torch_times->runs.prefill_tokens_per_second()},
+                         {"single_token_forward_per_second", torch_times->runs.decode_tokens_per_second()}};
     }
     write_output_file(args.json, report.dump(2) + "\n");
   }
