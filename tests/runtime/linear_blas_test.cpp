@@ -2,6 +2,7 @@
 // of the vector width, groups that do not fill a packed word), for every storage it executes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -9,6 +10,7 @@
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/dequantize.h"
 #include "compressor/runtime/kernels/dequantize_avx512.h"
+#include "compressor/runtime/kernels/quantize_input_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
@@ -190,6 +192,38 @@ TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bi
     for (int64_t r = 1; r < 11; ++r) {
       w.dequantize_row(r, ref.data());
       for (int64_t c = 0; c < cols; ++c) REQUIRE(fast[(r - 1) * cols + c] == ref[c]);
+    }
+  }
+}
+
+TEST_CASE("runtime fake_quantize_int_row_avx512 equals the scalar reference bit for bit, ties and clamping included",
+          "[runtime]") {
+  if (!quantize_input_avx512_supported()) {
+    WARN("skipped: this CPU has no AVX-512 F");
+    return;
+  }
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal(0, 3);
+  for (const int64_t n : {7, 16, 40, 577}) {
+    for (const int bits : {8, 4}) {
+      for (const bool symmetric : {true, false}) {
+        CAPTURE(n, bits, symmetric);
+        std::vector<float> x(n);
+        for (auto& v : x) v = normal(rng);
+        const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+        const auto p = quant::int_qparams(*lo, *hi, bits, symmetric, quant::ScaleDtype::f32);
+        // Exact ties (k + 0.5 steps, rounded half to even) and values past the grid (clamped).
+        x[0] = 2.5f * p.scale;
+        if (n > 1) x[1] = -3.5f * p.scale;
+        if (n > 2) x[2] = 1000 * p.scale;
+        if (n > 3) x[3] = -1000 * p.scale;
+        std::vector<float> fast(n);
+        fake_quantize_int_row_avx512(x.data(), fast.data(), n, p, bits);
+        for (int64_t i = 0; i < n; ++i) {
+          CAPTURE(i, x[i]);
+          REQUIRE(fast[i] == quant::dequantize_int(quant::quantize_int(x[i], p, bits), p));
+        }
+      }
     }
   }
 }

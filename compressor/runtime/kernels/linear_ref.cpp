@@ -6,6 +6,8 @@
 #include "compressor/base/error.h"
 #include "compressor/quant/fp8_codec.h"
 #include "compressor/quant/int_codec.h"
+#include "compressor/runtime/kernels/linear.h"
+#include "compressor/runtime/kernels/quantize_input_avx512.h"
 
 namespace compressor::runtime {
 
@@ -22,6 +24,10 @@ Matrix quantize_input(const LinearWeight& w, const Matrix& x) {
     float* dst = out.row(r);
     if (is_int) {
       const auto p = fixed ? *fixed : quant::int_qparams(lo, hi, a.num_bits, a.symmetric, quant::ScaleDtype::f32);
+      // A zero scale (an all-zero row) divides 0 by 0: left to the reference, whose NaN handling it defines.
+      if (p.scale != 0 && kernel_set() != "ref" && quantize_input_avx512_supported()) {
+        return fake_quantize_int_row_avx512(src, dst, x.cols, p, a.num_bits);
+      }
       for (int64_t c = 0; c < x.cols; ++c) dst[c] = quant::dequantize_int(quant::quantize_int(src[c], p, a.num_bits), p);
     } else {
       const float scale = fixed ? fixed->scale : quant::fp8_scale(lo, hi, quant::ScaleDtype::f32);

@@ -1,0 +1,26 @@
+#include "compressor/runtime/kernels/quantize_input_avx512.h"
+
+#include <immintrin.h>
+
+namespace compressor::runtime {
+
+bool quantize_input_avx512_supported() {
+  static const bool cpu = __builtin_cpu_supports("avx512f");
+  return cpu;
+}
+
+void fake_quantize_int_row_avx512(const float* src, float* dst, int64_t n, const quant::IntQParams& p, int num_bits) {
+  const __m512 s = _mm512_set1_ps(p.scale);
+  const __m512 z = _mm512_set1_ps(static_cast<float>(p.zero_point));
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(quant::int_qmin(num_bits)));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(quant::int_qmax(num_bits)));
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 scaled = _mm512_add_ps(_mm512_div_ps(_mm512_loadu_ps(src + i), s), z);
+    const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), lo), hi);
+    _mm512_storeu_ps(dst + i, _mm512_mul_ps(_mm512_sub_ps(q, z), s));  // q - z is a small integer: exact
+  }
+  for (; i < n; ++i) dst[i] = quant::dequantize_int(quant::quantize_int(src[i], p, num_bits), p);
+}
+
+}  // namespace compressor::runtime
