@@ -295,4 +295,10 @@ Matrix Decoder::logits(const Matrix& hidden, OpProfile* profile) const {
   return linear(lm_head_ ? *lm_head_ : embed_, hidden);
 }
 
+Matrix Decoder::last_logits(const Matrix& hidden, OpProfile* profile) const {
+  Matrix last(1, hidden.cols);
+  std::memcpy(last.row(0), hidden.row(hidden.rows - 1), static_cast<size_t>(hidden.cols) * 4);
+  return logits(last, profile);
+}
+
 }  // namespace compressor::runtime

@@ -62,6 +62,8 @@ class Decoder {
   Matrix forward(const int32_t* tokens, int64_t n, State& state) const;
   // Logits [rows, vocab_size] of hidden states (timed as Op::head into `profile` when given).
   Matrix logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
+  // Logits [1, vocab_size] of the last row of hidden states: the next token's, as decoding needs.
+  Matrix last_logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
 
   // Every linear runs on float inputs from now on: W8A8's and FP8's activation rounding is off and
   // the weights alone are executed. For checks that isolate the weights (`compressor validate`).

@@ -22,9 +22,7 @@ GenerateResult generate(const Decoder& model, const std::vector<int32_t>& prompt
   std::vector<int32_t> history = prompt;
   Matrix hidden = model.forward(prompt.data(), n, state);
   for (int64_t i = 0; i < budget; ++i) {
-    Matrix last(1, hidden.cols);
-    std::copy(hidden.row(hidden.rows - 1), hidden.row(hidden.rows - 1) + hidden.cols, last.data.begin());
-    const Matrix logits = model.logits(last);
+    const Matrix logits = model.last_logits(hidden);
     const int32_t t = sampler.next(logits.row(0), logits.cols, history);
     r.tokens.push_back(t);
     history.push_back(t);

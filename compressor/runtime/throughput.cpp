@@ -20,8 +20,9 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-int32_t argmax_last_row(const Matrix& logits) {
-  const float* row = logits.row(logits.rows - 1);
+// The greedy token of one row of logits.
+int32_t argmax(const Matrix& logits) {
+  const float* row = logits.row(0);
   return static_cast<int32_t>(std::max_element(row, row + logits.cols) - row);
 }
 
@@ -31,15 +32,12 @@ ThroughputRun run_once(const Decoder& model, const ThroughputOptions& o, OpProfi
   ThroughputRun r;
   state.profile = prefill_ops;
   auto start = Clock::now();
-  const Matrix hidden = model.forward(o.prompt.data(), n, state);
-  Matrix last(1, hidden.cols);
-  std::copy(hidden.row(n - 1), hidden.row(n - 1) + hidden.cols, last.row(0));
-  int32_t token = argmax_last_row(model.logits(last, prefill_ops));
+  int32_t token = argmax(model.last_logits(model.forward(o.prompt.data(), n, state), prefill_ops));
   r.prefill_seconds = seconds_since(start);
   state.profile = decode_ops;
   start = Clock::now();
   for (int64_t i = 0; i < o.decode_tokens; ++i) {
-    token = argmax_last_row(model.logits(model.forward(&token, 1, state), decode_ops));
+    token = argmax(model.logits(model.forward(&token, 1, state), decode_ops));
   }
   r.decode_seconds = seconds_since(start);
   return r;
