@@ -171,6 +171,7 @@ int bench_model(const BenchArgs& args) {
   const double runtime_rss = peak_rss_mib();
 
   const int64_t params = runtime::logical_parameters(*model);
+  const std::string encodings = encodings_of(*model);
   const auto weights_file = formats::has_manifest(dir) ? formats::artifact_weights_file(dir) : dir / "model.safetensors";
   const auto file_bytes = static_cast<int64_t>(fs::file_size(weights_file));
   const int64_t weight_bytes = runtime::weight_bytes_per_token(*model);
@@ -188,7 +189,7 @@ int bench_model(const BenchArgs& args) {
   const double dram_gbs = args.bandwidth ? runtime::dram_read_gbs(threads) : 0.0;
 
   std::printf("bench %s: %s, %.1f M parameters, linears %s\n", dir.string().c_str(), cfg.architecture.c_str(), params / 1e6,
-              encodings_of(*model).c_str());
+              encodings.c_str());
   std::printf("  %d threads, kernels '%s'; prompt %lld tokens (%s), %lld decoded greedily; median of %d runs after a "
               "warm-up (cache-hot)\n",
               threads, runtime::kernel_set().c_str(), static_cast<long long>(tp.prompt_tokens),
@@ -232,7 +233,7 @@ int bench_model(const BenchArgs& args) {
     for (const auto& r : tp.runs) runs.push_back({{"prefill_seconds", r.prefill_seconds}, {"decode_seconds", r.decode_seconds}});
     nlohmann::json report = {
         {"model", dir.string()}, {"architecture", cfg.architecture}, {"parameters", params},
-        {"linear_encodings", encodings_of(*model)}, {"threads", threads}, {"kernels", runtime::kernel_set()},
+        {"linear_encodings", encodings}, {"threads", threads}, {"kernels", runtime::kernel_set()},
         {"prompt_tokens", tp.prompt_tokens}, {"decode_tokens", tp.decode_tokens}, {"runs", runs},
         {"prompt", args.text.empty() ? "seeded random ids" : args.text},
         {"weights_file", weights_file.string()}, {"weights_file_bytes", file_bytes}, {"float32_bytes", 4 * params},
