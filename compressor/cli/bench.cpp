@@ -152,6 +152,7 @@ nlohmann::json ops_json(const runtime::OpProfile& p, double tokens) {
 int bench_model(const BenchArgs& args) {
   if (!args.json.empty()) check_output_file(args.json, "--json");
   if (args.prompt_tokens < 1) throw BadInput("--prompt-tokens", "must be >= 1, got " + std::to_string(args.prompt_tokens));
+  if (args.batch < 1) throw BadInput("--batch", "must be >= 1, got " + std::to_string(args.batch));
   if (args.threads < 0) throw BadInput("--threads", "must be >= 1 (or 0: every core), got " + std::to_string(args.threads));
   if (args.threads > 0) runtime::set_kernel_threads(args.threads);
   const int threads = runtime::kernel_threads();
@@ -166,7 +167,7 @@ int bench_model(const BenchArgs& args) {
   const auto& cfg = model->config();
   const auto prompt = prompt_tokens(args, dir, cfg.vocab_size);
 
-  runtime::ThroughputOptions options{prompt, args.decode_tokens, args.runs};
+  runtime::ThroughputOptions options{prompt, args.decode_tokens, args.runs, args.batch};
   const auto tp = runtime::measure_throughput(*model, options);
   const double runtime_rss = peak_rss_mib();
 
@@ -180,10 +181,12 @@ int bench_model(const BenchArgs& args) {
   const double token_bytes = static_cast<double>(weight_bytes) +
                              static_cast<double>(runtime::kv_bytes_per_position(*model)) * mean_context;
   const double decode_tps = tp.decode_tokens_per_second(), prefill_tps = tp.prefill_tokens_per_second();
-  const double achieved_gbs = token_bytes * decode_tps / 1e9;
+  // A decode step reads the weights once for the whole batch and each sequence's cache.
+  const double step_bytes = static_cast<double>(weight_bytes) + static_cast<double>(args.batch) * (token_bytes - weight_bytes);
+  const double achieved_gbs = step_bytes * decode_tps / static_cast<double>(args.batch) / 1e9;
 
   std::optional<TorchTimes> torch_times;
-  if (args.torch) torch_times = time_torch(dir, prompt, args.decode_tokens, args.runs);
+  if (args.torch && args.batch == 1) torch_times = time_torch(dir, prompt, args.decode_tokens, args.runs);
   const double total_rss = peak_rss_mib();
   // Last: its 1 GiB buffer would otherwise be the peak RSS.
   const double dram_gbs = args.bandwidth ? runtime::dram_read_gbs(threads) : 0.0;
@@ -194,6 +197,11 @@ int bench_model(const BenchArgs& args) {
               "warm-up (cache-hot)\n",
               threads, runtime::kernel_set().c_str(), static_cast<long long>(tp.prompt_tokens),
               args.text.empty() ? "seeded random ids" : args.text.c_str(), static_cast<long long>(tp.decode_tokens), args.runs);
+  if (args.batch > 1) {
+    std::printf("  batch of %lld sequences run together: tok/s count all of them, time per op is per step of the batch; "
+                "LibTorch is not timed (it runs batch 1 only here)\n",
+                static_cast<long long>(args.batch));
+  }
   std::printf("  size: %s %.2f MiB = %.3f of float32 (%.2f MiB); a decoded token reads %.2f MiB (weights %.2f, "
               "key/value cache %.2f)\n",
               weights_file.filename().string().c_str(), file_bytes / kMiB, file_bytes / (4.0 * params), 4.0 * params / kMiB,
@@ -234,7 +242,7 @@ int bench_model(const BenchArgs& args) {
     nlohmann::json report = {
         {"model", dir.string()}, {"architecture", cfg.architecture}, {"parameters", params},
         {"linear_encodings", encodings}, {"threads", threads}, {"kernels", runtime::kernel_set()},
-        {"prompt_tokens", tp.prompt_tokens}, {"decode_tokens", tp.decode_tokens}, {"runs", runs},
+        {"prompt_tokens", tp.prompt_tokens}, {"decode_tokens", tp.decode_tokens}, {"batch", tp.batch}, {"runs", runs},
         {"prompt", args.text.empty() ? "seeded random ids" : args.text},
         {"weights_file", weights_file.string()}, {"weights_file_bytes", file_bytes}, {"float32_bytes", 4 * params},
         {"weight_bytes_per_token", weight_bytes}, {"bytes_per_decoded_token", token_bytes},

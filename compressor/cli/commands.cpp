@@ -91,7 +91,11 @@ int run_cli(int argc, char** argv) {
   GenerateArgs gen;
   auto* generate = app.add_subcommand("generate", "continue a prompt with an artifact or checkpoint, executed by the runtime");
   generate->add_option("model", gen.model, "artifact or checkpoint directory (GPT-2 or Llama)")->required();
-  generate->add_option("--prompt", gen.prompt, "the text to continue")->required();
+  auto* prompt_opt = generate->add_option("--prompt", gen.prompts, "the text to continue; repeat it to run several prompts as one batch");
+  auto* prompts_opt = generate->add_option("--prompts", gen.prompts_file, "a text file of prompts, one a line (empty lines skipped), run as one batch");
+  generate->add_option("--batch", gen.batch, "prompts run together at most (default 8); more run in turns");
+  prompt_opt->excludes(prompts_opt);
+  prompts_opt->excludes(prompt_opt);
   generate->add_option("--max-tokens", gen.max_tokens, "tokens to generate at most (default 64)");
   generate->add_option("--temperature", gen.sampling.temperature, "0: greedy (default); > 0: sample from softmax(logits / T)");
   generate->add_option("--top-k", gen.sampling.top_k, "sample among the k most likely tokens (0: all, default)");
@@ -130,6 +134,8 @@ int run_cli(int argc, char** argv) {
   bench->add_option("model", bench_args.model, "artifact or checkpoint directory (GPT-2 or Llama)")->required();
   bench->add_option("--prompt-tokens", bench_args.prompt_tokens, "prompt length, prefilled in one forward (default 128)");
   bench->add_option("--decode-tokens", bench_args.decode_tokens, "tokens decoded greedily one at a time after it (default 64)");
+  bench->add_option("--batch", bench_args.batch,
+                    "sequences run together, each the prompt (default 1); tok/s count them all; LibTorch is timed at 1 only");
   bench->add_option("--runs", bench_args.runs, "timed runs, after one warm-up; the median is reported (default 3)");
   bench->add_option("--threads", bench_args.threads, "threads for the runtime and LibTorch (default: every core)");
   bench->add_option("--text", bench_args.text, "take the prompt from this text's first tokens (default: seeded random ids)");

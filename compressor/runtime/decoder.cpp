@@ -46,6 +46,13 @@ Matrix columns(const Matrix& x, int64_t begin, int64_t n) {
   return out;
 }
 
+// Rows [begin, begin + n) of x.
+Matrix rows_of(const Matrix& x, int64_t begin, int64_t n) {
+  Matrix out(n, x.cols);
+  std::memcpy(out.row(0), x.row(begin), static_cast<size_t>(n * x.cols) * 4);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
@@ -159,7 +166,21 @@ Matrix Decoder::linear(const LinearWeight& w, const Matrix& x) const {
   return y;
 }
 
-void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Matrix& x, int64_t first_pos,
+Matrix Decoder::attend(Matrix& q, Matrix& k, const Matrix& v, ops::LayerCache& cache, int64_t first_pos,
+                       OpProfile* profile) const {
+  const auto& c = config_;
+  if (c.architecture != "gpt2") {
+    OpTimer t(profile, Op::rotary);
+    ops::apply_rotary(q, c.heads, c.head_dim, first_pos, c.rope_theta);
+    ops::apply_rotary(k, c.kv_heads, c.head_dim, first_pos, c.rope_theta);
+  }
+  OpTimer t(profile, Op::attention);
+  cache.store(k, v, first_pos);
+  return kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
+                               : ops::causal_attention_blas(q, cache, c.heads, first_pos);
+}
+
+void Decoder::attention_block(const DecoderLayer& l, size_t index, const std::vector<Segment>& segments, Matrix& x,
                               OpProfile* profile) const {
   const auto& c = config_;
   Matrix h = x;
@@ -183,22 +204,23 @@ void Decoder::attention_block(const DecoderLayer& l, ops::LayerCache& cache, Mat
     k = columns(qkv, c.hidden_size, c.hidden_size);
     v = columns(qkv, 2 * c.hidden_size, c.hidden_size);
   } else {
-    {
-      OpTimer t(profile, Op::qkv);
-      q = linear(*l.q, h);
-      k = linear(*l.k, h);
-      v = linear(*l.v, h);
-    }
-    OpTimer t(profile, Op::rotary);
-    ops::apply_rotary(q, c.heads, c.head_dim, first_pos, c.rope_theta);
-    ops::apply_rotary(k, c.kv_heads, c.head_dim, first_pos, c.rope_theta);
+    OpTimer t(profile, Op::qkv);
+    q = linear(*l.q, h);
+    k = linear(*l.k, h);
+    v = linear(*l.v, h);
   }
   Matrix attended;
-  {
-    OpTimer t(profile, Op::attention);
-    cache.store(k, v, first_pos);
-    attended = kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
-                                     : ops::causal_attention_blas(q, cache, c.heads, first_pos);
+  if (segments.size() == 1) {
+    attended = attend(q, k, v, segments[0].state->layers[index], segments[0].state->length, profile);
+  } else {
+    attended = Matrix(q.rows, q.cols);
+    int64_t row = 0;
+    for (const auto& s : segments) {
+      Matrix qs = rows_of(q, row, s.n), ks = rows_of(k, row, s.n);
+      const Matrix part = attend(qs, ks, rows_of(v, row, s.n), s.state->layers[index], s.state->length, profile);
+      std::memcpy(attended.row(row), part.row(0), part.data.size() * 4);
+      row += s.n;
+    }
   }
   Matrix projected;
   {
@@ -250,37 +272,56 @@ void Decoder::mlp_block(const DecoderLayer& l, Matrix& x, OpProfile* profile) co
 }
 
 Matrix Decoder::forward(const int32_t* tokens, int64_t n, State& state) const {
+  return forward(std::vector<Segment>{{tokens, n, &state}});
+}
+
+Matrix Decoder::forward(const std::vector<Segment>& segments) const {
   const auto& c = config_;
-  const int64_t first = state.length;
-  if (n < 1) throw BadInput("runtime", "no tokens to run");
-  if (state.layers.empty() || first + n > state.layers.front().capacity) {
-    throw BadInput("runtime", std::to_string(first + n) + " positions exceed the cache of " +
-                                  std::to_string(state.layers.empty() ? 0 : state.layers.front().capacity));
-  }
-  if (first + n > c.max_positions) {
-    throw BadInput("runtime", std::to_string(first + n) + " positions exceed the model's context of " +
-                                  std::to_string(c.max_positions));
-  }
-  Matrix x(n, c.hidden_size);
-  OpProfile* profile = state.profile;
-  std::optional<OpTimer> embedding_timer(std::in_place, profile, Op::embedding);
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
-      throw BadInput("runtime", "token " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
-                                    std::to_string(c.vocab_size));
+  if (segments.empty()) throw BadInput("runtime", "no sequences to run");
+  int64_t total = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    const int64_t first = s.state->length;
+    const std::string which = segments.size() > 1 ? "sequence " + std::to_string(i) + ": " : "";
+    if (s.n < 1) throw BadInput("runtime", which + "no tokens to run");
+    if (s.state->layers.empty() || first + s.n > s.state->layers.front().capacity) {
+      throw BadInput("runtime", which + std::to_string(first + s.n) + " positions exceed the cache of " +
+                                    std::to_string(s.state->layers.empty() ? 0 : s.state->layers.front().capacity));
     }
-    embed_.dequantize_row(tokens[t], x.row(t));
-    if (!positions_.empty()) {
-      const float* p = positions_.data() + (first + t) * c.hidden_size;
-      for (int64_t j = 0; j < c.hidden_size; ++j) x.row(t)[j] += p[j];
+    if (first + s.n > c.max_positions) {
+      throw BadInput("runtime", which + std::to_string(first + s.n) + " positions exceed the model's context of " +
+                                    std::to_string(c.max_positions));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (segments[j].state == s.state) throw BadInput("runtime", which + "shares its state with sequence " + std::to_string(j));
+    }
+    for (int64_t t = 0; t < s.n; ++t) {
+      if (s.tokens[t] < 0 || s.tokens[t] >= c.vocab_size) {
+        throw BadInput("runtime", which + "token " + std::to_string(s.tokens[t]) + " is outside the vocabulary of " +
+                                      std::to_string(c.vocab_size));
+      }
+    }
+    total += s.n;
+  }
+  Matrix x(total, c.hidden_size);
+  OpProfile* profile = segments.front().state->profile;
+  std::optional<OpTimer> embedding_timer(std::in_place, profile, Op::embedding);
+  int64_t row = 0;
+  for (const auto& s : segments) {
+    for (int64_t t = 0; t < s.n; ++t, ++row) {
+      embed_.dequantize_row(s.tokens[t], x.row(row));
+      if (!positions_.empty()) {
+        const float* p = positions_.data() + (s.state->length + t) * c.hidden_size;
+        for (int64_t j = 0; j < c.hidden_size; ++j) x.row(row)[j] += p[j];
+      }
     }
   }
   embedding_timer.reset();
   for (int64_t i = 0; i < c.layers; ++i) {
-    attention_block(layers_[i], state.layers[i], x, first, profile);
+    attention_block(layers_[i], static_cast<size_t>(i), segments, x, profile);
     mlp_block(layers_[i], x, profile);
   }
-  state.length = first + n;
+  for (const auto& s : segments) s.state->length += s.n;
   OpTimer norm_timer(profile, Op::norm);
   if (c.architecture == "gpt2") {
     ops::layer_norm(x, final_norm_weight_, final_norm_bias_, c.norm_eps);

@@ -60,6 +60,18 @@ class Decoder {
   // hidden states after the final norm: [n, hidden_size]. BadInput when the sequence would pass
   // the cache's capacity or the model's context, or a token is outside the vocabulary.
   Matrix forward(const int32_t* tokens, int64_t n, State& state) const;
+
+  // One sequence's share of a batched forward: `n` tokens run after `state`'s positions.
+  struct Segment {
+    const int32_t* tokens = nullptr;
+    int64_t n = 0;
+    State* state = nullptr;
+  };
+  // Several sequences (of any lengths) at once: their rows are stacked in segment order through
+  // every norm, linear and activation, so each weight is read once for all of them, while
+  // positions, rotary, the cache and attention stay each sequence's own. Returns [Σ n, hidden];
+  // op times go to the first segment's profile. BadInput as forward(), or when a state appears twice.
+  Matrix forward(const std::vector<Segment>& segments) const;
   // Logits [rows, vocab_size] of hidden states (timed as Op::head into `profile` when given).
   Matrix logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
   // Logits [1, vocab_size] of the last row of hidden states: the next token's, as decoding needs.
@@ -83,8 +95,11 @@ class Decoder {
  private:
   Decoder() = default;
   Matrix linear(const LinearWeight& w, const Matrix& x) const;
-  void attention_block(const DecoderLayer& layer, ops::LayerCache& cache, Matrix& x, int64_t first_pos,
+  void attention_block(const DecoderLayer& layer, size_t index, const std::vector<Segment>& segments, Matrix& x,
                        OpProfile* profile) const;
+  // Rotary (Llama), the cache and attention of one sequence's rows; returns the attended rows.
+  Matrix attend(Matrix& q, Matrix& k, const Matrix& v, ops::LayerCache& cache, int64_t first_pos,
+                OpProfile* profile) const;
   void mlp_block(const DecoderLayer& layer, Matrix& x, OpProfile* profile) const;
 
   DecoderConfig config_;

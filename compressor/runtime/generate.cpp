@@ -1,6 +1,7 @@
 #include "compressor/runtime/generate.h"
 
 #include <algorithm>
+#include <string>
 
 #include "compressor/base/error.h"
 
@@ -8,32 +9,78 @@ namespace compressor::runtime {
 
 GenerateResult generate(const Decoder& model, const std::vector<int32_t>& prompt, int64_t max_tokens,
                         const SamplingOptions& sampling, const std::function<bool(int32_t)>& on_token) {
+  std::function<bool(size_t, int32_t)> each;
+  if (on_token) each = [&](size_t, int32_t t) { return on_token(t); };
+  return generate_batch(model, {prompt}, max_tokens, sampling, each).front();
+}
+
+std::vector<GenerateResult> generate_batch(const Decoder& model, const std::vector<std::vector<int32_t>>& prompts,
+                                           int64_t max_tokens, const SamplingOptions& sampling,
+                                           const std::function<bool(size_t, int32_t)>& on_token) {
   const auto& c = model.config();
-  const auto n = static_cast<int64_t>(prompt.size());
-  if (n == 0) throw BadInput("--prompt", "is empty: generation needs at least one token");
-  if (n >= c.max_positions) {
-    throw BadInput("--prompt", std::to_string(n) + " tokens leave no room in the model's context of " +
-                                   std::to_string(c.max_positions) + " positions");
-  }
-  Sampler sampler(sampling);
-  GenerateResult r;
-  const int64_t budget = std::min(max_tokens, c.max_positions - n);
-  auto state = model.new_state(n + budget);
-  std::vector<int32_t> history = prompt;
-  Matrix hidden = model.forward(prompt.data(), n, state);
-  for (int64_t i = 0; i < budget; ++i) {
-    const Matrix logits = model.last_logits(hidden);
-    const int32_t t = sampler.next(logits.row(0), logits.cols, history);
-    r.tokens.push_back(t);
-    history.push_back(t);
-    if (std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), t) != c.eos_token_ids.end()) {
-      r.stopped_at_eos = true;
-      break;
+  if (prompts.empty()) throw BadInput("--prompt", "no prompt given");
+  struct Sequence {
+    Decoder::State state;
+    Sampler sampler;
+    std::vector<int32_t> history;
+    int64_t budget = 0;
+    bool done = false;
+  };
+  std::vector<Sequence> seqs;
+  seqs.reserve(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::string which = prompts.size() > 1 ? "--prompt " + std::to_string(i + 1) : "--prompt";
+    const auto n = static_cast<int64_t>(prompts[i].size());
+    if (n == 0) throw BadInput(which, "is empty: generation needs at least one token");
+    if (n >= c.max_positions) {
+      throw BadInput(which, std::to_string(n) + " tokens leave no room in the model's context of " +
+                                std::to_string(c.max_positions) + " positions");
     }
-    if (on_token && !on_token(t)) break;
-    if (i + 1 < budget) hidden = model.forward(&t, 1, state);
+    const int64_t budget = std::min(max_tokens, c.max_positions - n);
+    seqs.push_back({model.new_state(n + budget), Sampler(sampling), prompts[i], budget, budget < 1});
   }
-  return r;
+  std::vector<GenerateResult> results(prompts.size());
+  std::vector<Decoder::Segment> segments;
+  std::vector<size_t> owners;  // the sequence of each segment
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (seqs[i].done) continue;
+    segments.push_back({prompts[i].data(), static_cast<int64_t>(prompts[i].size()), &seqs[i].state});
+    owners.push_back(i);
+  }
+  std::vector<int32_t> next(seqs.size());
+  while (!segments.empty()) {
+    const Matrix hidden = model.forward(segments);
+    // The last row of each segment predicts that sequence's next token.
+    Matrix last(static_cast<int64_t>(segments.size()), hidden.cols);
+    int64_t end = 0;
+    for (size_t s = 0; s < segments.size(); ++s) {
+      end += segments[s].n;
+      std::copy(hidden.row(end - 1), hidden.row(end - 1) + hidden.cols, last.row(static_cast<int64_t>(s)));
+    }
+    const Matrix logits = model.logits(last);
+    std::vector<Decoder::Segment> still;
+    std::vector<size_t> still_owners;
+    for (size_t s = 0; s < segments.size(); ++s) {
+      const size_t i = owners[s];
+      auto& q = seqs[i];
+      auto& r = results[i];
+      const int32_t t = q.sampler.next(logits.row(static_cast<int64_t>(s)), logits.cols, q.history);
+      r.tokens.push_back(t);
+      q.history.push_back(t);
+      if (std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), t) != c.eos_token_ids.end()) {
+        r.stopped_at_eos = true;
+        continue;
+      }
+      if (on_token && !on_token(i, t)) continue;
+      if (static_cast<int64_t>(r.tokens.size()) >= q.budget) continue;
+      next[i] = t;
+      still.push_back({&next[i], 1, &q.state});
+      still_owners.push_back(i);
+    }
+    segments = std::move(still);
+    owners = std::move(still_owners);
+  }
+  return results;
 }
 
 }  // namespace compressor::runtime

@@ -20,24 +20,39 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// The greedy token of one row of logits.
-int32_t argmax(const Matrix& logits) {
-  const float* row = logits.row(0);
+// The greedy token of row r of logits.
+int32_t argmax(const Matrix& logits, int64_t r = 0) {
+  const float* row = logits.row(r);
   return static_cast<int32_t>(std::max_element(row, row + logits.cols) - row);
 }
 
 ThroughputRun run_once(const Decoder& model, const ThroughputOptions& o, OpProfile* prefill_ops, OpProfile* decode_ops) {
   const auto n = static_cast<int64_t>(o.prompt.size());
-  auto state = model.new_state(n + o.decode_tokens);
+  const auto b = static_cast<size_t>(o.batch);
+  std::vector<Decoder::State> states;
+  for (size_t i = 0; i < b; ++i) states.push_back(model.new_state(n + o.decode_tokens));
+  std::vector<int32_t> tokens(b);
+  std::vector<Decoder::Segment> segments;
+  for (size_t i = 0; i < b; ++i) segments.push_back({o.prompt.data(), n, &states[i]});
   ThroughputRun r;
-  state.profile = prefill_ops;
+  states[0].profile = prefill_ops;
   auto start = Clock::now();
-  int32_t token = argmax(model.last_logits(model.forward(o.prompt.data(), n, state), prefill_ops));
+  if (b == 1) {
+    tokens[0] = argmax(model.last_logits(model.forward(segments), prefill_ops));
+  } else {
+    const Matrix hidden = model.forward(segments);
+    Matrix last(o.batch, hidden.cols);
+    for (int64_t i = 0; i < o.batch; ++i) std::copy(hidden.row((i + 1) * n - 1), hidden.row((i + 1) * n), last.row(i));
+    const Matrix logits = model.logits(last, prefill_ops);
+    for (size_t i = 0; i < b; ++i) tokens[i] = argmax(logits, static_cast<int64_t>(i));
+  }
   r.prefill_seconds = seconds_since(start);
-  state.profile = decode_ops;
+  states[0].profile = decode_ops;
+  for (size_t i = 0; i < b; ++i) segments[i] = {&tokens[i], 1, &states[i]};
   start = Clock::now();
-  for (int64_t i = 0; i < o.decode_tokens; ++i) {
-    token = argmax(model.logits(model.forward(&token, 1, state), decode_ops));
+  for (int64_t step = 0; step < o.decode_tokens; ++step) {
+    const Matrix logits = model.logits(model.forward(segments), decode_ops);
+    for (size_t i = 0; i < b; ++i) tokens[i] = argmax(logits, static_cast<int64_t>(i));
   }
   r.decode_seconds = seconds_since(start);
   return r;
@@ -76,6 +91,7 @@ Throughput measure_throughput(const Decoder& model, const ThroughputOptions& o) 
   if (n < 1) throw BadInput("--prompt-tokens", "the prompt is empty");
   if (o.decode_tokens < 1) throw BadInput("--decode-tokens", "must be >= 1, got " + std::to_string(o.decode_tokens));
   if (o.runs < 1) throw BadInput("--runs", "must be >= 1, got " + std::to_string(o.runs));
+  if (o.batch < 1) throw BadInput("--batch", "must be >= 1, got " + std::to_string(o.batch));
   if (n + o.decode_tokens > context) {
     throw BadInput("--prompt-tokens", std::to_string(n) + " prompt tokens + " + std::to_string(o.decode_tokens) +
                                           " decoded pass the model's context of " + std::to_string(context));
@@ -83,6 +99,7 @@ Throughput measure_throughput(const Decoder& model, const ThroughputOptions& o) 
   Throughput t;
   t.prompt_tokens = n;
   t.decode_tokens = o.decode_tokens;
+  t.batch = o.batch;
   run_once(model, o, nullptr, nullptr);  // warm-up: maps the weights' pages, fills caches
   for (int i = 0; i < o.runs; ++i) t.runs.push_back(run_once(model, o, &t.prefill_ops, &t.decode_ops));
   return t;

@@ -4,6 +4,8 @@
 // token, the op times inside the runs' times, and the bad-input cases (exit 2, --json untouched).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "compressor/runtime/kernels/memory_bandwidth.h"
 #include "tests/cli/cli_fixture.h"
 
@@ -95,6 +97,22 @@ TEST_CASE("bench: a tiny Llama with its prompt from a text, rotary and gate time
   CHECK(op(j, "decode", "mlp up (and gate) projections", "calls") == 2 * 4 * 2);
 }
 
+TEST_CASE("bench: a batch runs every sequence through one op call per step and skips LibTorch", "[cli][bench]") {
+  auto w = make_workspace("bench-batch");
+  const auto j = bench_json(w.model, w.dir / "batch.json", {"--batch", "3"});
+  CHECK(j["batch"] == 3);
+  CHECK_FALSE(j.contains("torch"));
+  // Calls per step do not grow with the batch: 2 runs × 4 steps × 2 layers, as at batch 1.
+  CHECK(op(j, "decode", "mlp up (and gate) projections", "calls") == 2 * 4 * 2);
+  // Attention runs once per sequence: 2 runs × 4 steps × 2 layers × 3 sequences.
+  CHECK(op(j, "decode", "attention", "calls") == 2 * 4 * 2 * 3);
+  // tok/s counts the three sequences: 3 × 4 tokens over the median decode time.
+  std::vector<double> decode;
+  for (const auto& r : j["runs"]) decode.push_back(r["decode_seconds"].get<double>());
+  std::sort(decode.begin(), decode.end());
+  CHECK(j["runtime"]["decode_tokens_per_second"].get<double>() == Approx(12 / (0.5 * (decode[0] + decode[1]))));
+}
+
 TEST_CASE("bench: bad flags and models exit 2 naming the flag, and leave --json as it was", "[cli][bench]") {
   auto w = make_workspace("bench-bad");
   const fs::path json = w.dir / "keep.json";
@@ -110,6 +128,7 @@ TEST_CASE("bench: bad flags and models exit 2 naming the flag, and leave --json 
       {{m, "--decode-tokens", "0"}, {"--decode-tokens", "must be >= 1"}},
       {{m, "--prompt-tokens", "0"}, {"--prompt-tokens", "must be >= 1"}},
       {{m, "--runs", "0"}, {"--runs", "must be >= 1"}},
+      {{m, "--batch", "0"}, {"--batch", "must be >= 1"}},
       {{m, "--threads", "-1"}, {"--threads"}},
       {{m, "--prompt-tokens", "60", "--decode-tokens", "10"}, {"--prompt-tokens", "context of 64"}},
       {{m, "--text", tiny_text.string()}, {"--text", "short.txt", "--prompt-tokens asks for 128"}},

@@ -113,6 +113,58 @@ TEST_CASE("generate: bad sampling options and a prompt longer than the context e
   CHECK_THAT(r.err, Catch::Contains("context of 64"));
 }
 
+TEST_CASE("generate runs several prompts as one batch, each continued as it is alone", "[cli][runtime]") {
+  auto w = make_workspace("runtime-generate-batch", {}, /*train_steps=*/30);
+  auto alone = [&](const std::string& prompt) {
+    const auto r = run_cli({"generate", w.model.string(), "--prompt", prompt, "--max-tokens", "10"});
+    REQUIRE(r.code == 0);
+    return r.out;
+  };
+  const std::string expect = alone("In the beginning") + "\n" + alone("And God said") + "\n" + alone("L");
+  const auto repeated = run_cli({"generate", w.model.string(), "--prompt", "In the beginning", "--prompt", "And God said",
+                                 "--prompt", "L", "--max-tokens", "10"});
+  INFO(repeated.all());
+  REQUIRE(repeated.code == 0);
+  CHECK(repeated.out == expect);
+  CHECK_THAT(repeated.err, Catch::Contains("3 prompts") && Catch::Contains("30 tokens generated"));
+  // From a file (an empty line and a CRLF line end ignored), two at a time.
+  const auto file = w.dir / "prompts.txt";
+  write_bytes(file, "In the beginning\n\nAnd God said\r\nL\n");
+  const auto from_file = run_cli({"generate", w.model.string(), "--prompts", file.string(), "--batch", "2", "--max-tokens", "10"});
+  INFO(from_file.all());
+  REQUIRE(from_file.code == 0);
+  CHECK(from_file.out == expect);
+  CHECK_THAT(from_file.err, Catch::Contains("batches of up to 2"));
+}
+
+TEST_CASE("generate: bad prompt files, batch sizes and prompts exit non-zero naming them before printing",
+          "[cli][runtime][bad-input]") {
+  auto w = make_workspace("runtime-generate-batch-bad");  // n_positions 64
+  const auto missing = run_cli({"generate", w.model.string(), "--prompts", (w.dir / "none.txt").string()});
+  CHECK(missing.code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("none.txt"));
+  const auto blank = w.dir / "blank.txt";
+  write_bytes(blank, "\n\n");
+  const auto empty = run_cli({"generate", w.model.string(), "--prompts", blank.string()});
+  CHECK(empty.code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("blank.txt") && Catch::Contains("no prompt"));
+  const auto too_long = w.dir / "long.txt";
+  write_bytes(too_long, "short\n" + std::string(64, 'a') + "\n");
+  const auto r = run_cli({"generate", w.model.string(), "--prompts", too_long.string()});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("long.txt: prompt 2") && Catch::Contains("context of 64"));
+  CHECK(r.out.empty());
+  const auto batch0 = run_cli({"generate", w.model.string(), "--prompt", "a", "--prompt", "b", "--batch", "0"});
+  CHECK(batch0.code == 2);
+  CHECK_THAT(batch0.err, Catch::Contains("--batch"));
+  const auto both = run_cli({"generate", w.model.string(), "--prompt", "a", "--prompts", blank.string()});
+  CHECK(both.code != 0);
+  CHECK_THAT(both.err, Catch::Contains("--prompts") && Catch::Contains("--prompt"));
+  const auto neither = run_cli({"generate", w.model.string()});
+  CHECK(neither.code == 2);
+  CHECK_THAT(neither.err, Catch::Contains("--prompt"));
+}
+
 namespace {
 
 // The artifact `from` copied to `to` with `edit` applied to its model.safetensors bytes.

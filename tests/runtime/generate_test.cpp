@@ -100,3 +100,75 @@ TEST_CASE("generate: a prompt that fills the context is refused, and generation 
   const std::vector<int32_t> long_prompt(30, 1);
   CHECK(generate(*model, long_prompt, 10, {}).tokens.size() == 2);
 }
+
+TEST_CASE("decoder: a batch of sequences of different lengths gives each the hidden states it gets alone",
+          "[runtime]") {
+  for (const char* name : {"tiny-gpt2", "tiny-llama"}) {
+    CAPTURE(name);
+    const auto model = Decoder::load(test_util::source_dir() / "tests/golden" / name);
+    const std::vector<std::vector<int32_t>> seqs = {{5, 17, 3, 9, 40}, {1}, {7, 7, 2}};
+    // Alone: each sequence's first tokens, then its last token through the cache.
+    std::vector<Matrix> alone;
+    for (const auto& s : seqs) {
+      auto state = model->new_state(8);
+      const auto n = static_cast<int64_t>(s.size());
+      if (n > 1) model->forward(s.data(), n - 1, state);
+      alone.push_back(model->forward(s.data() + n - 1, 1, state));
+    }
+    // Together: the first tokens of all (the second has none) in one call, then the last tokens in one call.
+    std::vector<Decoder::State> states;
+    for (size_t i = 0; i < seqs.size(); ++i) states.push_back(model->new_state(8));
+    model->forward({{seqs[0].data(), 4, &states[0]}, {seqs[2].data(), 2, &states[2]}});
+    const Matrix last = model->forward(
+        {{seqs[0].data() + 4, 1, &states[0]}, {seqs[1].data(), 1, &states[1]}, {seqs[2].data() + 2, 1, &states[2]}});
+    REQUIRE(last.rows == 3);
+    for (int64_t i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      CHECK(states[static_cast<size_t>(i)].length == static_cast<int64_t>(seqs[static_cast<size_t>(i)].size()));
+      for (int64_t j = 0; j < last.cols; ++j) {
+        CHECK(last.row(i)[j] == Approx(alone[static_cast<size_t>(i)].row(0)[j]).margin(1e-5));
+      }
+    }
+  }
+}
+
+TEST_CASE("generate_batch: each prompt gets the tokens generate gives it alone, greedy and sampled",
+          "[runtime]") {
+  for (const char* name : {"tiny-gpt2", "tiny-llama"}) {
+    CAPTURE(name);
+    const auto model = Decoder::load(test_util::source_dir() / "tests/golden" / name);
+    const std::vector<std::vector<int32_t>> prompts = {{5, 17, 3}, {9}, {1, 2, 3, 4, 5, 6, 7}, {60, 30}};
+    SamplingOptions sampled;
+    sampled.temperature = 0.9;
+    sampled.top_k = 20;
+    sampled.seed = 11;
+    for (const auto& options : {SamplingOptions{}, sampled}) {
+      // Sequence 1 is ended by its callback after 3 tokens; the others run to max_tokens.
+      std::vector<int> seen(prompts.size());
+      const auto batch = generate_batch(*model, prompts, 9, options, [&](size_t i, int32_t) { return ++seen[i] < 3 || i != 1; });
+      REQUIRE(batch.size() == prompts.size());
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        CAPTURE(i);
+        int n = 0;
+        const auto one = generate(*model, prompts[i], 9, options, [&](int32_t) { return ++n < 3 || i != 1; });
+        CHECK(batch[i].tokens == one.tokens);
+        CHECK(batch[i].stopped_at_eos == one.stopped_at_eos);
+      }
+      CHECK(batch[1].tokens.size() <= 3);
+    }
+  }
+}
+
+TEST_CASE("generate_batch: a bad prompt is named by its place, and a state cannot run twice in one batch",
+          "[runtime][bad-input]") {
+  const auto model = Decoder::load(test_util::source_dir() / "tests/golden/tiny-gpt2");  // 32 positions
+  CHECK_THAT(test_util::bad_input_message([&] { generate_batch(*model, {{1, 2}, {}}, 4, {}); }),
+             Catch::Contains("--prompt 2") && Catch::Contains("empty"));
+  CHECK_THAT(test_util::bad_input_message([&] { generate_batch(*model, {{1}, std::vector<int32_t>(32, 1)}, 4, {}); }),
+             Catch::Contains("--prompt 2") && Catch::Contains("context of 32"));
+  auto state = model->new_state(4);
+  const std::vector<int32_t> t = {1, 2};
+  CHECK_THAT(test_util::bad_input_message([&] { model->forward({{t.data(), 1, &state}, {t.data() + 1, 1, &state}}); }),
+             Catch::Contains("sequence 1") && Catch::Contains("shares its state"));
+  CHECK(state.length == 0);
+}

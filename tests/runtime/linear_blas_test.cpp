@@ -12,6 +12,7 @@
 #include "compressor/runtime/kernels/dequantize_avx512.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/linear.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 
@@ -163,6 +164,27 @@ TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 and int
   Owned own;
   CHECK_FALSE(gemv_avx512_supports(make_weight("int3-g8-asym", 4, 32, own, rng, 16)));
   CHECK_FALSE(gemv_avx512_supports(make_weight("int4-g8-sym", 4, 40, own, rng, 8)));
+}
+
+TEST_CASE("runtime linear equals linear_ref on batches of decode steps, GEMV in chunks and sgemm past them",
+          "[runtime]") {
+  std::mt19937 rng(9);
+  for (const std::string kind : {"int4-g8-asym", "int8-w8a8", "dense"}) {
+    for (const int64_t n : {kMaxGemvTokens + 1, kMaxChunkedGemvTokens, kMaxChunkedGemvTokens + 3}) {
+      CAPTURE(kind, n);
+      Owned own;
+      const auto w = make_weight(kind, 21, 64, own, rng, 32);  // W8A8 keeps its input scheme: linear() applies it
+      Matrix x(n, 64);
+      std::normal_distribution<float> normal(0, 1);
+      for (auto& v : x.data) v = normal(rng);
+      Matrix ref, fast;
+      linear_ref(w, x, ref);
+      linear(w, x, fast);
+      REQUIRE(fast.rows == n);
+      REQUIRE(fast.cols == 21);
+      CHECK(nmse(fast, ref) <= 1e-10);
+    }
+  }
 }
 
 TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: int4/int8 groups of 16 to 64, whole rows with tails, FP8",

@@ -1,5 +1,6 @@
 #include "compressor/runtime/kernels/linear.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "compressor/base/error.h"
@@ -20,14 +21,30 @@ const std::string& kernel_set() {
   return set;
 }
 
+namespace {
+
+void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  if (!w.input_args) return gemv_avx512(w, x, y);
+  gemv_avx512(w, quantize_input(w, x), y);
+}
+
+}  // namespace
+
 void linear(const LinearWeight& w, const Matrix& x, Matrix& y) {
   const auto& set = kernel_set();
   if (set == "ref") return linear_ref(w, x, y);
-  if (set == "auto" && x.rows <= kMaxGemvTokens && gemv_avx512_supports(w)) {
-    if (!w.input_args) return gemv_avx512(w, x, y);
-    return gemv_avx512(w, quantize_input(w, x), y);
+  if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !gemv_avx512_supports(w)) return linear_blas(w, x, y);
+  if (x.rows <= kMaxGemvTokens) return gemv(w, x, y);
+  // A batch of decode steps: the GEMV in chunks of kMaxGemvTokens rows, each chunk streaming the
+  // weight once, still beats dequantizing it for sgemm (bench/runtime_batch_bench.sh).
+  y = Matrix(x.rows, w.rows);
+  for (int64_t r0 = 0; r0 < x.rows; r0 += kMaxGemvTokens) {
+    const int64_t n = std::min(kMaxGemvTokens, x.rows - r0);
+    Matrix part(n, x.cols), out;
+    std::copy(x.row(r0), x.row(r0) + n * x.cols, part.data.begin());
+    gemv(w, part, out);
+    std::copy(out.data.begin(), out.data.end(), y.row(r0));
   }
-  linear_blas(w, x, y);
 }
 
 }  // namespace compressor::runtime

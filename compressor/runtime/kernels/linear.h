@@ -1,7 +1,8 @@
 // The linear kernel the runtime runs, by COMPRESSOR_KERNELS (read once, at the first call; any other
 // value is an error naming it):
-//   auto (default): the AVX-512 GEMV (int4, f32) for up to kMaxGemvTokens tokens where the CPU
-//                   and the weight allow it, else linear_blas;
+//   auto (default): the AVX-512 GEMV (int4, int8, f32) for up to kMaxChunkedGemvTokens tokens
+//                   (in chunks of kMaxGemvTokens) where the CPU and the weight allow it, else
+//                   linear_blas;
 //   blas:           linear_blas always;
 //   ref:            linear_ref (and the double-precision attention).
 #pragma once
@@ -12,6 +13,11 @@
 #include "compressor/runtime/matrix.h"
 
 namespace compressor::runtime {
+
+// Up to this many tokens (a batch of decode steps) the GEMV runs in chunks rather than sgemm on a
+// dequantized copy: SmolLM2 at a batch of 16 decodes 205 vs 143 tok/s (int4 g64) and 256 vs 148
+// (int8); at 32, sgemm is ahead (209 vs 195, int4). bench/runtime_batch_bench.sh measures it.
+inline constexpr int64_t kMaxChunkedGemvTokens = 16;
 
 // "auto", "blas" or "ref": the kernel set in use.
 const std::string& kernel_set();
