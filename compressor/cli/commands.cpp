@@ -9,6 +9,7 @@
 #include "compressor/cli/bench.h"
 #include "compressor/cli/calibrate.h"
 #include "compressor/cli/export.h"
+#include "compressor/cli/embed.h"
 #include "compressor/cli/generate.h"
 #include "compressor/cli/inspect.h"
 #include "compressor/cli/run.h"
@@ -103,6 +104,14 @@ int run_cli(int argc, char** argv) {
   generate->add_option("--repetition-penalty", gen.sampling.repetition_penalty, "CTRL penalty on tokens already seen (default 1: none)");
   generate->add_option("--seed", gen.sampling.seed, "seed of the sampler (default 0)");
 
+  EmbedArgs embed_args;
+  auto* embed = app.add_subcommand("embed", "sentence embeddings of each line of a text with a BERT artifact or checkpoint "
+                                            "(mean-pooled, L2-normalised), executed by the runtime");
+  embed->add_option("model", embed_args.model, "artifact or checkpoint directory (BERT)")->required();
+  embed->add_option("--text", embed_args.text, "UTF-8 text file, one sentence a line (empty lines skipped)")->required();
+  embed->add_option("--out", embed_args.out, "JSON lines file to write, {\"line\": N, \"embedding\": [...]} a line (default: stdout)");
+  embed->add_option("--batch", embed_args.batch, "sentences encoded together (default 32)");
+
   ExportArgs export_args;
   auto* exp = app.add_subcommand(
       "export", "write an artifact as a GGUF file that llama.cpp runs, its quantized weights carried over exactly "
@@ -164,6 +173,7 @@ int run_cli(int argc, char** argv) {
     if (*calibrate) return calibrate_recipe(calibrate_args, quiet);
     if (*inspect) return inspect_path_cmd(inspect_path);
     if (*generate) return generate_text(gen);
+    if (*embed) return embed_text(embed_args);
     if (*exp) return export_model(export_args);
     if (*validate) return validate_artifact(val);
     if (*bench) return bench_model(bench_args);

@@ -3,41 +3,19 @@
 #include <cstring>
 
 #include "compressor/base/error.h"
+#include "compressor/runtime/checkpoint_loader.h"
 #include "compressor/runtime/kernels/linear.h"
 #include "compressor/runtime/ops/activation.h"
 #include "compressor/runtime/ops/norm.h"
 #include "compressor/runtime/ops/rotary.h"
-#include "formats/artifact_manifest.h"
 #include "formats/gpt2_config.h"
-#include "formats/hf_config.h"
 #include "formats/llama_config.h"
-#include "formats/quantization_config.h"
 
 namespace compressor::runtime {
 
 namespace fs = std::filesystem;
-using formats::SafetensorsReader;
 
 namespace {
-
-struct Loader {
-  std::shared_ptr<const SafetensorsReader> file;
-  std::optional<formats::QuantizationConfig> quant;
-  std::string prefix;  // "transformer." / "model." or none, as the checkpoint was saved
-
-  LinearWeight linear(const std::string& module, int64_t rows, int64_t cols, bool conv1d = false) const {
-    return load_linear(file, prefix + module, quant ? &*quant : nullptr, conv1d, rows, cols);
-  }
-  FloatVector vector(const std::string& name, int64_t n) const { return load_float_tensor(*file, prefix + name, {n}); }
-  bool has_module(const std::string& module) const {
-    return file->contains(module + ".weight") || file->contains(module + ".weight_packed") ||
-           file->contains(module + ".weight_scale");
-  }
-};
-
-void add_rows(Matrix& x, const Matrix& y) {
-  for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += y.data[i];
-}
 
 // Columns [begin, begin + n) of x.
 Matrix columns(const Matrix& x, int64_t begin, int64_t n) {
@@ -46,26 +24,13 @@ Matrix columns(const Matrix& x, int64_t begin, int64_t n) {
   return out;
 }
 
-// Rows [begin, begin + n) of x.
-Matrix rows_of(const Matrix& x, int64_t begin, int64_t n) {
-  Matrix out(n, x.cols);
-  std::memcpy(out.row(0), x.row(begin), static_cast<size_t>(n * x.cols) * 4);
-  return out;
-}
-
 }  // namespace
 
 std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
-  // An artifact is checked before anything of it runs: format_version, then every tensor's SHA-256.
-  if (formats::has_manifest(dir)) formats::verify_artifact(dir);
-  const auto hf = formats::load_hf_config(dir);
+  auto ld = CheckpointLoader::open(dir);
+  const auto& hf = ld.hf;
   std::unique_ptr<Decoder> m(new Decoder());
   auto& c = m->config_;
-  Loader ld;
-  ld.file = SafetensorsReader::open(dir / "model.safetensors");
-  if (hf.raw.contains("quantization_config") && !hf.raw.at("quantization_config").is_null()) {
-    ld.quant = formats::parse_quantization_config(hf.raw.at("quantization_config"), hf.file.string() + ": quantization_config");
-  }
   if (hf.model_type == "gpt2") {
     const auto g = formats::parse_gpt2_config(hf);
     c = {"gpt2", g.vocab_size, g.n_embd, g.n_layer, g.n_head, g.n_head, g.n_embd / g.n_head, g.n_inner, g.n_positions,
@@ -73,7 +38,7 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
     ld.prefix = ld.file->contains("transformer.wte.weight") ? "transformer." : "";
     const int64_t D = c.hidden_size;
     m->embed_ = ld.linear("wte", c.vocab_size, D);
-    m->positions_ = load_float_tensor(*ld.file, ld.prefix + "wpe.weight", {c.max_positions, D});
+    m->positions_ = ld.matrix("wpe.weight", c.max_positions, D);
     for (int64_t i = 0; i < c.layers; ++i) {
       const std::string p = "h." + std::to_string(i) + ".";
       DecoderLayer l;
@@ -123,7 +88,7 @@ std::unique_ptr<Decoder> Decoder::load(const fs::path& dir) {
   }
   // lm_head is unprefixed; present when untied, or when it was quantized apart from the embedding.
   if (ld.has_module("lm_head")) {
-    Loader head = ld;
+    CheckpointLoader head = ld;
     head.prefix.clear();
     m->lm_head_ = head.linear("lm_head", c.vocab_size, c.hidden_size);
   }
@@ -176,8 +141,8 @@ Matrix Decoder::attend(Matrix& q, Matrix& k, const Matrix& v, ops::LayerCache& c
   }
   OpTimer t(profile, Op::attention);
   cache.store(k, v, first_pos);
-  return kernel_set() == "ref" ? ops::causal_attention(q, cache, c.heads, first_pos)
-                               : ops::causal_attention_blas(q, cache, c.heads, first_pos);
+  return kernel_set() == "ref" ? ops::attention(q, cache, c.heads, first_pos)
+                               : ops::attention_blas(q, cache, c.heads, first_pos);
 }
 
 void Decoder::attention_block(const DecoderLayer& l, size_t index, const std::vector<Segment>& segments, Matrix& x,

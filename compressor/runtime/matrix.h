@@ -1,7 +1,8 @@
 // The runtime's activations: float32 matrices [rows, cols], row-major, 64-byte aligned so that SIMD
-// kernels load whole vectors. A decoder's activations are all [tokens, width]; nothing else is needed.
+// kernels load whole vectors. Activations are all [tokens, width]; nothing else is needed.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -41,5 +42,17 @@ struct Matrix {
   float* row(int64_t r) { return data.data() + r * cols; }
   const float* row(int64_t r) const { return data.data() + r * cols; }
 };
+
+// Rows [begin, begin + n) of x, copied.
+inline Matrix rows_of(const Matrix& x, int64_t begin, int64_t n) {
+  Matrix out(n, x.cols);
+  std::copy(x.row(begin), x.row(begin) + n * x.cols, out.data.begin());
+  return out;
+}
+
+// x += y, element by element (same shape): the residual connections.
+inline void add_rows(Matrix& x, const Matrix& y) {
+  for (std::size_t i = 0; i < x.data.size(); ++i) x.data[i] += y.data[i];
+}
 
 }  // namespace compressor::runtime

@@ -66,7 +66,7 @@ TEST_CASE("runtime ops: causal attention weighs cached values by softmax of scal
   // Token 0 sees only position 0: its output is v0 for both heads.
   // Token 1 (query (1, 0) for head 0, (0, 0) for head 1) sees both: scores 0 and 2/sqrt(2).
   const Matrix q = from(2, 4, {5, 5, -3, 1, 1, 0, 0, 0});
-  const Matrix out = ops::causal_attention(q, cache, 2, 0);
+  const Matrix out = ops::attention(q, cache, 2, 0);
   CHECK(out.row(0)[0] == Approx(1));
   CHECK(out.row(0)[1] == Approx(0));
   CHECK(out.row(0)[2] == Approx(1));
@@ -87,9 +87,26 @@ TEST_CASE("runtime ops: the sgemm attention equals the reference with grouped he
   for (auto* m : {&k, &v, &q})
     for (auto& x : m->data) x = normal(rng);
   cache.store(k, v, 0);
-  const Matrix ref = ops::causal_attention(q, cache, heads, first);
-  const Matrix fast = ops::causal_attention_blas(q, cache, heads, first);
-  for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+  for (const auto mask : {ops::Mask::causal, ops::Mask::none}) {
+    const Matrix ref = ops::attention(q, cache, heads, first, mask);
+    const Matrix fast = ops::attention_blas(q, cache, heads, first, mask);
+    for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+  }
+}
+
+TEST_CASE("runtime ops: unmasked attention lets every query see every stored position", "[runtime]") {
+  // As the causal case above, but token 0 now sees position 1 too: head 0's query (5, 5) scores
+  // 0 and 10/sqrt(2) against k0, k1.
+  ops::LayerCache cache(1, 4, 2);
+  cache.store(from(2, 2, {0, 0, 2, 0}), from(2, 2, {1, 0, 0, 1}), 0);
+  const Matrix q = from(2, 4, {5, 5, -3, 1, 1, 0, 0, 0});
+  const Matrix out = ops::attention(q, cache, 2, 0, ops::Mask::none);
+  const double w0 = 1 / (1 + std::exp(-10 / std::sqrt(2.0)));
+  CHECK(out.row(0)[0] == Approx(1 - w0));
+  CHECK(out.row(0)[1] == Approx(w0));
+  const double w0h1 = 1 / (1 + std::exp(6 / std::sqrt(2.0)));  // head 1: query (-3, 1) scores 0 and -6/sqrt(2)
+  CHECK(out.row(0)[3] == Approx(w0h1));
+  CHECK(out.row(1)[1] == Approx(1 / (1 + std::exp(-2 / std::sqrt(2.0)))));  // token 1 as in the causal case
 }
 
 TEST_CASE("runtime exp_inplace is within 2 ulp of std::exp, saturates like expf and keeps NaN", "[runtime]") {

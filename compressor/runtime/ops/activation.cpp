@@ -56,4 +56,8 @@ void silu_mul(Matrix& gate, const Matrix& up) {
   }
 }
 
+void relu(Matrix& x) {
+  for (auto& v : x.data) v = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as torch.relu keeps it
+}
+
 }  // namespace compressor::runtime::ops

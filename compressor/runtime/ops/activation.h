@@ -10,6 +10,8 @@ namespace compressor::runtime::ops {
 void gelu_tanh(Matrix& x);
 // Exact GELU: 0.5·x·(1 + erf(x/√2)).
 void gelu_erf(Matrix& x);
+// max(x, 0) (BERT's hidden_act "relu").
+void relu(Matrix& x);
 // Llama's SwiGLU: gate ← silu(gate) · up.
 void silu_mul(Matrix& gate, const Matrix& up);
 

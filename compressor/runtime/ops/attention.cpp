@@ -29,7 +29,7 @@ void LayerCache::store(const Matrix& k, const Matrix& v, int64_t first_pos) {
   }
 }
 
-Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos) {
+Matrix attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos, Mask mask) {
   const int64_t d = cache.head_dim;
   const int64_t group = heads / cache.kv_heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -37,7 +37,7 @@ Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads,
   std::vector<double> p(static_cast<size_t>(first_pos + q.rows));
   std::vector<double> acc(static_cast<size_t>(d));
   for (int64_t t = 0; t < q.rows; ++t) {
-    const int64_t n = first_pos + t + 1;  // positions this query sees
+    const int64_t n = mask == Mask::causal ? first_pos + t + 1 : first_pos + q.rows;  // positions this query sees
     for (int64_t h = 0; h < heads; ++h) {
       const float* qh = q.row(t) + h * d;
       const int64_t kvh = h / group;
@@ -63,7 +63,7 @@ Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads,
   return out;
 }
 
-Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos) {
+Matrix attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos, Mask mask) {
   const int64_t d = cache.head_dim, n = q.rows, total = first_pos + q.rows;
   const int64_t group = heads / cache.kv_heads;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
@@ -71,13 +71,13 @@ Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t h
   Matrix scores(n, total);
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t kvh = h / group;
-    // scores = scale · q_h K_hᵀ over every cached position; the causal mask is applied below.
+    // scores = scale · q_h K_hᵀ over every cached position; a causal mask is applied below.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(total),
                 static_cast<blasint>(d), scale, q.data.data() + h * d, static_cast<blasint>(heads * d),
                 cache.key(kvh, 0), static_cast<blasint>(d), 0.0f, scores.data.data(), static_cast<blasint>(total));
     for (int64_t t = 0; t < n; ++t) {
       float* s = scores.row(t);
-      const int64_t seen = first_pos + t + 1;
+      const int64_t seen = mask == Mask::causal ? first_pos + t + 1 : total;
       const float max = *std::max_element(s, s + seen);
       for (int64_t j = 0; j < seen; ++j) s[j] -= max;
       exp_inplace(s, seen);

@@ -1,5 +1,5 @@
-// Causal multi-head attention over a key/value cache, with grouped-query attention (query head h
-// reads key/value head h / (heads / kv_heads)). Softmax in double: this is the reference op.
+// Multi-head attention over a key/value cache, causal (decoders) or over every stored position
+// (encoders), with grouped-query attention (query head h reads key/value head h / (heads / kv_heads)).
 #pragma once
 
 #include <cstdint>
@@ -23,11 +23,15 @@ struct LayerCache {
   void store(const Matrix& k, const Matrix& v, int64_t first_pos);
 };
 
+enum class Mask { causal, none };
+
 // q: [tokens, heads · head_dim], row t at position first_pos + t, attending to cache positions
-// [0, first_pos + t]. Returns [tokens, heads · head_dim].
-Matrix causal_attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos);
+// [0, first_pos + t] (Mask::causal) or [0, first_pos + tokens) (Mask::none: every position stored,
+// as a BERT encoder attends). Returns [tokens, heads · head_dim]. Softmax in double: the reference.
+Matrix attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos, Mask mask = Mask::causal);
 // The same with float32 softmax and two sgemms per head (scores, then weighted values): the fast
-// path, tested against causal_attention.
-Matrix causal_attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos);
+// path, tested against attention().
+Matrix attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos,
+                      Mask mask = Mask::causal);
 
 }  // namespace compressor::runtime::ops
