@@ -6,11 +6,12 @@
 # scored by `compressor eval` on the whole held-out test text (never the calibration text).
 #   bench/quant_table.sh kjv [WORKDIR] [ROW...]       (groups of 128)
 #   bench/quant_table.sh smollm2 [WORKDIR] [ROW...]   (groups of 64: SmolLM2's width 576 = 9 × 64)
-# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-dense-capture awq-w4 awq-w4-module rtn-w3
-# gptq-w3 gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic (default: all). GPTQ runs true-sequential
+# ROWs: fp32 rtn-w8 rtn-w4 rtn-w4-asym gptq-w4-off gptq-w4 gptq-w4-group gptq-w4-dense-capture awq-w4 awq-w4-module
+# rtn-w3 gptq-w3 gptq-w3-group gptq-w3-dense-capture sq-w8a8 fp8 fp8-dynamic (default: all). GPTQ runs true-sequential
 # (its default) except in the dense-capture rows (true_sequential: false, as llm-compressor). Output: a Markdown table on stdout, logs in WORKDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin=${COMPRESSOR:-build/compressor}  # a copy lets the tree be rebuilt while the table runs
 which=${1:?kjv or smollm2}
 work=${2:-/tmp/quant-table-$which}
 shift $(( $# >= 2 ? 2 : 1 ))
@@ -40,11 +41,13 @@ row_of() {  # ROW -> "LABEL|PASSES": its table label and the YAML flow list of t
     rtn-w4-asym) echo "RTN W4 g$g asym|[{quantization: {$(groups 4 false)}}]" ;;
     gptq-w4-off) echo "GPTQ W4 g$g, actorder off|[{gptq: {$(groups 4 true), actorder: off}}]" ;;
     gptq-w4) echo "GPTQ W4 g$g, actorder static|[{gptq: {$(groups 4 true)}}]" ;;
+    gptq-w4-group) echo "GPTQ W4 g$g, actorder group (weight_g_idx)|[{gptq: {$(groups 4 true), actorder: group}}]" ;;
     gptq-w4-dense-capture) echo "GPTQ W4 g$g, actorder static, dense capture|[{gptq: {$(groups 4 true), true_sequential: false}}]" ;;
     awq-w4) echo "AWQ W4 g$g|[{awq: {$(groups 4 true)}}]" ;;
     awq-w4-module) echo "AWQ W4 g$g, objective module (64 sequences)|[{awq: {$(groups 4 true), objective: module, objective_samples: 64}}]" ;;
     rtn-w3) echo "RTN W3 g$g sym|[{quantization: {$(groups 3 true)}}]" ;;
     gptq-w3) echo "GPTQ W3 g$g, actorder static|[{gptq: {$(groups 3 true)}}]" ;;
+    gptq-w3-group) echo "GPTQ W3 g$g, actorder group (weight_g_idx)|[{gptq: {$(groups 3 true), actorder: group}}]" ;;
     gptq-w3-dense-capture) echo "GPTQ W3 g$g, actorder static, dense capture|[{gptq: {$(groups 3 true), true_sequential: false}}]" ;;
     sq-w8a8) echo "SmoothQuant 0.5 + W8A8|[{smoothquant: {smoothing_strength: 0.5}}, {quantization: {scheme: W8A8}}]" ;;
     fp8) echo "FP8 (static per-tensor activations)|[{quantization: {scheme: FP8}}]" ;;
@@ -53,7 +56,7 @@ row_of() {  # ROW -> "LABEL|PASSES": its table label and the YAML flow list of t
   esac
 }
 ppl_of() {  # MODEL LOG -> perplexity
-  build/compressor eval "$1" --text "$text" "${eval_args[@]}" > "$2" 2>&1
+  "$bin" eval "$1" --text "$text" "${eval_args[@]}" > "$2" 2>&1
   sed -n 's/.*perplexity \([0-9.]*\),.*/\1/p' "$2" | head -1
 }
 
@@ -67,11 +70,11 @@ for row in "${rows[@]}"; do
   fi
   info=$(row_of "$row")
   label=${info%%|*} passes=${info#*|}
-  /usr/bin/time -f "%e %M" -o "$work/$row.time" build/compressor run "$recipe" \
+  /usr/bin/time -f "%e %M" -o "$work/$row.time" "$bin" run "$recipe" \
     --set "stages=[{name: quantize, passes: $passes}]" --set output.path="$work/$row" \
     > "$work/$row.run.log" 2>&1 || { echo "| $label | failed: see $work/$row.run.log | | | | |"; continue; }
   read -r wall rss < "$work/$row.time"
-  bpw=$(build/compressor inspect "$work/$row" | sed -n 's/^quantized: .*, \([0-9.]*\) bits per weight/\1/p')
+  bpw=$("$bin" inspect "$work/$row" | sed -n 's/^quantized: .*, \([0-9.]*\) bits per weight/\1/p')
   ppl=$(ppl_of "$work/$row" "$work/$row.eval.log")
   delta=$(python3 -c "print(f'{100 * ($ppl / $dense - 1):+.2f}%')")
   echo "| $label | $ppl | $delta | $bpw | ${wall} s | $(( rss / 1024 )) MiB |"

@@ -109,6 +109,7 @@ std::vector<StoredTensor> compress(const std::string& module, const QuantizedTen
       out.push_back({module + ".weight_zero_point", shaped(q.zero_point.to(torch::kInt8).contiguous()), DType::I8});
     }
   }
+  if (l.g_idx) out.push_back({module + ".weight_g_idx", q.g_idx.contiguous(), DType::I32});
   if (q.input_qparams) {
     out.push_back({module + ".input_scale", torch::tensor({q.input_qparams->scale}, torch::kFloat32), DType::F32});
     if (q.input_activations && q.input_activations->type == quant::QuantType::integer && !q.input_activations->symmetric) {
@@ -227,6 +228,10 @@ QuantizedTensor decompress(const CheckpointTensors& ckpt, const std::string& mod
     throw BadInput(ckpt.root().string(), module + ": format '" + q.format + "' cannot be read");
   }
   q.codes = codes;
+  // Activation-ordered groups (GPTQ actorder "group"): each column's group, any order.
+  if (ckpt.contains(module + ".weight_g_idx")) {
+    q.g_idx = read_part(ckpt, module + ".weight_g_idx", {DType::I32, DType::I64}, {cols}, enc).to(torch::kInt32).contiguous();
+  }
   const auto l = quant::weight_layout(a, q.format, rows, cols, module);
   const std::vector<int64_t> unit_shape =
       a.strategy == quant::Strategy::tensor ? std::vector<int64_t>{1} : std::vector<int64_t>{l.scale_rows, l.scale_cols};

@@ -24,7 +24,16 @@ void expect(const torch::Tensor& t, torch::ScalarType dtype, at::IntArrayRef sha
 }  // namespace
 
 quant::WeightLayout QuantizedTensor::layout(const std::string& tensor) const {
-  return quant::weight_layout(args, format, rows(), cols(), tensor);
+  auto l = quant::weight_layout(args, format, rows(), cols(), tensor);
+  if (g_idx.defined()) {
+    if (g_idx.scalar_type() != torch::kInt32 || g_idx.dim() != 1) {
+      throw BadInput(tensor, "weight_g_idx must be int32 [in_features], got " + std::string(c10::toString(g_idx.scalar_type())) +
+                                 " " + base::shape_string(g_idx.sizes()));
+    }
+    const auto g = g_idx.contiguous();
+    quant::set_group_index(l, std::vector<int32_t>(g.data_ptr<int32_t>(), g.data_ptr<int32_t>() + g.numel()), tensor);
+  }
+  return l;
 }
 
 void check(const QuantizedTensor& q, const std::string& tensor) {

@@ -22,6 +22,9 @@ struct QuantizedTensor {
   torch::Tensor codes;       // int8 [out, in] integer codes, or uint8 [out, in] FP8 E4M3 bit patterns
   torch::Tensor scale;       // float32 [scale_rows, scale_cols], each value exactly representable in scale_dtype
   torch::Tensor zero_point;  // int32, the shape of scale; undefined when symmetric
+  // int32 [in]: each column's group (weight_g_idx, activation-ordered GPTQ); undefined when column
+  // c is in group c / group_size.
+  torch::Tensor g_idx;
   // The scheme's dynamic input-activation args (W8A8, FP8_DYNAMIC), stored with the weight's
   // group in quantization_config; they change the format (int- or float-quantized), not the codes.
   std::optional<quant::QuantArgs> input_activations;
@@ -31,6 +34,7 @@ struct QuantizedTensor {
 
   int64_t rows() const { return codes.size(0); }
   int64_t cols() const { return codes.size(1); }
+  // The layout of the args, with g_idx's groups (BadInput naming `tensor` for a bad g_idx).
   quant::WeightLayout layout(const std::string& tensor) const;
 };
 

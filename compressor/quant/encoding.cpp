@@ -30,6 +30,24 @@ WeightLayout weight_layout(const QuantArgs& a, const std::string& format, int64_
   return l;
 }
 
+void set_group_index(WeightLayout& l, std::vector<int32_t> g_idx, const std::string& tensor) {
+  if (l.group_size == 0) throw BadInput(tensor, "weight_g_idx is stored but the weight is not quantized by group");
+  if (static_cast<int64_t>(g_idx.size()) != l.cols) {
+    throw BadInput(tensor, "weight_g_idx has " + std::to_string(g_idx.size()) + " entries, the weight " +
+                               std::to_string(l.cols) + " columns");
+  }
+  bool trivial = true;
+  for (int64_t c = 0; c < l.cols; ++c) {
+    const int32_t g = g_idx[static_cast<size_t>(c)];
+    if (g < 0 || g >= l.scale_cols) {
+      throw BadInput(tensor, "weight_g_idx[" + std::to_string(c) + "] = " + std::to_string(g) + " is not one of the " +
+                                 std::to_string(l.scale_cols) + " groups");
+    }
+    trivial = trivial && g == c / l.group_size;
+  }
+  l.g_idx = trivial ? nullptr : std::make_shared<const std::vector<int32_t>>(std::move(g_idx));
+}
+
 double bits_per_weight(const WeightLayout& l, const QuantArgs& a, ScaleDtype d) {
   const double units = static_cast<double>(l.scale_rows * l.scale_cols);
   double bits = l.packed ? static_cast<double>(l.rows * packed_words(l.cols, a.num_bits)) * 32
@@ -39,6 +57,7 @@ double bits_per_weight(const WeightLayout& l, const QuantArgs& a, ScaleDtype d) 
   if (l.has_zero_point) {
     bits += l.zero_point_packed ? static_cast<double>(packed_words(l.scale_rows, a.num_bits) * l.scale_cols) * 32 : units * 8;
   }
+  if (l.g_idx) bits += static_cast<double>(l.cols) * 32;  // weight_g_idx, int32 [cols]
   return bits / static_cast<double>(l.rows * l.cols);
 }
 

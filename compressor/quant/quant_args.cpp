@@ -28,6 +28,7 @@ std::string to_string(ActOrder a) {
     case ActOrder::none: return "none";
     case ActOrder::static_order: return "static";
     case ActOrder::weight: return "weight";
+    case ActOrder::group: return "group";
   }
   return "?";
 }
@@ -84,6 +85,9 @@ void check(const QuantArgs& a, const std::string& where) {
   }
   if (a.actorder != ActOrder::none && a.strategy == Strategy::token) {
     throw BadInput(where, "actorder applies to weights, not to token-wise activations");
+  }
+  if (a.actorder == ActOrder::group && a.strategy != Strategy::group) {
+    throw BadInput(where, "actorder 'group' orders groups: it needs strategy 'group', not '" + to_string(a.strategy) + "'");
   }
 }
 
@@ -159,14 +163,13 @@ QuantArgs quant_args_from_json(const nlohmann::json& j, const std::string& where
     }
     if (auto* v = get("actorder")) {
       if (v->is_boolean()) {
-        if (v->get<bool>()) throw key_error("actorder", "true is no longer meaningful: use 'static' or 'weight'");
+        if (v->get<bool>()) throw key_error("actorder", "true is no longer meaningful: use 'static', 'weight' or 'group'");
       } else {
         const auto s = lower(v->get<std::string>());
         if (s == "static") a.actorder = ActOrder::static_order;
         else if (s == "weight") a.actorder = ActOrder::weight;
-        else if (s == "group" || s == "dynamic")
-          throw key_error("actorder", "'" + s + "' was removed from compressed-tensors (0.12); use 'static' or 'weight'");
-        else throw key_error("actorder", "'" + s + "' is not one of static, weight");
+        else if (s == "group" || s == "dynamic") a.actorder = ActOrder::group;  // "dynamic": compressed-tensors' alias
+        else throw key_error("actorder", "'" + s + "' is not one of static, weight, group (or dynamic)");
       }
     }
     a.observer = a.dynamic ? "none" : "minmax";

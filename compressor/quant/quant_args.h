@@ -20,7 +20,10 @@ enum class Strategy { tensor, channel, group, token };
 // GPTQ's column order: none (left to right), `static` (by decreasing Hessian diagonal, groups keep
 // their columns), `weight` (the same order, used only while quantizing, like static). compressed-
 // tensors 0.19 removed "group" and "dynamic"; they are rejected with that reason.
-enum class ActOrder { none, static_order, weight };
+// GPTQ's column order (compressed-tensors' ActivationOrdering): static and weight process columns by
+// decreasing Hessian diagonal and keep groups of adjacent columns; group ("dynamic") forms groups in
+// that order too, so a group's columns are scattered and the weight stores weight_g_idx.
+enum class ActOrder { none, static_order, weight, group };
 
 // The dtype of stored scales (compressed-tensors writes them in the model's dtype).
 enum class ScaleDtype { f32, f16, bf16 };

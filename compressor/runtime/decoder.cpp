@@ -274,7 +274,7 @@ Matrix Decoder::forward(const std::vector<Segment>& segments) const {
   int64_t row = 0;
   for (const auto& s : segments) {
     for (int64_t t = 0; t < s.n; ++t, ++row) {
-      embed_.dequantize_row(s.tokens[t], x.row(row));
+      embed_.embedding_row(s.tokens[t], x.row(row));
       if (!positions_.empty()) {
         const float* p = positions_.data() + (s.state->length + t) * c.hidden_size;
         for (int64_t j = 0; j < c.hidden_size; ++j) x.row(row)[j] += p[j];

@@ -83,7 +83,7 @@ Matrix Encoder::forward(const std::vector<std::vector<int32_t>>& sentences) cons
   for (const auto& sentence : sentences) {
     for (size_t t = 0; t < sentence.size(); ++t, ++row) {
       float* out = x.row(row);
-      words_.dequantize_row(sentence[t], out);
+      words_.embedding_row(sentence[t], out);
       const float* p = positions_.data() + static_cast<int64_t>(t) * D;
       for (int64_t j = 0; j < D; ++j) out[j] += p[j] + token_types_[static_cast<size_t>(j)];
     }

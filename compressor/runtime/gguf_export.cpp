@@ -51,6 +51,10 @@ class Exporter {
       case WeightStorage::packed:
       case WeightStorage::int_bytes: break;
     }
+    if (!w.input_order.empty() || w.layout.g_idx)
+      throw BadInput(where, "activation-ordered groups (weight_g_idx, actorder group) have no GGUF type: a block's "
+                            "32 weights share a scale only when they are adjacent; quantize with actorder static or "
+                            "weight to export" + suggestion);
     if (!w.args.symmetric)
       throw BadInput(where, "asymmetric int has no exact GGUF type: Q4_0 and Q8_0 are symmetric, and Q4_1/Q5_1 keep "
                             "their minimum in float16, which cannot hold zero_point·scale exactly" + suggestion);

@@ -1,5 +1,7 @@
 #include "compressor/runtime/linear_weight.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <initializer_list>
 
@@ -122,6 +124,13 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
     throw BadInput(file.path().string(), module + ": format '" + format + "' cannot be executed");
   }
   w.layout = quant::weight_layout(a, format, w.rows, w.cols, module);
+  if (file.contains(module + ".weight_g_idx")) {
+    const auto& gi = part(file, module + ".weight_g_idx", {DType::I32, DType::I64}, {w.cols}, enc);
+    std::vector<int32_t> g(static_cast<size_t>(w.cols));
+    const uint8_t* p = file.data(gi);
+    for (int64_t c = 0; c < w.cols; ++c) g[static_cast<size_t>(c)] = load_int<int32_t>(gi.dtype, p + c * formats::dtype_size(gi.dtype));
+    quant::set_group_index(w.layout, std::move(g), file.where(module + ".weight_g_idx"));
+  }
   const auto& l = w.layout;
   const std::vector<int64_t> unit_shape =
       a.strategy == quant::Strategy::tensor ? std::vector<int64_t>{1} : std::vector<int64_t>{l.scale_rows, l.scale_cols};
@@ -174,6 +183,38 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
   }
 }
 
+// Stores the columns of a weight with activation-ordered groups sorted by group (stable), when each
+// group then covers group_size adjacent columns: the layout is the plain grouped one again and
+// input_order says where each stored column came from. Otherwise leaves the weight as it is.
+void sort_columns_by_group(LinearWeight& w) {
+  if (!w.layout.g_idx) return;
+  const auto& g = *w.layout.g_idx;
+  std::vector<int32_t> order(static_cast<size_t>(w.cols));
+  for (int64_t c = 0; c < w.cols; ++c) order[static_cast<size_t>(c)] = static_cast<int32_t>(c);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return g[static_cast<size_t>(a)] < g[static_cast<size_t>(b)]; });
+  for (int64_t i = 0; i < w.cols; ++i) {
+    if (g[static_cast<size_t>(order[static_cast<size_t>(i)])] != i / w.layout.group_size) return;  // unequal groups
+  }
+  const auto rows = static_cast<size_t>(w.rows), cols = static_cast<size_t>(w.cols);
+  if (w.storage == WeightStorage::packed) {
+    std::vector<int8_t> codes(rows * cols), sorted(rows * cols);
+    quant::unpack_int32(w.packed, w.rows, w.cols, w.args.num_bits, codes.data());
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t i = 0; i < cols; ++i) sorted[r * cols + i] = codes[r * cols + static_cast<size_t>(order[i])];
+    auto words = std::make_shared<const std::vector<int32_t>>(quant::pack_int32(sorted.data(), w.rows, w.cols, w.args.num_bits));
+    w.packed = words->data();
+    w.owned = words;
+  } else {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(rows * cols);
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t i = 0; i < cols; ++i) (*bytes)[r * cols + i] = w.bytes[r * cols + static_cast<size_t>(order[i])];
+    w.bytes = bytes->data();
+    w.owned = std::move(bytes);
+  }
+  w.layout.g_idx = nullptr;
+  w.input_order = std::move(order);
+}
+
 }  // namespace
 
 FloatVector load_float_tensor(const SafetensorsReader& file, const std::string& name, const std::vector<int64_t>& shape) {
@@ -196,6 +237,7 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
                                                 (config ? "has no group for it" : "is missing"));
     }
     load_quantized(w, *file, module, group->scheme);
+    sort_columns_by_group(w);
     if (w.rows != expected_rows || w.cols != expected_cols) {
       throw BadInput(file->path().string(), module + " is [" + std::to_string(w.rows) + ", " + std::to_string(w.cols) +
                                                 "] but config.json implies [" + std::to_string(expected_rows) + ", " +
@@ -249,6 +291,14 @@ void LinearWeight::dequantize_row(int64_t r, float* out) const {
       return;
     }
   }
+}
+
+void LinearWeight::embedding_row(int64_t r, float* out) const {
+  if (input_order.empty()) return dequantize_row(r, out);
+  thread_local std::vector<float> stored;
+  stored.resize(static_cast<size_t>(cols));
+  dequantize_row(r, stored.data());
+  for (int64_t i = 0; i < cols; ++i) out[input_order[static_cast<size_t>(i)]] = stored[static_cast<size_t>(i)];
 }
 
 void LinearWeight::code_row(int64_t r, int8_t* out) const {

@@ -39,7 +39,13 @@ struct LinearWeight {
   const int32_t* packed = nullptr;  // in the mapping kept alive by `file`
   const uint8_t* bytes = nullptr;
   quant::QuantArgs args;            // quantized storages only
-  quant::WeightLayout layout;       // scale (and zero point) unit of each element
+  quant::WeightLayout layout;       // scale (and zero point) unit of each element (layout.g_idx: see input_order)
+  // Activation-ordered groups (weight_g_idx) are executed by storing the columns sorted by group,
+  // so each group is adjacent again and every kernel applies: `input_order` lists the original
+  // column of each stored column, and runtime::linear gathers x's columns in that order first.
+  // Empty when the columns are as the file stores them. `owned` keeps the sorted codes alive.
+  std::vector<int32_t> input_order;
+  std::shared_ptr<const void> owned;
   std::vector<float> scale;         // [scale_rows * scale_cols], float32
   std::vector<int32_t> zero_point;  // same shape, empty when symmetric
 
@@ -54,8 +60,11 @@ struct LinearWeight {
   bool quantized() const { return storage != WeightStorage::dense; }
   // The dense storage's [rows, cols] float32 weights, wherever they live.
   const float* dense_data() const { return mapped ? mapped : dense.data(); }
-  // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats).
+  // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats),
+  // in the stored column order (input_order's, when set): what the kernels multiply.
   void dequantize_row(int64_t r, float* out) const;
+  // Row r in the model's column order: an embedding lookup.
+  void embedding_row(int64_t r, float* out) const;
   // Row r's integer codes into out[cols] (packed and int_bytes storages only).
   void code_row(int64_t r, int8_t* out) const;
 };
@@ -63,7 +72,9 @@ struct LinearWeight {
 // Reads `module`'s weight (and `module.bias` when present) from `file`:
 // - a compressed module (`module.weight_packed` or `module.weight_scale`) with the scheme that
 //   `config` gives it; BadInput naming the file and tensor when a part is missing, mis-shaped or
-//   of the wrong dtype, or when the config has no group for it;
+//   of the wrong dtype, or when the config has no group for it. A `module.weight_g_idx` whose
+//   groups hold group_size columns each has its columns sorted by group (input_order); any other
+//   g_idx is kept in the layout, where the scalar references honour it (the fast kernels decline);
 // - else the dense `module.weight` ([out, in]; [in, out] when `conv1d`, as GPT-2 stores it).
 // `expected_rows` / `expected_cols` (the model's config) are checked too.
 LinearWeight load_linear(const std::shared_ptr<const formats::SafetensorsReader>& file, const std::string& module,

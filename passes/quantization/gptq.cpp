@@ -65,17 +65,37 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   }
   if (!torch::isfinite(weight).all().item<bool>()) throw BadInput(tensor, "the weight has NaN or Inf values; cannot quantize it");
   if (!torch::isfinite(hessian).all().item<bool>()) throw BadInput(tensor, "its Hessian has NaN or Inf values (calibration inputs overflowed)");
-  const auto layout = quant::weight_layout(a, o.quant.format, rows, cols, tensor);
+  auto layout = quant::weight_layout(a, o.quant.format, rows, cols, tensor);
   const bool grouped = a.strategy == quant::Strategy::group;
   const bool ordered = a.actorder != quant::ActOrder::none;
-  const bool dynamic_groups = grouped && !o.static_groups && !ordered && a.observer != "mse";
+  // actorder group: groups are runs of gs columns in processing order, wherever the columns sit.
+  const bool ordered_groups = a.actorder == quant::ActOrder::group;
+  const bool dynamic_groups = grouped && !o.static_groups && (!ordered || ordered_groups) && a.observer != "mse";
+
+  // Column order and the permuted Hessian.
+  auto h = hessian.to(torch::kFloat64).contiguous();
+  std::vector<int64_t> order(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = i;
+  torch::Tensor order_index;
+  if (ordered) {
+    auto [sorted, idx] = torch::sort(h.diagonal(), /*stable=*/true, /*dim=*/0, /*descending=*/true);
+    order_index = idx.contiguous();
+    for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = order_index.data_ptr<int64_t>()[i];
+    h = h.index_select(0, order_index).index_select(1, order_index).contiguous();
+  }
+  if (ordered_groups) {
+    std::vector<int32_t> g_idx(static_cast<size_t>(cols));
+    for (int64_t i = 0; i < cols; ++i) g_idx[static_cast<size_t>(order[static_cast<size_t>(i)])] = static_cast<int32_t>(i / a.group_size);
+    quant::set_group_index(layout, std::move(g_idx), tensor);
+  }
 
   // Parameters from the original weight (the observer): all of them unless groups are dynamic.
+  // Ordered groups are observed on the columns in processing order, where they are adjacent.
   const Quantizer qz{a, o.quant.scale_dtype, a.type == quant::QuantType::integer};
   const int64_t units = layout.scale_rows * layout.scale_cols;
   std::vector<quant::IntQParams> params(static_cast<size_t>(units));
   if (!dynamic_groups) {
-    const auto observed = quantize_weight(weight, o.quant, tensor);
+    const auto observed = quantize_weight(ordered_groups ? weight.index_select(1, order_index) : weight, o.quant, tensor);
     const auto s = observed.scale.contiguous();
     const auto z = observed.zero_point.defined() ? observed.zero_point.contiguous() : torch::Tensor();
     for (int64_t u = 0; u < units; ++u) {
@@ -83,16 +103,6 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
     }
   }
 
-  // Column order and the permuted Hessian.
-  auto h = hessian.to(torch::kFloat64).contiguous();
-  std::vector<int64_t> order(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = i;
-  if (ordered) {
-    auto [sorted, idx] = torch::sort(h.diagonal(), /*stable=*/true, /*dim=*/0, /*descending=*/true);
-    const auto ix = idx.contiguous();
-    for (int64_t i = 0; i < cols; ++i) order[static_cast<size_t>(i)] = ix.data_ptr<int64_t>()[i];
-    h = h.index_select(0, ix).index_select(1, ix).contiguous();
-  }
   // WT: the weight transposed, [cols, rows], in processing order, so a column is contiguous.
   torch::Tensor wt = torch::empty({cols, rows}, dtype);
   {
@@ -154,7 +164,7 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
     at::parallel_for(0, rows, 32, [&](int64_t r0, int64_t r1) {
       for (int64_t i = i1; i < i2; ++i) {
         const int64_t c = order[static_cast<size_t>(i)];
-        if (dynamic_groups && c % gs == 0) {  // no actorder: processing order is column order
+        if (dynamic_groups && i % gs == 0) {  // a group starts at every gs-th column processed
           for (int64_t r = r0; r < r1; ++r) {
             float lo = 0, hi = 0;
             for (int64_t j = i; j < i + gs; ++j) {
@@ -202,6 +212,7 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
       for (int64_t i = 0; i < cols; ++i) dst[r * cols + order[static_cast<size_t>(i)]] = codes_t[static_cast<size_t>(i * rows + r)];
     }
   });
+  if (layout.g_idx) q.g_idx = torch::tensor(*layout.g_idx, torch::kInt32);
   q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
   if (layout.has_zero_point) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);
   for (int64_t k = 0; k < units; ++k) {

@@ -5,6 +5,9 @@
 //   1. Columns whose input is always zero (H_ii = 0) are zeroed and given H_ii = 1.
 //   2. actorder (static = weight, as compressed-tensors 0.19 aliases them): columns are processed by
 //      decreasing H_ii; groups keep their own columns, so the stored layout needs no g_idx.
+//      actorder group: the same order, and groups are runs of group_size columns in that order
+//      (GPTQ's --act-order with its groups, compressed-tensors' "group"/"dynamic"): each group's
+//      columns are alike in importance, and the weight stores weight_g_idx (each column's group).
 //   3. H + λI, λ = dampening_frac · mean(diag H), is factorised (float64 Cholesky); the upper
 //      Cholesky factor U of its inverse gives every update. If it does not factorise, λ grows
 //      tenfold (logged with the amount) up to dampening_frac 1; then BadInput naming the layer.
@@ -13,8 +16,8 @@
 //      columns after the block are updated by one GEMM per block. Blocks are aligned to groups.
 //   5. Quantization parameters: per tensor or channel from the original weight (the observer);
 //      per group, by default from the group's columns as they are when GPTQ reaches the group
-//      (the paper's choice), or from the original weight (`static_groups`, llm-compressor's
-//      choice, forced by actorder and by the mse observer).
+//      (the paper's choice; kept for actorder group), or from the original weight (`static_groups`,
+//      llm-compressor's choice, forced by actorder static/weight and by the mse observer).
 // The codes are exactly compressed-tensors' (compressor/quant scalar codecs), so the result is
 // stored like any round-to-nearest weight.
 #pragma once

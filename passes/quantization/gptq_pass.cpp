@@ -12,6 +12,7 @@ namespace {
 quant::ActOrder parse_actorder(const std::string& s) {
   if (s == "static") return quant::ActOrder::static_order;
   if (s == "weight") return quant::ActOrder::weight;
+  if (s == "group") return quant::ActOrder::group;
   return quant::ActOrder::none;
 }
 
@@ -49,7 +50,13 @@ class GptqPass final : public Pass {
       GptqOptions o;
       o.quant = groups_.options_for(*g);
       // The scheme's own actorder wins; the pass's applies to schemes that name none.
-      if (o.quant.args.actorder == quant::ActOrder::none) o.quant.args.actorder = actorder_;
+      if (o.quant.args.actorder == quant::ActOrder::none) {
+        o.quant.args.actorder = actorder_;
+        // A scheme without groups (per channel or tensor) has no groups to order: the order alone applies.
+        if (actorder_ == quant::ActOrder::group && o.quant.args.strategy != quant::Strategy::group) {
+          o.quant.args.actorder = quant::ActOrder::static_order;
+        }
+      }
       o.block_size = block_size_;
       o.dampening_frac = dampening_frac_;
       o.static_groups = static_groups_;
@@ -84,8 +91,9 @@ PassInfo gptq_pass_info() {
                                       "raised tenfold (up to 1) when it does not factorise",
                                       0.01, 0.0, 1.0, /*min_inclusive=*/false));
   info.options.push_back(choice_option("actorder", "column order: static or weight (by decreasing Hessian diagonal, "
-                                       "groups keep their columns) or off; a scheme's own actorder wins",
-                                       {"static", "weight", "off"}, std::string("static")));
+                                       "groups keep their columns), group (groups formed in that order: the weight "
+                                       "stores weight_g_idx) or off; a scheme's own actorder wins",
+                                       {"static", "weight", "group", "off"}, std::string("static")));
   info.options.push_back(bool_option("static_groups", "group scales from the original weight (llm-compressor) instead "
                                      "of from the columns as GPTQ reaches them (the paper); actorder and mse imply it",
                                      false));

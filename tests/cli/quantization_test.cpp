@@ -146,9 +146,9 @@ TEST_CASE("gptq: bad options are named with their key", "[cli][quantization][gpt
       {"gptq: {" + g + ", dampening_frac: 1.5}", {"gptq.dampening_frac", "1.5"}},
       {"gptq: {" + g + ", block_size: 0}", {"gptq.block_size"}},
       {"gptq: {" + g + ", true_sequential: sometimes}", {"gptq.true_sequential", "sometimes"}},
-      {"gptq: {" + g + ", actorder: group}", {"gptq.actorder", "group"}},
-      {"gptq: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, group_size: 16, actorder: group}}}}",
-       {"config_groups.g.weights.actorder", "removed"}},
+      {"gptq: {" + g + ", actorder: columns}", {"gptq.actorder", "columns"}},
+      {"gptq: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, strategy: channel, actorder: group}}}}",
+       {"config_groups.g.weights", "actorder 'group'", "needs strategy 'group'"}},
       {"gptq: {config_groups: {g: {targets: [Linear], weights: " + kGroup16 +
            ", input_activations: {num_bits: 8, strategy: token, dynamic: false}}}}",
        {"gptq.config_groups.g.input_activations", "dynamic only"}},

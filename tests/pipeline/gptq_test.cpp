@@ -218,3 +218,33 @@ TEST_CASE("gptq: dead inputs zero their columns, a Hessian needing more damping 
     CHECK_THAT(msg, Catch::Contains("lm") && Catch::Contains("NaN"));
   }
 }
+
+TEST_CASE("gptq: actorder group is GPTQ without actorder on the columns sorted by the Hessian diagonal, with g_idx",
+          "[gptq]") {
+  // Definition: sort columns by decreasing H_ii, run plain GPTQ (adjacent groups, fitted as GPTQ
+  // reaches them) on the sorted problem, put the codes back in column order; column c's group is
+  // its sorted position / group_size.
+  const int64_t cols = 96, gs = 16;
+  const auto x = inputs(512, cols, 21);
+  auto h = hessian_of(x);
+  const auto w = weights(24, cols, 22);
+  const auto perm = std::get<1>(torch::sort(h.diagonal(), /*stable=*/true, 0, /*descending=*/true));
+  for (const bool symmetric : {true, false}) {
+    CAPTURE(symmetric);
+    auto o = options(int_args(4, symmetric, quant::Strategy::group, gs), 32);
+    const auto sorted = passes::gptq_quantize_f64(w.index_select(1, perm), h.index_select(0, perm).index_select(1, perm), o, "w");
+    o.quant.args.actorder = quant::ActOrder::group;
+    const auto r = passes::gptq_quantize_f64(w, h, o, "w");
+    REQUIRE(r.q.g_idx.defined());
+    CHECK(r.q.codes.index_select(1, perm).equal(sorted.q.codes));
+    CHECK(r.q.scale.equal(sorted.q.scale));
+    if (!symmetric) CHECK(r.q.zero_point.equal(sorted.q.zero_point));
+    const auto g = r.q.g_idx.index_select(0, perm);
+    CHECK(g.equal(torch::arange(cols, torch::kInt32).div(gs, "floor").to(torch::kInt32)));
+    CHECK(r.loss == Approx(sorted.loss).epsilon(1e-12));
+    // The fake-quant weight is the sorted one's, columns put back.
+    const auto back = torch::empty_like(w);
+    back.index_copy_(1, perm, formats::dequantize(sorted.q));
+    CHECK(formats::dequantize(r.q).equal(back));
+  }
+}

@@ -74,7 +74,14 @@ TEST_CASE("quant: invalid args are errors naming the key", "[quant][errors]") {
   CHECK_THROWS_WITH(quant_args_from_json({{"strategy", "group"}}, "w"), Contains("positive group_size"));
   CHECK_THROWS_WITH(quant_args_from_json({{"strategy", "channel"}, {"group_size", 64}}, "w"), Contains("needs strategy 'group'"));
   CHECK_THROWS_WITH(quant_args_from_json({{"strategy", "token"}}, "w"), Contains("dynamic"));
-  CHECK_THROWS_WITH(quant_args_from_json({{"actorder", "group"}}, "w"), Contains("w.actorder") && Contains("removed"));
+  const nlohmann::json g128 = {{"strategy", "group"}, {"group_size", 128}};
+  auto with = [](nlohmann::json j, const char* order) { j["actorder"] = order; return j; };
+  CHECK(quant_args_from_json(with(g128, "group"), "w").actorder == ActOrder::group);
+  CHECK(quant_args_from_json(with(g128, "dynamic"), "w").actorder == ActOrder::group);
+  CHECK(to_json(quant_args_from_json(with(g128, "dynamic"), "w"))["actorder"] == "group");
+  CHECK_THROWS_WITH(quant_args_from_json({{"strategy", "channel"}, {"actorder", "group"}}, "w"),
+                    Contains("w") && Contains("needs strategy 'group'"));
+  CHECK_THROWS_WITH(quant_args_from_json({{"actorder", "columns"}}, "w"), Contains("w.actorder") && Contains("group"));
   CHECK_THROWS_WITH(quant_args_from_json({{"bits", 4}}, "w"), Contains("w.bits") && Contains("unknown"));
   CHECK_THROWS_WITH(quant_args_from_json({{"observer", "histogram"}}, "w"), Contains("observer 'histogram'"));
   QuantScheme empty;
@@ -125,4 +132,28 @@ TEST_CASE("quant: integer round trip stays within half a scale, zero is exact", 
   const auto a = int_qparams(-1, 2, 4, false);
   CHECK(a.scale == Approx(0.2f));
   CHECK(a.zero_point == -3);
+}
+
+TEST_CASE("quant: weight_g_idx sets each column's group, a trivial one is dropped, a bad one is named", "[quant]") {
+  QuantArgs a;
+  a.num_bits = 4;
+  a.strategy = Strategy::group;
+  a.group_size = 2;
+  auto l = weight_layout(a, "pack-quantized", 3, 6, "w");
+  set_group_index(l, {0, 0, 1, 1, 2, 2}, "w");
+  CHECK_FALSE(l.g_idx);  // c / group_size: says nothing
+  set_group_index(l, {2, 0, 1, 0, 2, 1}, "w");
+  REQUIRE(l.g_idx);
+  CHECK(l.unit(0, 0) == 2);
+  CHECK(l.unit(1, 3) == 3 + 0);
+  CHECK(l.unit(2, 5) == 6 + 1);
+  // One packed word a row, the int64 [2] shape, 9 f16 scales and the int32 [6] g_idx, over 18 weights.
+  CHECK(bits_per_weight(l, a, ScaleDtype::f16) == Approx((3 * 32 + 128 + 9 * 16 + 6 * 32) / 18.0));
+  CHECK_THROWS_WITH(set_group_index(l, {0, 1, 2}, "w.weight_g_idx"), Contains("w.weight_g_idx") && Contains("3 entries"));
+  CHECK_THROWS_WITH(set_group_index(l, {0, 1, 2, 3, 0, 1}, "w"), Contains("weight_g_idx[3] = 3") && Contains("3 groups"));
+  QuantArgs channel;
+  channel.num_bits = 8;
+  channel.strategy = Strategy::channel;
+  auto lc = weight_layout(channel, "int-quantized", 3, 6, "w");
+  CHECK_THROWS_WITH(set_group_index(lc, {0, 0, 0, 0, 0, 0}, "w"), Contains("not quantized by group"));
 }

@@ -17,6 +17,7 @@ bool dequantize_avx512_supports(const LinearWeight& w) {
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;
   const bool int8 = (w.storage == WeightStorage::packed || w.storage == WeightStorage::int_bytes) && w.args.num_bits == 8;
   if (!int4 && !int8 && w.storage != WeightStorage::fp8_bytes) return false;
+  if (w.layout.g_idx) return false;  // groups of scattered columns: the scalar reference
   // Every row starts on a packed word; each scale unit but a whole row's spans whole vectors.
   return w.layout.scale_cols == 1 || w.layout.group_size % 16 == 0;
 }

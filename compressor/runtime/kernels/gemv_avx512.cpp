@@ -15,6 +15,7 @@ bool gemv_avx512_supports(const LinearWeight& w) {
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;
   const bool int8 = (w.storage == WeightStorage::packed || w.storage == WeightStorage::int_bytes) && w.args.num_bits == 8;
   if (!int4 && !int8) return false;
+  if (w.layout.g_idx) return false;  // groups of scattered columns: counted units do not apply
   const int64_t unit_cols = w.layout.scale_cols == 1 ? w.cols : w.layout.group_size;
   return unit_cols % 16 == 0;
 }

@@ -28,9 +28,8 @@ void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
   gemv_avx512(w, quantize_input(w, x), y);
 }
 
-}  // namespace
-
-void linear(const LinearWeight& w, const Matrix& x, Matrix& y) {
+// x's columns in the weight's stored order.
+void linear_as_stored(const LinearWeight& w, const Matrix& x, Matrix& y) {
   const auto& set = kernel_set();
   if (set == "ref") return linear_ref(w, x, y);
   if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !gemv_avx512_supports(w)) return linear_blas(w, x, y);
@@ -45,6 +44,20 @@ void linear(const LinearWeight& w, const Matrix& x, Matrix& y) {
     gemv(w, part, out);
     std::copy(out.data.begin(), out.data.end(), y.row(r0));
   }
+}
+
+}  // namespace
+
+void linear(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  if (w.input_order.empty()) return linear_as_stored(w, x, y);
+  // Columns sorted by activation-ordered group at load: the input follows the same order.
+  Matrix sorted(x.rows, x.cols);
+  for (int64_t t = 0; t < x.rows; ++t) {
+    const float* src = x.row(t);
+    float* dst = sorted.row(t);
+    for (int64_t i = 0; i < x.cols; ++i) dst[i] = src[w.input_order[static_cast<size_t>(i)]];
+  }
+  linear_as_stored(w, sorted, y);
 }
 
 }  // namespace compressor::runtime
