@@ -5,7 +5,9 @@
 # (one warm-up run first), median of 3 runs, a 128-token prompt and 64 greedy tokens, every core.
 #   bench/runtime_bench.sh kjv [WORKDIR] [ROW...]
 #   bench/runtime_bench.sh smollm2 [WORKDIR] [ROW...]
-# ROWs: fp32 (the dense model) rtn-w8 rtn-w4 w8a8 fp8-dynamic (default: fp32 rtn-w8 rtn-w4).
+# ROWs: fp32 (the dense model) rtn-w8 rtn-w4 w8a8 fp8-dynamic (default: fp32 rtn-w8 rtn-w4); a row
+# ending in -bf16 (rtn-w4-bf16) is the same passes with output.dtype bf16: the dense tensors (the
+# tied head among them) stored and executed as bfloat16. COMPRESSOR=path runs another binary.
 # Groups of 128 on kjv-gpt2, 64 on SmolLM2. Output: a Markdown table; logs and JSON in WORKDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ case "$which" in
 esac
 mkdir -p "$work"
 
+bin=${COMPRESSOR:-build/compressor}
 source bench/quant_rows.sh
 passes() {  # the dense row of a model given as a GGUF: written once as an unquantized artifact
   if [ "$1" = fp32 ]; then echo "[{magnitude: {sparsity: 0.0, targets: [Linear]}}]"; else passes_of "$1"; fi
@@ -30,13 +33,16 @@ echo "| $which | linears | weights file | prefill tok/s runtime | prefill tok/s 
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   artifact=$work/$row
+  base=${row%-bf16} dtype=f32
+  [ "$base" = "$row" ] || dtype=bf16
   if [ "$row" = fp32 ] && [ -n "$dense" ]; then
     artifact=$dense
   else
-    build/compressor -q run "$recipe" --set "stages=[{name: quantize, passes: $(passes "$row")}]" \
-      --set output.path="$artifact" > "$work/$row.run.log" 2>&1 || { echo "| $row | run failed: see $work/$row.run.log |"; continue; }
+    "$bin" -q run "$recipe" --set "stages=[{name: quantize, passes: $(passes "$base")}]" \
+      --set output.path="$artifact" --set output.dtype=$dtype > "$work/$row.run.log" 2>&1 \
+      || { echo "| $row | run failed: see $work/$row.run.log |"; continue; }
   fi
-  build/compressor bench "$artifact" --json "$work/$row.bench.json" > "$work/$row.bench.log" 2>&1 \
+  "$bin" bench "$artifact" --json "$work/$row.bench.json" > "$work/$row.bench.log" 2>&1 \
     || { echo "| $row | bench failed: see $work/$row.bench.log |"; continue; }
   python3 - "$work/$row.bench.json" "$row" <<'PY'
 import json, sys

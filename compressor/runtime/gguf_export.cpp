@@ -47,6 +47,7 @@ class Exporter {
                                    "with group_size a multiple of 32, scale_dtype float16 (W4A16 and W8A16 do)";
     switch (w.storage) {
       case WeightStorage::dense: return GgmlType::F32;
+      case WeightStorage::dense16: return w.bf16 ? GgmlType::BF16 : GgmlType::F16;  // carried over, 16 bits
       case WeightStorage::fp8_bytes: throw BadInput(where, "llama.cpp has no FP8 tensor type" + suggestion);
       case WeightStorage::packed:
       case WeightStorage::int_bytes: break;
@@ -89,6 +90,10 @@ class Exporter {
       const size_t cols = static_cast<size_t>(w.cols);
       if (type == GgmlType::F32) {
         for (int64_t r = 0; r < w.rows; ++r) write(w.dense_data() + rows(r) * w.cols, cols * 4);
+        return;
+      }
+      if (type == GgmlType::F16 || type == GgmlType::BF16) {
+        for (int64_t r = 0; r < w.rows; ++r) write(w.half + rows(r) * w.cols, cols * 2);
         return;
       }
       const bool q4 = type == GgmlType::Q4_0;

@@ -247,22 +247,37 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
     w.rows = expected_rows;
     w.cols = expected_cols;
     const auto stored = conv1d ? std::vector<int64_t>{expected_cols, expected_rows} : std::vector<int64_t>{expected_rows, expected_cols};
-    const auto& info = file->info(module + ".weight");
+    const auto& info = part(*file, module + ".weight", {DType::F32, DType::F16, DType::BF16}, stored, "the model");
     w.encoding = info.dtype == DType::F32 ? "f32" : info.dtype == DType::F16 ? "f16" : "bf16";
     const uint8_t* at = file->data(info);
-    if (info.dtype == DType::F32 && !conv1d && reinterpret_cast<uintptr_t>(at) % alignof(float) == 0) {
-      part(*file, module + ".weight", {DType::F32}, stored, "the model");  // the shape check
-      w.mapped = reinterpret_cast<const float*>(at);
-      if (file->contains(module + ".bias")) w.bias = load_float_tensor(*file, module + ".bias", {w.rows});
-      return w;
-    }
-    auto dense = load_float_tensor(*file, module + ".weight", stored);
-    if (conv1d) {
-      w.dense.assign(dense.size(), 0.0f);
-      for (int64_t i = 0; i < expected_cols; ++i)
-        for (int64_t o = 0; o < expected_rows; ++o) w.dense[o * expected_cols + i] = dense[i * expected_rows + o];
+    if (info.dtype == DType::F32) {
+      if (!conv1d && reinterpret_cast<uintptr_t>(at) % alignof(float) == 0) {
+        w.mapped = reinterpret_cast<const float*>(at);
+      } else {
+        auto dense = load_float_tensor(*file, module + ".weight", stored);
+        w.dense.assign(dense.size(), 0.0f);
+        for (int64_t i = 0; i < stored[0]; ++i)
+          for (int64_t o = 0; o < stored[1]; ++o) {
+            const size_t from = static_cast<size_t>(i * stored[1] + o);
+            w.dense[conv1d ? static_cast<size_t>(o * expected_cols + i) : from] = dense[from];
+          }
+      }
     } else {
-      w.dense = std::move(dense);
+      w.storage = WeightStorage::dense16;
+      w.bf16 = info.dtype == DType::BF16;
+      if (!conv1d && reinterpret_cast<uintptr_t>(at) % alignof(uint16_t) == 0) {
+        w.half = reinterpret_cast<const uint16_t*>(at);
+      } else {  // transposed (or realigned) once, in its own 16 bits
+        auto owned = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(w.rows * w.cols));
+        for (int64_t i = 0; i < stored[0]; ++i)
+          for (int64_t o = 0; o < stored[1]; ++o) {
+            uint16_t v;
+            std::memcpy(&v, at + 2 * (i * stored[1] + o), 2);
+            (*owned)[static_cast<size_t>(conv1d ? o * expected_cols + i : i * stored[1] + o)] = v;
+          }
+        w.half = owned->data();
+        w.owned = std::move(owned);
+      }
     }
   }
   if (file->contains(module + ".bias")) w.bias = load_float_tensor(*file, module + ".bias", {w.rows});
@@ -274,6 +289,12 @@ void LinearWeight::dequantize_row(int64_t r, float* out) const {
   switch (storage) {
     case WeightStorage::dense:
       std::memcpy(out, dense_data() + r * cols, static_cast<size_t>(cols) * 4);
+      return;
+    case WeightStorage::dense16:
+      for (int64_t c = 0; c < cols; ++c) {
+        const uint16_t h = half[r * cols + c];
+        out[c] = bf16 ? quant::bf16_to_fp32(h) : quant::fp16_to_fp32(h);
+      }
       return;
     case WeightStorage::fp8_bytes:
       for (int64_t c = 0; c < cols; ++c) out[c] = quant::dequantize_fp8(bytes[r * cols + c], scale[layout.unit(r, c)]);

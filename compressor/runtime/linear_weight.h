@@ -1,6 +1,7 @@
-// One linear layer's weight as the artifact stores it, ready for the kernels: dense float32 [out, in]
-// weights read in place from the mapped file, other dense ones converted to float32 at load
-// (f16/bf16 widened, GPT-2's Conv1D [in, out] transposed),
+// One linear layer's weight as the artifact stores it, ready for the kernels: dense float32 and
+// float16/bfloat16 [out, in] weights read in place from the mapped file (16-bit ones widened by the
+// kernels as they read them, so a bf16 head streams half the bytes of an f32 one), GPT-2's Conv1D
+// [in, out] transposed once at load (keeping its dtype),
 // quantized ones kept as stored (packed int32 words, int8 or FP8 bytes viewed in the mapped file)
 // with their scales widened to float32 and zero points unpacked. The kernels (kernels/) compute
 // y = x · Wᵀ + b from this; dequantization is defined by compressor/quant's scalar references.
@@ -23,6 +24,7 @@ namespace compressor::runtime {
 
 enum class WeightStorage {
   dense,      // `dense` float32 [rows, cols]
+  dense16,    // `half` float16 or bfloat16 (`bf16`) [rows, cols], widened by the kernels
   packed,     // `packed` int32 [rows, packed_words(cols, bits)], compressed-tensors' pack-quantized
   int_bytes,  // `bytes` int8 codes [rows, cols] (int-quantized, e.g. W8A8)
   fp8_bytes,  // `bytes` FP8 E4M3 bit patterns [rows, cols] (float-quantized, naive-quantized)
@@ -34,8 +36,10 @@ struct LinearWeight {
   WeightStorage storage = WeightStorage::dense;
   std::string encoding = "f32";  // the manifest's name: "f32", "int4_g128_sym", ...
 
-  FloatVector dense;                // f32 weights converted at load (f16/bf16, GPT-2's transposed Conv1D)
+  FloatVector dense;                // f32 weights converted at load (GPT-2's transposed Conv1D)
   const float* mapped = nullptr;    // or f32 weights stored as the kernels read them: the mapping, no copy
+  const uint16_t* half = nullptr;   // dense16: in the mapping, or in `owned` (transposed or realigned)
+  bool bf16 = false;                // dense16: bfloat16 (else IEEE float16)
   const int32_t* packed = nullptr;  // in the mapping kept alive by `file`
   const uint8_t* bytes = nullptr;
   quant::QuantArgs args;            // quantized storages only
@@ -57,7 +61,7 @@ struct LinearWeight {
   FloatVector bias;  // empty or [rows]
   std::shared_ptr<const formats::SafetensorsReader> file;
 
-  bool quantized() const { return storage != WeightStorage::dense; }
+  bool quantized() const { return storage != WeightStorage::dense && storage != WeightStorage::dense16; }
   // The dense storage's [rows, cols] float32 weights, wherever they live.
   const float* dense_data() const { return mapped ? mapped : dense.data(); }
   // Row r dequantized into out[cols] with the scalar references (quant/int_codec, quant/float_formats),

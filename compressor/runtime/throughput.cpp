@@ -62,6 +62,7 @@ int64_t linear_bytes(const LinearWeight& w) {
   int64_t codes = 0;
   switch (w.storage) {
     case WeightStorage::dense: codes = w.rows * w.cols * 4; break;
+    case WeightStorage::dense16: codes = w.rows * w.cols * 2; break;
     case WeightStorage::packed: codes = w.rows * quant::packed_words(w.cols, w.args.num_bits) * 4; break;
     case WeightStorage::int_bytes:
     case WeightStorage::fp8_bytes: codes = w.rows * w.cols; break;

@@ -173,6 +173,31 @@ TEST_CASE("export: a GPT-2 artifact maps to llama.cpp's gpt2 tensors, Conv1D wei
   CHECK(std::memcmp(pos.data_ptr<float>(), rt->positions().data(), 64 * 32 * 4) == 0);
 }
 
+TEST_CASE("export: 16-bit weights are carried into F16 and BF16 tensors bit for bit", "[cli][export]") {
+  auto w = make_workspace("export-half", {}, 0);
+  for (const std::string dtype : {"f16", "bf16"}) {
+    CAPTURE(dtype);
+    auto spec = w.spec();
+    spec.pass = weights(4, "group, group_size: 32");
+    spec.output = w.dir / dtype;
+    run_ok({"run", w.write_recipe(spec, dtype + ".yaml").string(), "--set", "output.dtype=" + dtype});
+    const auto gguf = w.dir / (dtype + ".gguf");
+    run_ok({"export", spec.output.string(), "--to", "gguf", "--out", gguf.string()});
+    const auto file = GgufFile::open(gguf);
+    const auto& info = file->info("token_embd.weight");  // the tied embedding, a dense 16-bit linear
+    CHECK(compressor::formats::ggml_type_name(info.type) == (dtype == "f16" ? "F16" : "BF16"));
+    const auto rt = Decoder::load(spec.output);
+    const auto& embed = rt->embedding();
+    REQUIRE(embed.storage == compressor::runtime::WeightStorage::dense16);
+    const auto from_gguf = file->dequantize("token_embd.weight").contiguous();
+    std::vector<float> row(static_cast<size_t>(embed.cols));
+    for (int64_t r = 0; r < embed.rows; ++r) {
+      embed.dequantize_row(r, row.data());
+      REQUIRE(std::memcmp(row.data(), from_gguf[r].data_ptr<float>(), row.size() * 4) == 0);
+    }
+  }
+}
+
 TEST_CASE("export: schemes without an exact GGUF type are refused, naming the module, the output is untouched",
           "[cli][export][bad-input]") {
   auto w = make_workspace("export-bad", {}, 0);

@@ -8,6 +8,8 @@
 #include <regex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/cli/cli_fixture.h"
 
 using namespace cli_test;
@@ -51,6 +53,38 @@ TEST_CASE("eval --engine runtime gives the LibTorch perplexity for dense, int4, 
     const double torch_ppl = eval(spec.output, w.text, "torch");
     const double runtime_ppl = eval(spec.output, w.text, "runtime");
     CHECK(runtime_ppl == Approx(torch_ppl).epsilon(2e-4));
+  }
+}
+
+TEST_CASE("16-bit artifacts run in the runtime as stored: the LibTorch perplexity, half the bytes per token",
+          "[cli][runtime]") {
+  auto w = make_workspace("runtime-half", {}, /*train_steps=*/30);
+  auto spec = w.spec();
+  spec.pass = "magnitude: {sparsity: 0.25}";
+  nlohmann::json f32_bench;
+  for (const std::string dtype : {"f32", "f16", "bf16"}) {
+    CAPTURE(dtype);
+    spec.output = w.dir / dtype;
+    const auto r = run_cli({"run", w.write_recipe(spec, dtype + ".yaml").string(), "--set", "output.dtype=" + dtype});
+    INFO(r.all());
+    REQUIRE(r.code == 0);
+    CHECK(eval(spec.output, w.text, "runtime") == Approx(eval(spec.output, w.text, "torch")).epsilon(2e-4));
+    const auto json = w.dir / (dtype + ".bench.json");
+    const auto b = run_cli({"bench", spec.output.string(), "--prompt-tokens", "8", "--decode-tokens", "2", "--runs", "1",
+                            "--no-torch", "--no-bandwidth", "--json", json.string()});
+    INFO(b.all());
+    REQUIRE(b.code == 0);
+    const auto j = nlohmann::json::parse(read_bytes(json));
+    CHECK_THAT(j["linear_encodings"].get<std::string>(), Catch::Contains(dtype));
+    if (dtype == "f32") {
+      f32_bench = j;
+    } else {
+      // Every linear weight and the tied head at 2 bytes instead of 4; biases, norms and the
+      // embedding row stay float32.
+      const int64_t f32_bytes = f32_bench["weight_bytes_per_token"], half_bytes = j["weight_bytes_per_token"];
+      CHECK(half_bytes < 0.52 * f32_bytes);
+      CHECK(half_bytes > 0.48 * f32_bytes);
+    }
   }
 }
 

@@ -24,6 +24,7 @@ namespace {
 struct Owned {  // the storage a LinearWeight points into
   std::vector<int32_t> packed;
   std::vector<uint8_t> bytes;
+  std::vector<uint16_t> half;
 };
 
 LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Owned& own, std::mt19937& rng,
@@ -38,6 +39,18 @@ LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Ow
     for (auto& v : w.dense) v = normal(rng);
     w.bias.resize(rows);
     for (auto& v : w.bias) v = normal(rng);
+    return w;
+  }
+  if (kind == "f16" || kind == "bf16") {  // 16-bit floats kept as stored, subnormals among them
+    w.storage = WeightStorage::dense16;
+    w.bf16 = kind == "bf16";
+    own.half.resize(rows * cols);
+    for (size_t i = 0; i < own.half.size(); ++i) {
+      const float v = normal(rng) * (i % 7 == 0 ? 1e-6f : 1.0f);
+      own.half[i] = w.bf16 ? quant::fp32_to_bf16(v) : quant::fp32_to_fp16(v);
+    }
+    w.half = own.half.data();
+    w.encoding = kind;
     return w;
   }
   const bool packed = kind.rfind("int", 0) == 0 && kind != "int8-w8a8";
@@ -101,7 +114,7 @@ double nmse(const Matrix& fast, const Matrix& ref) {
 
 TEST_CASE("runtime linear_blas equals linear_ref for every storage on odd shapes", "[runtime]") {
   std::mt19937 rng(7);
-  for (const std::string kind : {"dense", "int4-g8-sym", "int4-g8-asym", "int3-g8-asym", "int8-w8a8", "fp8"}) {
+  for (const std::string kind : {"dense", "f16", "bf16", "int4-g8-sym", "int4-g8-asym", "int3-g8-asym", "int8-w8a8", "fp8"}) {
     for (const auto& [rows, cols, n] : {std::tuple<int64_t, int64_t, int64_t>{kTileRows + 37, 40, 5}, {3, 24, 1}, {17, 56, 33}}) {
       CAPTURE(kind, rows, cols, n);
       Owned own;
@@ -121,7 +134,7 @@ TEST_CASE("runtime linear_blas equals linear_ref for every storage on odd shapes
 
 TEST_CASE("runtime dequantize_rows equals the scalar reference bit for bit", "[runtime]") {
   std::mt19937 rng(11);
-  for (const std::string kind : {"dense", "int4-g8-sym", "int4-g8-asym", "int3-g8-asym", "int8-w8a8", "fp8"}) {
+  for (const std::string kind : {"dense", "f16", "bf16", "int4-g8-sym", "int4-g8-asym", "int3-g8-asym", "int8-w8a8", "fp8"}) {
     CAPTURE(kind);
     Owned own;
     const auto w = make_weight(kind, 9, 40, own, rng);
@@ -142,7 +155,7 @@ TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 and int
     WARN("skipped: this CPU has no AVX-512 F/BW");
     return;
   }
-  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "int8-g8-sym", "int8-g8-asym", "int8-w8a8", "dense"}) {
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "int8-g8-sym", "int8-g8-asym", "int8-w8a8", "dense", "f16", "bf16"}) {
     for (const auto& [rows, cols, group] : {std::tuple<int64_t, int64_t, int64_t>{37, 48, 16}, {5, 128, 64}, {19, 96, 32}}) {
       for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
         CAPTURE(kind, rows, cols, group, n);
@@ -169,7 +182,7 @@ TEST_CASE("runtime gemv_avx512 equals linear_ref for 1 to 8 tokens: int4 and int
 TEST_CASE("runtime linear equals linear_ref on batches of decode steps, GEMV in chunks and sgemm past them",
           "[runtime]") {
   std::mt19937 rng(9);
-  for (const std::string kind : {"int4-g8-asym", "int8-w8a8", "dense"}) {
+  for (const std::string kind : {"int4-g8-asym", "int8-w8a8", "dense", "bf16"}) {
     for (const int64_t n : {kMaxGemvTokens + 1, kMaxChunkedGemvTokens, kMaxChunkedGemvTokens + 3}) {
       CAPTURE(kind, n);
       Owned own;
@@ -187,7 +200,7 @@ TEST_CASE("runtime linear equals linear_ref on batches of decode steps, GEMV in 
   }
 }
 
-TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: int4/int8 groups of 16 to 64, whole rows with tails, FP8",
+TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bit: int4/int8 groups of 16 to 64, whole rows with tails, FP8, f16 and bf16",
           "[runtime]") {
   std::mt19937 rng(13);
   Owned probe_own;
@@ -204,7 +217,10 @@ TEST_CASE("runtime dequantize_rows_avx512 equals the scalar reference bit for bi
                                           {"int8-w8a8", 40, 0},  // per channel: 2 vectors and a tail of 8
                                           {"int8-w8a8", 7, 0},
                                           {"fp8", 40, 0},  // per tensor, through the E4M3 table
-                                          {"fp8", 7, 0}}) {
+                                          {"fp8", 7, 0},
+                                          {"f16", 40, 0},  // widened 16 at a time, a tail of 8
+                                          {"bf16", 40, 0},
+                                          {"f16", 7, 0}}) {
     CAPTURE(kind, cols, group);
     Owned own;
     const auto w = make_weight(kind, 11, cols, own, rng, group > 0 ? group : 8);

@@ -37,8 +37,8 @@ void dequantize_rows(const LinearWeight& w, int64_t r0, int64_t r1, float* out) 
     return;
   }
   if (dequantize_avx512_supports(w)) return dequantize_rows_avx512(w, r0, r1, out);
-  // FP8, and groups of scattered columns (a g_idx load could not sort): each element's unit looked up.
-  if (w.storage == WeightStorage::fp8_bytes || w.layout.g_idx) {
+  // 16-bit floats, FP8, and groups of scattered columns (a g_idx load could not sort): each element's unit looked up.
+  if (w.storage == WeightStorage::dense16 || w.storage == WeightStorage::fp8_bytes || w.layout.g_idx) {
     for (int64_t r = r0; r < r1; ++r) w.dequantize_row(r, out + (r - r0) * w.cols);
     return;
   }

@@ -14,6 +14,7 @@ namespace compressor::runtime {
 bool dequantize_avx512_supports(const LinearWeight& w) {
   static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   if (!cpu) return false;
+  if (w.storage == WeightStorage::dense16) return true;
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;
   const bool int8 = (w.storage == WeightStorage::packed || w.storage == WeightStorage::int_bytes) && w.args.num_bits == 8;
   if (!int4 && !int8 && w.storage != WeightStorage::fp8_bytes) return false;
@@ -65,6 +66,16 @@ void fp8_unit(const uint8_t* row, int64_t c, int64_t end, float s, float* o) {
 }  // namespace
 
 void dequantize_rows_avx512(const LinearWeight& w, int64_t r0, int64_t r1, float* out) {
+  if (w.storage == WeightStorage::dense16) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint16_t* row = w.half + r * w.cols;
+      float* o = out + (r - r0) * w.cols;
+      int64_t c = 0;
+      for (; c + 16 <= w.cols; c += 16) _mm512_storeu_ps(o + c, widen16(row + c, w.bf16));
+      for (; c < w.cols; ++c) o[c] = w.bf16 ? quant::bf16_to_fp32(row[c]) : quant::fp16_to_fp32(row[c]);
+    }
+    return;
+  }
   const auto& l = w.layout;
   const int64_t unit_cols = l.scale_cols == 1 ? w.cols : l.group_size;
   const int64_t row_stride = w.storage == WeightStorage::packed ? quant::packed_words(w.cols, w.args.num_bits) * 4 : w.cols;

@@ -1,5 +1,6 @@
 // The AVX-512 body of dequantize_rows (kernels/dequantize.h) for 4- and 8-bit integer codes and
-// FP8 E4M3 bytes whose scale units span a multiple of 16 columns (or whole rows): 16 weights per
+// FP8 E4M3 bytes whose scale units span a multiple of 16 columns (or whole rows), and float16 /
+// bfloat16 weights (widened exactly): 16 weights per
 // step, the same float(q - z) · s as the scalar reference (integer subtract, convert, one rounded
 // multiply; FP8 through a 256-entry table of the reference's conversions), so bit-identical. Call
 // only where the CPU has AVX-512 F and BW.

@@ -5,7 +5,8 @@
 // - 8-bit codes (pack-quantized q + 128 bytes, or W8A8's int8 bytes): 16 widened at a time, the
 //   same per-unit sums;
 // - dense float32 (GPT-2's weights, tied heads): 16-wide FMAs over each row. OpenBLAS's sgemm would
-//   copy (pack) the whole weight on every call for one token.
+//   copy (pack) the whole weight on every call for one token;
+// - dense float16 / bfloat16: the same, each 16 weights widened in registers (half the bytes).
 // Only the summation order differs from linear_ref; tested against it.
 #pragma once
 
@@ -18,8 +19,8 @@ namespace compressor::runtime {
 
 inline constexpr int64_t kMaxGemvTokens = 8;
 
-// Whether this CPU can run it (AVX-512 F and BW) and `w` is a weight it takes: dense float32 with
-// a width that is a multiple of 16, or 4-bit packed / 8-bit packed or int8 codes with group sizes or (channel / tensor)
+// Whether this CPU can run it (AVX-512 F and BW) and `w` is a weight it takes: dense float32 or
+// 16-bit with a width that is a multiple of 16, or 4-bit packed / 8-bit packed or int8 codes with group sizes or (channel / tensor)
 // widths a multiple of 16.
 bool gemv_avx512_supports(const LinearWeight& w);
 

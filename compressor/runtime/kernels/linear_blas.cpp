@@ -20,7 +20,7 @@ void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
   const auto n = static_cast<blasint>(x.rows), k = static_cast<blasint>(w.cols), rows = static_cast<blasint>(w.rows);
   y = Matrix(x.rows, w.rows);
   if (x.rows == 0) return;
-  if (!w.quantized()) {
+  if (w.storage == WeightStorage::dense) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x.data.data(), k, w.dense_data(), k, 0.0f,
                 y.data.data(), rows);
   } else {

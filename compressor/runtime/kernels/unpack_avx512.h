@@ -1,5 +1,5 @@
-// Unpacking compressed-tensors' 4-bit words with AVX-512 registers, shared by the kernels compiled
-// for it (include only from files built with -mavx512f -mavx512bw).
+// Unpacking compressed-tensors' 4-bit words, and widening 16-bit floats, with AVX-512 registers,
+// shared by the kernels compiled for it (include only from files built with -mavx512f -mavx512bw).
 #pragma once
 
 #include <immintrin.h>
@@ -43,6 +43,14 @@ inline void unpack64(const uint8_t* bytes, __m128i out[4]) {
   out[1] = _mm256_castsi256_si128(c);
   out[2] = _mm256_extracti128_si256(a, 1);
   out[3] = _mm256_extracti128_si256(c, 1);
+}
+
+// 16 float16 (vcvtph2ps) or bfloat16 (the upper half of a float32) weights as float32: exact, as
+// the scalar references convert them (a signalling NaN may come out quiet).
+inline __m512 widen16(const uint16_t* p, bool bf16) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if (bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(h);
 }
 
 }  // namespace compressor::runtime
