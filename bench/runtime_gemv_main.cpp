@@ -1,6 +1,8 @@
 // The runtime's batch-1 GEMV kernels against the machine's memory bandwidth, measured in the same
 // run: DRAM read bandwidth on 1 and 2 threads (a 1 GiB buffer), then int4 g128 (pack-quantized,
-// symmetric, f32 scales), int8 per channel (W8A16's packed bytes) and f32 GEMV on 4096×4096 and 11008×4096, cold (weights rotated through
+// symmetric, f32 scales), int8 per channel (W8A16's packed bytes), W8A8 (int8 bytes, the token
+// quantized to int8 per call: the float-FMA kernel it ran before and the VNNI one) and f32 GEMV on
+// 4096×4096 and 11008×4096, cold (weights rotated through
 // more than 1 GiB so every call reads DRAM) and hot (one weight, cache-resident where it fits),
 // as GB/s of the bytes each call must read and as a fraction of the measured bandwidth; OpenBLAS's
 // sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
@@ -9,12 +11,15 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "bench/bench_util.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_vnni.h"
+#include "compressor/runtime/kernels/linear_ref.h"
 #include "compressor/runtime/kernels/memory_bandwidth.h"
 
 using namespace compressor;
@@ -44,6 +49,33 @@ LinearWeight packed_weight(int bits, int64_t rows, int64_t cols, std::vector<int
   return w;
 }
 
+// W8A8 as the preset stores it: int8 bytes, one scale per row, dynamic per-token int8 activations.
+LinearWeight w8a8_weight(int64_t rows, int64_t cols, std::vector<int32_t>& storage, std::mt19937& rng) {
+  storage.resize(static_cast<size_t>(rows * cols / 4));
+  auto* codes = reinterpret_cast<int8_t*>(storage.data());
+  std::uniform_int_distribution<int> code(-127, 127);
+  LinearWeight w;
+  w.rows = rows;
+  w.cols = cols;
+  w.storage = WeightStorage::int_bytes;
+  w.bytes = reinterpret_cast<const uint8_t*>(codes);
+  w.args.num_bits = 8;
+  w.args.strategy = quant::Strategy::channel;
+  w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "bench");
+  w.scale.assign(rows, 0.01f);
+  for (int64_t r = 0; r < rows; ++r) {
+    int32_t sum = 0;
+    for (int64_t c = 0; c < cols; ++c) sum += codes[r * cols + c] = static_cast<int8_t>(code(rng));
+    w.code_sums.push_back(sum);
+  }
+  quant::QuantArgs act;
+  act.num_bits = 8;
+  act.strategy = quant::Strategy::token;
+  act.dynamic = true;
+  w.input_args = act;
+  return w;
+}
+
 LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
   LinearWeight w;
   w.rows = rows;
@@ -63,8 +95,12 @@ int main() {
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}}) {
-    for (const char* kind : {"int4 g128 (ours)", "int8 channel (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
-      const bool int4 = std::string(kind).rfind("int4", 0) == 0, int8 = std::string(kind).rfind("int8", 0) == 0;
+    for (const char* kind : {"int4 g128 (ours)", "int8 channel (ours)", "W8A8 float FMA (ours, the path before)",
+                             "W8A8 VNNI (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
+      const bool int4 = std::string(kind).rfind("int4", 0) == 0, w8a8 = std::string(kind).rfind("W8A8", 0) == 0;
+      const bool int8 = std::string(kind).rfind("int8", 0) == 0 || w8a8;
+      const bool vnni = std::string(kind).find("VNNI") != std::string::npos;
+      if (vnni && !gemv_vnni_supports(w8a8_weight(16, 64, *std::make_unique<std::vector<int32_t>>(), rng))) continue;
       const bool blas = std::string(kind).find("OpenBLAS") != std::string::npos;
       std::vector<std::vector<int32_t>> packed;
       std::vector<LinearWeight> ws;
@@ -74,6 +110,7 @@ int main() {
       const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
       packed.resize(copies);
       for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? packed_weight(4, rows, cols, packed[i], rng)
+                                                : w8a8 ? w8a8_weight(rows, cols, packed[i], rng)
                                                 : int8 ? packed_weight(8, rows, cols, packed[i], rng)
                                                        : f32_weight(rows, cols, rng));
       Matrix x(1, cols), y;
@@ -84,6 +121,10 @@ int main() {
           y = Matrix(1, rows);
           cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(cols), 1.0f,
                       w.dense.data(), static_cast<blasint>(cols), x.data.data(), 1, 0.0f, y.data.data(), 1);
+        } else if (vnni) {
+          gemv_vnni(w, x, y);  // quantizes the token itself
+        } else if (w8a8) {
+          gemv_avx512(w, quantize_input(w, x), y);
         } else {
           gemv_avx512(w, x, y);
         }

@@ -238,6 +238,15 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
     }
     load_quantized(w, *file, module, group->scheme);
     sort_columns_by_group(w);
+    if (w.storage == WeightStorage::int_bytes && w.args.num_bits == 8) {
+      w.code_sums.resize(static_cast<size_t>(w.rows));
+      const auto* codes = reinterpret_cast<const int8_t*>(w.bytes);
+      for (int64_t r = 0; r < w.rows; ++r) {
+        int32_t sum = 0;
+        for (int64_t c = 0; c < w.cols; ++c) sum += codes[r * w.cols + c];
+        w.code_sums[static_cast<size_t>(r)] = sum;
+      }
+    }
     if (w.rows != expected_rows || w.cols != expected_cols) {
       throw BadInput(file->path().string(), module + " is [" + std::to_string(w.rows) + ", " + std::to_string(w.cols) +
                                                 "] but config.json implies [" + std::to_string(expected_rows) + ", " +

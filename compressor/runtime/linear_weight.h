@@ -52,6 +52,7 @@ struct LinearWeight {
   std::shared_ptr<const void> owned;
   std::vector<float> scale;         // [scale_rows * scale_cols], float32
   std::vector<int32_t> zero_point;  // same shape, empty when symmetric
+  std::vector<int32_t> code_sums;   // int_bytes 8-bit: each row's Σ codes (the integer kernels' zero-point term)
 
   // Dynamic activation quantization (W8A8, FP8_DYNAMIC) or a static calibrated input scale (FP8):
   // the input is quantized and dequantized exactly as the compressing run's fake-quant model does.

@@ -12,6 +12,7 @@
 #include "compressor/runtime/kernels/dequantize_avx512.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
@@ -264,4 +265,54 @@ TEST_CASE("runtime fake_quantize_int_row_avx512 equals the scalar reference bit 
       }
     }
   }
+}
+
+TEST_CASE("runtime gemv_vnni equals linear_ref for 1 to 8 tokens: W8A8 per channel and per tensor, symmetric and asymmetric activations",
+          "[runtime]") {
+  std::mt19937 rng(17);
+  Owned probe_own;
+  auto probe = make_weight("int8-w8a8", 4, 64, probe_own, rng);
+  probe.code_sums.assign(4, 0);
+  if (!gemv_vnni_supports(probe)) {
+    WARN("skipped: this CPU has no AVX-512 VNNI");
+    return;
+  }
+  for (const bool per_tensor : {false, true}) {
+    for (const bool asym_input : {false, true}) {
+      for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{37, 64}, {5, 192}}) {
+        for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
+          CAPTURE(per_tensor, asym_input, rows, cols, n);
+          Owned own;
+          auto w = make_weight("int8-w8a8", rows, cols, own, rng);
+          if (per_tensor) {
+            w.args.strategy = quant::Strategy::tensor;
+            w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "w");
+            w.scale.resize(1);
+          }
+          w.input_args->symmetric = !asym_input;
+          w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
+          const auto* codes = reinterpret_cast<const int8_t*>(w.bytes);
+          for (int64_t r = 0; r < rows; ++r) {
+            int32_t s = 0;
+            for (int64_t c = 0; c < cols; ++c) s += codes[r * cols + c];
+            w.code_sums.push_back(s);
+          }
+          REQUIRE(gemv_vnni_supports(w));
+          Matrix x(n, cols);
+          std::normal_distribution<float> normal(0.3f, 1);
+          for (auto& v : x.data) v = normal(rng);
+          if (n > 2) std::fill(x.row(1), x.row(1) + cols, 0.0f);  // an all-zero token (zero scale): the fallback
+          Matrix ref, fast;
+          linear_ref(w, x, ref);
+          gemv_vnni(w, x, fast);
+          CHECK(nmse(fast, ref) <= 1e-10);
+        }
+      }
+    }
+  }
+  Owned own;
+  auto asym_weight = make_weight("int8-w8a8", 4, 64, own, rng);
+  asym_weight.code_sums.assign(4, 0);
+  asym_weight.args.symmetric = false;
+  CHECK_FALSE(gemv_vnni_supports(asym_weight));
 }

@@ -5,6 +5,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 
@@ -25,6 +26,7 @@ namespace {
 
 void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
   if (!w.input_args) return gemv_avx512(w, x, y);
+  if (gemv_vnni_supports(w)) return gemv_vnni(w, x, y);  // W8A8: integer dot products
   gemv_avx512(w, quantize_input(w, x), y);
 }
 

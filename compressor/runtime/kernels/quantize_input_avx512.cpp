@@ -23,4 +23,21 @@ void fake_quantize_int_row_avx512(const float* src, float* dst, int64_t n, const
   for (; i < n; ++i) dst[i] = quant::dequantize_int(quant::quantize_int(src[i], p, num_bits), p);
 }
 
+void quantize_int_row_avx512(const float* src, uint8_t* codes, int64_t n, const quant::IntQParams& p, int num_bits,
+                             int offset) {
+  const __m512 s = _mm512_set1_ps(p.scale);
+  const __m512 z = _mm512_set1_ps(static_cast<float>(p.zero_point));
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(quant::int_qmin(num_bits)));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(quant::int_qmax(num_bits)));
+  const __m512i off = _mm512_set1_epi32(offset);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 scaled = _mm512_add_ps(_mm512_div_ps(_mm512_loadu_ps(src + i), s), z);
+    const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), lo), hi);
+    // q is an integer in [qmin, qmax]: the conversion is exact, and q + offset fits a byte.
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + i), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(q), off)));
+  }
+  for (; i < n; ++i) codes[i] = static_cast<uint8_t>(quant::quantize_int(src[i], p, num_bits) + offset);
+}
+
 }  // namespace compressor::runtime

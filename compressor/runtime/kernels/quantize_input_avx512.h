@@ -13,5 +13,9 @@ namespace compressor::runtime {
 bool quantize_input_avx512_supported();
 // dst[i] = dequantize_int(quantize_int(src[i], p, num_bits), p) for i < n.
 void fake_quantize_int_row_avx512(const float* src, float* dst, int64_t n, const quant::IntQParams& p, int num_bits);
+// The codes alone, plus `offset` (128 turns int8 codes into the unsigned bytes VNNI multiplies):
+// codes[i] = quantize_int(src[i], p, num_bits) + offset, for 8-bit schemes (num_bits <= 8).
+void quantize_int_row_avx512(const float* src, uint8_t* codes, int64_t n, const quant::IntQParams& p, int num_bits,
+                             int offset);
 
 }  // namespace compressor::runtime
