@@ -18,6 +18,8 @@
 #include "formats/hf_config.h"
 #include "distill/lm_trainer.h"
 #include "formats/safetensors.h"
+
+#include <catch2/catch.hpp>
 #include "tests/test_util.h"
 
 namespace cli_test {
@@ -245,6 +247,14 @@ std::string inspect_sparsity(const std::string& output, const std::string& name)
     }
   }
   return {};
+}
+
+compressor::formats::StoredTensor& find_tensor(std::vector<compressor::formats::StoredTensor>& ts, const std::string& name) {
+  for (auto& t : ts) {
+    if (t.name == name) return t;
+  }
+  FAIL("no tensor " << name);
+  throw;
 }
 
 void copy_without_manifest(const fs::path& dir, const fs::path& to,

@@ -99,4 +99,7 @@ void copy_without_manifest(const fs::path& dir, const fs::path& to,
                            const std::function<void(std::vector<compressor::formats::StoredTensor>&)>& edit,
                            const std::function<void(nlohmann::json&)>& edit_config = {});
 
+// The tensor `name` of a list copy_without_manifest hands to its edit (a test failure if absent).
+compressor::formats::StoredTensor& find_tensor(std::vector<compressor::formats::StoredTensor>& ts, const std::string& name);
+
 }  // namespace cli_test

@@ -28,14 +28,6 @@ double eval_ppl(const fs::path& model, const fs::path& text, const std::string& 
   return std::stod(m[1]);
 }
 
-StoredTensor& tensor(std::vector<StoredTensor>& ts, const std::string& name) {
-  for (auto& t : ts) {
-    if (t.name == name) return t;
-  }
-  FAIL("no tensor " << name);
-  throw;
-}
-
 }  // namespace
 
 TEST_CASE("gptq actorder group stores weight_g_idx, and LibTorch and the runtime execute it alike", "[cli][runtime][gptq]") {
@@ -63,7 +55,7 @@ TEST_CASE("gptq actorder group stores weight_g_idx, and LibTorch and the runtime
   // by the scalar reference in the runtime, by LibTorch as any g_idx.
   const auto uneven = w.dir / "uneven";
   copy_without_manifest(w.out, uneven, [](std::vector<StoredTensor>& ts) {
-    auto& g = tensor(ts, "transformer.h.0.mlp.c_proj.weight_g_idx").tensor;
+    auto& g = find_tensor(ts, "transformer.h.0.mlp.c_proj.weight_g_idx").tensor;
     g[0] = g[16].item<int32_t>() == g[0].item<int32_t>() ? 1 - g[0].item<int32_t>() : g[16].item<int32_t>();
   });
   const double uneven_torch = eval_ppl(uneven, w.text, "torch");
@@ -80,10 +72,10 @@ TEST_CASE("a bad weight_g_idx is refused naming it, and GGUF export refuses acti
   REQUIRE(run_cli({"run", w.write_recipe(spec).string()}).code == 0);
   const std::string name = "transformer.h.1.attn.c_attn.weight_g_idx";
   const auto out_of_range = w.dir / "out-of-range";
-  copy_without_manifest(w.out, out_of_range, [&](std::vector<StoredTensor>& ts) { tensor(ts, name).tensor[3] = 2; });
+  copy_without_manifest(w.out, out_of_range, [&](std::vector<StoredTensor>& ts) { find_tensor(ts, name).tensor[3] = 2; });
   const auto short_one = w.dir / "short";
   copy_without_manifest(w.out, short_one, [&](std::vector<StoredTensor>& ts) {
-    auto& t = tensor(ts, name);
+    auto& t = find_tensor(ts, name);
     t.tensor = t.tensor.narrow(0, 0, 31).contiguous();
   });
   for (const auto& [dir, expect] : {std::pair{out_of_range, std::string("is not one of the 2 groups")},

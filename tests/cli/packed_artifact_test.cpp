@@ -43,14 +43,6 @@ void check_same_args(const compressor::quant::QuantArgs& a, const compressor::qu
 }
 
 
-compressor::formats::StoredTensor& find(std::vector<compressor::formats::StoredTensor>& ts, const std::string& name) {
-  for (auto& t : ts) {
-    if (t.name == name) return t;
-  }
-  FAIL("no tensor " << name);
-  throw;
-}
-
 }  // namespace
 
 TEST_CASE("packed artifacts hold exactly the tensors llm-compressor writes for the same scheme", "[cli][artifact][golden]") {
@@ -217,25 +209,25 @@ TEST_CASE("a compressed checkpoint whose tensors disagree with their encoding is
   const std::vector<std::tuple<std::string, Edit, std::function<void(json&)>, std::vector<std::string>>> cases = {
       {"a packed tensor one word short",
        [&](auto& ts) {
-         auto& t = find(ts, m + ".weight_packed");
+         auto& t = find_tensor(ts, m + ".weight_packed");
          t.tensor = t.tensor.narrow(1, 0, t.tensor.size(1) - 1).contiguous();
        },
        {},
        {m + ".weight_packed", "int4_g16_asym", "I32"}},
-      {"a missing scale", [&](auto& ts) { ts.erase(ts.begin() + (&find(ts, m + ".weight_scale") - ts.data())); }, {},
+      {"a missing scale", [&](auto& ts) { ts.erase(ts.begin() + (&find_tensor(ts, m + ".weight_scale") - ts.data())); }, {},
        {m + ".weight_scale", "missing"}},
-      {"a missing zero point", [&](auto& ts) { ts.erase(ts.begin() + (&find(ts, m + ".weight_zero_point") - ts.data())); },
+      {"a missing zero point", [&](auto& ts) { ts.erase(ts.begin() + (&find_tensor(ts, m + ".weight_zero_point") - ts.data())); },
        {}, {m + ".weight_zero_point", "missing"}},
       {"a weight_shape that disagrees with the packed tensor",
        [&](auto& ts) {
-         auto& t = find(ts, m + ".weight_shape");
+         auto& t = find_tensor(ts, m + ".weight_shape");
          t.tensor = torch::tensor({int64_t{64}, int64_t{16}}, torch::kInt64);
        },
        {},
        {m + ".weight_packed", "of a [64, 16] weight"}},
       {"a zero scale",
        [&](auto& ts) {
-         auto& t = find(ts, m + ".weight_scale");
+         auto& t = find_tensor(ts, m + ".weight_scale");
          t.tensor = t.tensor.clone();
          t.tensor.view(-1)[0] = 0;
        },
@@ -300,7 +292,7 @@ TEST_CASE("static activation scales (FP8, static int8) are calibrated, stored as
 
     const fs::path bad = w.dir / (name + "-no-input-scale");
     copy_without_manifest(spec.output, bad, [&](auto& ts) {
-      ts.erase(ts.begin() + (&find(ts, m + ".input_scale") - ts.data()));
+      ts.erase(ts.begin() + (&find_tensor(ts, m + ".input_scale") - ts.data()));
     });
     auto r = run_cli({"eval", bad.string(), "--text", w.text.string(), "--max-bytes", "512"});
     INFO(r.all());
