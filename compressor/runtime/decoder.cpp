@@ -302,8 +302,16 @@ Matrix Decoder::logits(const Matrix& hidden, OpProfile* profile) const {
 }
 
 Matrix Decoder::last_logits(const Matrix& hidden, OpProfile* profile) const {
-  Matrix last(1, hidden.cols);
-  std::memcpy(last.row(0), hidden.row(hidden.rows - 1), static_cast<size_t>(hidden.cols) * 4);
+  return logits(rows_of(hidden, hidden.rows - 1, 1), profile);
+}
+
+Matrix Decoder::last_logits(const Matrix& hidden, const std::vector<Segment>& segments, OpProfile* profile) const {
+  Matrix last(static_cast<int64_t>(segments.size()), hidden.cols);
+  int64_t end = 0;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    end += segments[s].n;
+    std::memcpy(last.row(static_cast<int64_t>(s)), hidden.row(end - 1), static_cast<size_t>(hidden.cols) * 4);
+  }
   return logits(last, profile);
 }
 

@@ -76,6 +76,9 @@ class Decoder {
   Matrix logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
   // Logits [1, vocab_size] of the last row of hidden states: the next token's, as decoding needs.
   Matrix last_logits(const Matrix& hidden, OpProfile* profile = nullptr) const;
+  // Logits [segments, vocab_size] of each segment's last row in forward(segments)'s hidden states:
+  // every sequence's next token.
+  Matrix last_logits(const Matrix& hidden, const std::vector<Segment>& segments, OpProfile* profile = nullptr) const;
 
   // Every linear runs on float inputs from now on: W8A8's and FP8's activation rounding is off and
   // the weights alone are executed. For checks that isolate the weights (`compressor validate`).

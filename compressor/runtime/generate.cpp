@@ -49,15 +49,7 @@ std::vector<GenerateResult> generate_batch(const Decoder& model, const std::vect
   }
   std::vector<int32_t> next(seqs.size());
   while (!segments.empty()) {
-    const Matrix hidden = model.forward(segments);
-    // The last row of each segment predicts that sequence's next token.
-    Matrix last(static_cast<int64_t>(segments.size()), hidden.cols);
-    int64_t end = 0;
-    for (size_t s = 0; s < segments.size(); ++s) {
-      end += segments[s].n;
-      std::copy(hidden.row(end - 1), hidden.row(end - 1) + hidden.cols, last.row(static_cast<int64_t>(s)));
-    }
-    const Matrix logits = model.logits(last);
+    const Matrix logits = model.last_logits(model.forward(segments), segments);
     std::vector<Decoder::Segment> still;
     std::vector<size_t> still_owners;
     for (size_t s = 0; s < segments.size(); ++s) {

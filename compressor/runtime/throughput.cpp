@@ -37,13 +37,8 @@ ThroughputRun run_once(const Decoder& model, const ThroughputOptions& o, OpProfi
   ThroughputRun r;
   states[0].profile = prefill_ops;
   auto start = Clock::now();
-  if (b == 1) {
-    tokens[0] = argmax(model.last_logits(model.forward(segments), prefill_ops));
-  } else {
-    const Matrix hidden = model.forward(segments);
-    Matrix last(o.batch, hidden.cols);
-    for (int64_t i = 0; i < o.batch; ++i) std::copy(hidden.row((i + 1) * n - 1), hidden.row((i + 1) * n), last.row(i));
-    const Matrix logits = model.logits(last, prefill_ops);
+  {
+    const Matrix logits = model.last_logits(model.forward(segments), segments, prefill_ops);
     for (size_t i = 0; i < b; ++i) tokens[i] = argmax(logits, static_cast<int64_t>(i));
   }
   r.prefill_seconds = seconds_since(start);
