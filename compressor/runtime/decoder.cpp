@@ -125,12 +125,6 @@ Decoder::State Decoder::new_state(int64_t capacity) const {
   return s;
 }
 
-Matrix Decoder::linear(const LinearWeight& w, const Matrix& x) const {
-  Matrix y;
-  runtime::linear(w, x, y);
-  return y;
-}
-
 Matrix Decoder::attend(Matrix& q, Matrix& k, const Matrix& v, ops::LayerCache& cache, int64_t first_pos,
                        OpProfile* profile) const {
   const auto& c = config_;

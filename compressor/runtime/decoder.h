@@ -97,7 +97,6 @@ class Decoder {
 
  private:
   Decoder() = default;
-  Matrix linear(const LinearWeight& w, const Matrix& x) const;
   void attention_block(const DecoderLayer& layer, size_t index, const std::vector<Segment>& segments, Matrix& x,
                        OpProfile* profile) const;
   // Rotary (Llama), the cache and attention of one sequence's rows; returns the attended rows.

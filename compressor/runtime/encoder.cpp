@@ -12,16 +12,6 @@
 
 namespace compressor::runtime {
 
-namespace {
-
-Matrix linear(const LinearWeight& w, const Matrix& x) {
-  Matrix y;
-  runtime::linear(w, x, y);
-  return y;
-}
-
-}  // namespace
-
 std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir) {
   auto ld = CheckpointLoader::open(dir);
   if (ld.hf.model_type != "bert") {

@@ -23,5 +23,11 @@ inline constexpr int64_t kMaxChunkedGemvTokens = 16;
 const std::string& kernel_set();
 
 void linear(const LinearWeight& w, const Matrix& x, Matrix& y);
+// The same, returning y.
+inline Matrix linear(const LinearWeight& w, const Matrix& x) {
+  Matrix y;
+  linear(w, x, y);
+  return y;
+}
 
 }  // namespace compressor::runtime
