@@ -18,7 +18,7 @@ bool gemv_vnni_supports(const LinearWeight& w) {
   if (!cpu || w.storage != WeightStorage::int_bytes || w.args.num_bits != 8 || !w.args.symmetric) return false;
   if (w.args.strategy != quant::Strategy::channel && w.args.strategy != quant::Strategy::tensor) return false;
   if (!w.input_args || w.input_args->type != quant::QuantType::integer || w.input_args->num_bits > 8) return false;
-  return w.cols % 64 == 0 && static_cast<int64_t>(w.code_sums.size()) == w.rows && w.input_order.empty();
+  return w.cols % 64 == 0 && static_cast<int64_t>(w.code_sums.size()) == w.rows;
 }
 
 namespace {
