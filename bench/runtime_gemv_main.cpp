@@ -1,23 +1,26 @@
 // The runtime's batch-1 GEMV kernels against the machine's memory bandwidth, measured in the same
 // run: DRAM read bandwidth on 1 and 2 threads (a 1 GiB buffer), then int4 g128 (pack-quantized,
-// symmetric, f32 scales), int8 per channel (W8A16's packed bytes), W8A8 (int8 bytes, the token
-// quantized to int8 per call: the float-FMA kernel it ran before and the VNNI one) and f32 GEMV on
-// 4096×4096 and 11008×4096, cold (weights rotated through
+// symmetric, f32 scales) and int8 per channel (W8A16's packed bytes), each with the float-FMA
+// kernel and the integer-limb one, W8A8 (int8 bytes, the token quantized to int8 per call: the
+// float-FMA kernel and the VNNI one) and f32 GEMV on 4096×4096 and 11008×4096 (and 512×4096,
+// whose hot figure is cache-resident: each kernel's compute ceiling), cold (weights rotated through
 // more than 1 GiB so every call reads DRAM) and hot (one weight, cache-resident where it fits),
 // as GB/s of the bytes each call must read and as a fraction of the measured bandwidth; OpenBLAS's
 // sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
-//   build/bench/bench_runtime_gemv
+//   build/bench/bench_runtime_gemv [LABEL-PART]
 #include <cblas.h>
 #include <omp.h>
 
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bench/bench_util.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 #include "compressor/runtime/kernels/memory_bandwidth.h"
@@ -89,19 +92,34 @@ LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::string only = argc > 1 ? argv[1] : "";  // run the kernels whose label contains this
   std::mt19937 rng(0);
   const double bw1 = dram_read_gbs(1), bw2 = dram_read_gbs(2);
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}}) {
-    for (const char* kind : {"int4 g128 (ours)", "int8 channel (ours)", "W8A8 float FMA (ours, the path before)",
-                             "W8A8 VNNI (ours)", "f32 (ours)", "f32 (OpenBLAS sgemv)"}) {
-      const bool int4 = std::string(kind).rfind("int4", 0) == 0, w8a8 = std::string(kind).rfind("W8A8", 0) == 0;
-      const bool int8 = std::string(kind).rfind("int8", 0) == 0 || w8a8;
-      const bool vnni = std::string(kind).find("VNNI") != std::string::npos;
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}, {512, 4096}}) {
+    enum class Path { int4_float, int4_limbs, int8, int8_limbs, w8a8_float, w8a8_vnni, f32, sgemv };
+    const std::pair<const char*, Path> kinds[] = {
+        {"int4 g128 float FMA (ours, the path before)", Path::int4_float},
+        {"int4 g128 integer limbs (ours)", Path::int4_limbs},
+        {"int8 channel float FMA (ours, the path before)", Path::int8},
+        {"int8 channel integer limbs (ours)", Path::int8_limbs},
+        {"W8A8 float FMA (ours, the path before)", Path::w8a8_float},
+        {"W8A8 VNNI (ours)", Path::w8a8_vnni},
+        {"f32 (ours)", Path::f32},
+        {"f32 (OpenBLAS sgemv)", Path::sgemv}};
+    for (const auto& [kind, path] : kinds) {
+      if (std::string(kind).find(only) == std::string::npos) continue;
+      const bool int4 = path == Path::int4_float || path == Path::int4_limbs;
+      const bool w8a8 = path == Path::w8a8_float || path == Path::w8a8_vnni;
+      const bool int8 = path == Path::int8 || path == Path::int8_limbs || w8a8;
+      const bool vnni = path == Path::w8a8_vnni, blas = path == Path::sgemv;
       if (vnni && !gemv_vnni_supports(w8a8_weight(16, 64, *std::make_unique<std::vector<int32_t>>(), rng))) continue;
-      const bool blas = std::string(kind).find("OpenBLAS") != std::string::npos;
+      if ((path == Path::int4_limbs || path == Path::int8_limbs) &&
+          !gemv_limbs_supports(packed_weight(4, 16, 128, *std::make_unique<std::vector<int32_t>>(), rng))) {
+        continue;
+      }
       std::vector<std::vector<int32_t>> packed;
       std::vector<LinearWeight> ws;
       const int64_t one = int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4
@@ -125,6 +143,8 @@ int main() {
           gemv_vnni(w, x, y);  // quantizes the token itself
         } else if (w8a8) {
           gemv_avx512(w, quantize_input(w, x), y);
+        } else if (path == Path::int4_limbs || path == Path::int8_limbs) {
+          gemv_limbs(w, x, y);
         } else {
           gemv_avx512(w, x, y);
         }

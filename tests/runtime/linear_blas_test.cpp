@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "compressor/quant/float_formats.h"
@@ -12,6 +13,7 @@
 #include "compressor/runtime/kernels/dequantize_avx512.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear.h"
 #include "compressor/runtime/kernels/linear_blas.h"
@@ -315,4 +317,55 @@ TEST_CASE("runtime gemv_vnni equals linear_ref for 1 to 8 tokens: W8A8 per chann
   asym_weight.code_sums.assign(4, 0);
   asym_weight.args.symmetric = false;
   CHECK_FALSE(gemv_vnni_supports(asym_weight));
+}
+
+TEST_CASE("runtime gemv_limbs equals linear_ref for 1 to 8 tokens: int4 and int8 groups of 8 to 256 and whole rows, zero points, any width",
+          "[runtime]") {
+  std::mt19937 rng(23);
+  Owned probe_own;
+  if (!gemv_limbs_supports(make_weight("int4-g8-sym", 4, 128, probe_own, rng, 64))) {
+    WARN("skipped: this CPU has no AVX-512 VNNI");
+    return;
+  }
+  // (rows, cols, group; 0: one scale per row): a partial last chunk (of 128 int4 / 64 int8 columns),
+  // units that split a chunk (8 to 64) or span several (256), and odd widths (int4: a last byte
+  // holding one code).
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "int8-g8-sym", "int8-g8-asym"}) {
+    for (const auto& [rows, cols, group] : {std::tuple<int64_t, int64_t, int64_t>{37, 576, 64}, {19, 96, 32}, {5, 160, 32},
+                                           {6, 512, 256}, {17, 384, 128}, {11, 80, 16}, {4, 72, 8}, {9, 77, 0}, {3, 200, 0}}) {
+      for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
+        CAPTURE(kind, rows, cols, group, n);
+        Owned own;
+        auto w = make_weight(kind, rows, cols, own, rng, group == 0 ? cols : group);
+        if (group == 0) {  // per channel: one unit per row
+          w.args.strategy = quant::Strategy::channel;
+          w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, kind);
+          w.scale.resize(static_cast<size_t>(rows));
+          if (!w.zero_point.empty()) w.zero_point.resize(static_cast<size_t>(rows));
+        }
+        w.bias = FloatVector(static_cast<size_t>(rows), 0.25f);
+        REQUIRE(gemv_limbs_supports(w));
+        Matrix x(n, cols);
+        std::normal_distribution<float> normal(0, 1);
+        for (auto& v : x.data) v = normal(rng);
+        if (n > 1) x.row(1)[cols / 3] = 3000.0f;                  // an outlier: the others keep float32's absolute precision
+        if (n > 2) std::fill(x.row(2), x.row(2) + cols, 0.0f);  // an all-zero token: the bias alone
+        Matrix ref, fast;
+        linear_ref(w, x, ref);
+        gemv_limbs(w, x, fast);
+        CHECK(nmse(fast, ref) <= 1e-10);
+        if (n > 2) CHECK(fast.row(2)[0] == 0.25f);
+      }
+    }
+  }
+  Owned own;
+  auto w = make_weight("int4-g8-sym", 5, 128, own, rng, 64);
+  Matrix x(2, 128), ref, fast;
+  std::fill(x.data.begin(), x.data.end(), 1.0f);
+  x.row(1)[7] = std::numeric_limits<float>::infinity();  // not representable in limbs: the float kernel, inf and NaN as floats give
+  linear_ref(w, x, ref);
+  gemv_limbs(w, x, fast);
+  for (size_t i = 0; i < ref.data.size(); ++i) CHECK((std::isnan(ref.data[i]) ? std::isnan(fast.data[i]) : fast.data[i] == Approx(ref.data[i])));
+  CHECK_FALSE(gemv_limbs_supports(make_weight("int4-g8-sym", 4, 48, own, rng, 24)));   // units that split a lane
+  CHECK_FALSE(gemv_limbs_supports(make_weight("int3-g8-asym", 4, 128, own, rng, 64)));  // 3-bit codes
 }

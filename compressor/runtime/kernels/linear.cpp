@@ -5,6 +5,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear_blas.h"
 #include "compressor/runtime/kernels/linear_ref.h"
@@ -25,6 +26,7 @@ const std::string& kernel_set() {
 namespace {
 
 void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  if (gemv_limbs_supports(w)) return gemv_limbs(w, x, y);  // W4A16: integer dot products, float32's precision
   if (!w.input_args) return gemv_avx512(w, x, y);
   if (gemv_vnni_supports(w)) return gemv_vnni(w, x, y);  // W8A8: integer dot products
   gemv_avx512(w, quantize_input(w, x), y);
@@ -34,7 +36,9 @@ void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
 void linear_as_stored(const LinearWeight& w, const Matrix& x, Matrix& y) {
   const auto& set = kernel_set();
   if (set == "ref") return linear_ref(w, x, y);
-  if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !gemv_avx512_supports(w)) return linear_blas(w, x, y);
+  if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !(gemv_avx512_supports(w) || gemv_limbs_supports(w))) {
+    return linear_blas(w, x, y);
+  }
   if (x.rows <= kMaxGemvTokens) return gemv(w, x, y);
   // A batch of decode steps: the GEMV in chunks of kMaxGemvTokens rows, each chunk streaming the
   // weight once, still beats dequantizing it for sgemm (bench/runtime_batch_bench.sh).
