@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(cmake g++ make ccache pkg-config libtorch-dev libopenblas-dev nlohmann-json3-dev libyaml-cpp-dev
-          libcli11-dev libspdlog-dev catch2 libssl-dev libutf8proc-dev libonig-dev bible-kjv)
+          libcli11-dev libspdlog-dev catch2 libssl-dev libutf8proc-dev libonig-dev libdnnl-dev bible-kjv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

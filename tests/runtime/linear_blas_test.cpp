@@ -14,6 +14,7 @@
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
+#include "compressor/runtime/kernels/gemm_int8.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
 #include "compressor/runtime/kernels/linear.h"
 #include "compressor/runtime/kernels/linear_blas.h"
@@ -100,6 +101,16 @@ LinearWeight make_weight(const std::string& kind, int64_t rows, int64_t cols, Ow
     w.input_args = act;
   }
   return w;
+}
+
+// Each row's Σ codes of an int8 (W8A8) weight, as the loader keeps them for the integer kernels.
+void set_code_sums(LinearWeight& w) {
+  const auto* codes = reinterpret_cast<const int8_t*>(w.bytes);
+  for (int64_t r = 0; r < w.rows; ++r) {
+    int32_t s = 0;
+    for (int64_t c = 0; c < w.cols; ++c) s += codes[r * w.cols + c];
+    w.code_sums.push_back(s);
+  }
 }
 
 // ‖fast − ref‖² / ‖ref‖².
@@ -293,12 +304,7 @@ TEST_CASE("runtime gemv_vnni equals linear_ref for 1 to 8 tokens: W8A8 per chann
           }
           w.input_args->symmetric = !asym_input;
           w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
-          const auto* codes = reinterpret_cast<const int8_t*>(w.bytes);
-          for (int64_t r = 0; r < rows; ++r) {
-            int32_t s = 0;
-            for (int64_t c = 0; c < cols; ++c) s += codes[r * cols + c];
-            w.code_sums.push_back(s);
-          }
+          set_code_sums(w);
           REQUIRE(gemv_vnni_supports(w));
           Matrix x(n, cols);
           std::normal_distribution<float> normal(0.3f, 1);
@@ -368,4 +374,53 @@ TEST_CASE("runtime gemv_limbs equals linear_ref for 1 to 8 tokens: int4 and int8
   for (size_t i = 0; i < ref.data.size(); ++i) CHECK((std::isnan(ref.data[i]) ? std::isnan(fast.data[i]) : fast.data[i] == Approx(ref.data[i])));
   CHECK_FALSE(gemv_limbs_supports(make_weight("int4-g8-sym", 4, 48, own, rng, 24)));   // units that split a lane
   CHECK_FALSE(gemv_limbs_supports(make_weight("int3-g8-asym", 4, 128, own, rng, 64)));  // 3-bit codes
+}
+
+TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 tokens: per channel and per tensor, symmetric and asymmetric activations, static scales",
+          "[runtime]") {
+  std::mt19937 rng(29);
+  for (const bool per_tensor : {false, true}) {
+    for (const bool asym_input : {false, true}) {
+      for (const auto& [rows, cols, n] : {std::tuple<int64_t, int64_t, int64_t>{37, 64, 17}, {5, 200, 40}, {70, 96, 1}}) {
+        CAPTURE(per_tensor, asym_input, rows, cols, n);
+        Owned own;
+        auto w = make_weight("int8-w8a8", rows, cols, own, rng);
+        if (per_tensor) {
+          w.args.strategy = quant::Strategy::tensor;
+          w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "w");
+          w.scale.resize(1);
+        }
+        w.input_args->symmetric = !asym_input;
+        w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
+        set_code_sums(w);
+        REQUIRE(gemm_int8_supports(w));
+        Matrix x(n, cols);
+        std::normal_distribution<float> normal(0.3f, 1);
+        for (auto& v : x.data) v = normal(rng);
+        if (n > 2) std::fill(x.row(1), x.row(1) + cols, 0.0f);  // an all-zero token (zero scale): the bias
+        Matrix ref, fast;
+        linear_ref(w, x, ref);
+        gemm_int8(w, x, fast);
+        CHECK(nmse(fast, ref) <= 1e-10);
+        if (n > 2) CHECK(fast.row(1)[0] == Approx(-0.5f));
+      }
+    }
+  }
+  // A static input scale (calibrated, per tensor): every token quantized with it.
+  Owned own;
+  auto w = make_weight("int8-w8a8", 9, 64, own, rng);
+  set_code_sums(w);
+  w.input_args->dynamic = false;
+  w.input_args->strategy = quant::Strategy::tensor;
+  w.input_qparams = quant::IntQParams{0.02f, 0};
+  Matrix x(20, 64), ref, fast;
+  std::normal_distribution<float> normal(0, 1);
+  for (auto& v : x.data) v = normal(rng);
+  linear_ref(w, x, ref);
+  gemm_int8(w, x, fast);
+  CHECK(nmse(fast, ref) <= 1e-10);
+  auto asym_weight = make_weight("int8-w8a8", 4, 64, own, rng);
+  asym_weight.code_sums.assign(4, 0);
+  asym_weight.args.symmetric = false;
+  CHECK_FALSE(gemm_int8_supports(asym_weight));
 }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "compressor/base/error.h"
+#include "compressor/runtime/kernels/gemm_int8.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
@@ -36,6 +37,8 @@ void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
 void linear_as_stored(const LinearWeight& w, const Matrix& x, Matrix& y) {
   const auto& set = kernel_set();
   if (set == "ref") return linear_ref(w, x, y);
+  // W8A8 prompts: int8 × int8 in oneDNN, where dequantizing for sgemm ran at half LibTorch's float speed.
+  if (set == "auto" && x.rows > kMaxChunkedGemvTokens && gemm_int8_supports(w)) return gemm_int8(w, x, y);
   if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !(gemv_avx512_supports(w) || gemv_limbs_supports(w))) {
     return linear_blas(w, x, y);
   }

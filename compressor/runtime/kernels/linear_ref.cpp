@@ -20,6 +20,12 @@ std::vector<std::pair<float, float>> input_ranges(const LinearWeight& w, const M
     throw BadInput(w.name, "activation scheme " + quant::encoding_name(a) + " cannot be executed (dynamic token or tensor, or static per tensor)");
   }
   std::vector<std::pair<float, float>> out(static_cast<size_t>(x.rows));
+  if (a.strategy == quant::Strategy::token && kernel_set() != "ref" && quantize_input_avx512_supported()) {
+    // A prompt's tokens: each range in AVX-512 registers, the rows across threads (min and max are exact).
+#pragma omp parallel for schedule(static) if (x.rows >= 64)
+    for (int64_t r = 0; r < x.rows; ++r) out[static_cast<size_t>(r)] = range_with_zero_avx512(x.row(r), x.cols);
+    return out;
+  }
   if (a.strategy == quant::Strategy::token) {
     for (int64_t r = 0; r < x.rows; ++r) {
       const auto [lo, hi] = std::minmax_element(x.row(r), x.row(r) + x.cols);

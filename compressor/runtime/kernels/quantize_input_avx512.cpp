@@ -40,4 +40,21 @@ void quantize_int_row_avx512(const float* src, uint8_t* codes, int64_t n, const 
   for (; i < n; ++i) codes[i] = static_cast<uint8_t>(quant::quantize_int(src[i], p, num_bits) + offset);
 }
 
+std::pair<float, float> range_with_zero_avx512(const float* src, int64_t n) {
+  // vminps/vmaxps return their second operand when the first is NaN: NaNs are skipped.
+  __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(src + i);
+    lo = _mm512_min_ps(v, lo);
+    hi = _mm512_max_ps(v, hi);
+  }
+  float low = _mm512_reduce_min_ps(lo), high = _mm512_reduce_max_ps(hi);
+  for (; i < n; ++i) {
+    low = src[i] < low ? src[i] : low;
+    high = src[i] > high ? src[i] : high;
+  }
+  return {low, high};
+}
+
 }  // namespace compressor::runtime

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "compressor/quant/int_codec.h"
 
@@ -17,5 +18,8 @@ void fake_quantize_int_row_avx512(const float* src, float* dst, int64_t n, const
 // codes[i] = quantize_int(src[i], p, num_bits) + offset, for 8-bit schemes (num_bits <= 8).
 void quantize_int_row_avx512(const float* src, uint8_t* codes, int64_t n, const quant::IntQParams& p, int num_bits,
                              int offset);
+
+// [min(0, min x), max(0, max x)] over src[0, n), NaNs skipped: a dynamic scheme's range.
+std::pair<float, float> range_with_zero_avx512(const float* src, int64_t n);
 
 }  // namespace compressor::runtime
