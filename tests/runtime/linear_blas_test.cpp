@@ -12,6 +12,7 @@
 #include "compressor/runtime/kernels/dequantize.h"
 #include "compressor/runtime/kernels/dequantize_avx512.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
+#include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemm_int8.h"
@@ -379,6 +380,13 @@ TEST_CASE("runtime gemv_limbs equals linear_ref for 1 to 8 tokens: int4 and int8
 TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 tokens: per channel and per tensor, symmetric and asymmetric activations, static scales",
           "[runtime]") {
   std::mt19937 rng(29);
+  Owned probe_own;
+  auto probe = make_weight("int8-w8a8", 4, 64, probe_own, rng);
+  set_code_sums(probe);
+  if (!gemm_int8_supports(probe)) {
+    WARN("skipped: this CPU has no AVX-512 VNNI (or COMPRESSOR_MAX_ISA caps it)");
+    return;
+  }
   for (const bool per_tensor : {false, true}) {
     for (const bool asym_input : {false, true}) {
       for (const auto& [rows, cols, n] : {std::tuple<int64_t, int64_t, int64_t>{37, 64, 17}, {5, 200, 40}, {70, 96, 1}}) {
@@ -423,4 +431,38 @@ TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 toke
   asym_weight.code_sums.assign(4, 0);
   asym_weight.args.symmetric = false;
   CHECK_FALSE(gemm_int8_supports(asym_weight));
+}
+
+TEST_CASE("runtime gemv_avx2 equals linear_ref for 1 to 8 tokens: int4 and int8 groups, zero points, W8A8 codes, dense and 16-bit rows",
+          "[runtime]") {
+  Owned probe_own;
+  std::mt19937 rng(31);
+  if (!gemv_avx2_supports(make_weight("dense", 4, 32, probe_own, rng))) {
+    WARN("skipped: this CPU has no AVX2/FMA/F16C (or COMPRESSOR_MAX_ISA=baseline)");
+    return;
+  }
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "int8-g8-sym", "int8-g8-asym", "int8-w8a8", "dense", "f16", "bf16"}) {
+    // (rows, cols, group): units of 8 columns (8-bit codes only) and widths that are not a multiple of 16.
+    for (const auto& [rows, cols, group] : {std::tuple<int64_t, int64_t, int64_t>{37, 48, 16}, {5, 128, 64}, {19, 96, 32}, {6, 40, 8}}) {
+      if (kind.rfind("int4", 0) == 0 && group % 16 != 0) continue;
+      for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
+        CAPTURE(kind, rows, cols, group, n);
+        Owned own;
+        auto w = make_weight(kind, rows, cols, own, rng, group);
+        if (w.bias.empty()) w.bias = FloatVector(static_cast<size_t>(rows), 0.25f);
+        w.input_args.reset();  // the kernel alone: linear() quantizes W8A8 inputs before calling it
+        REQUIRE(gemv_avx2_supports(w));
+        Matrix x(n, cols);
+        std::normal_distribution<float> normal(0, 1);
+        for (auto& v : x.data) v = normal(rng);
+        Matrix ref, fast;
+        linear_ref(w, x, ref);
+        gemv_avx2(w, x, fast);
+        CHECK(nmse(fast, ref) <= 1e-10);
+      }
+    }
+  }
+  Owned own;
+  CHECK_FALSE(gemv_avx2_supports(make_weight("int3-g8-asym", 4, 32, own, rng, 16)));
+  CHECK_FALSE(gemv_avx2_supports(make_weight("int4-g8-sym", 4, 40, own, rng, 8)));
 }

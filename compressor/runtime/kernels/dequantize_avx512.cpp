@@ -7,12 +7,13 @@
 
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/unpack_avx512.h"
 
 namespace compressor::runtime {
 
 bool dequantize_avx512_supports(const LinearWeight& w) {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool cpu = isa_allows(Isa::avx512);
   if (!cpu) return false;
   if (w.storage == WeightStorage::dense16) return true;
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;

@@ -13,7 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "compressor/base/error.h"
-#include "compressor/quant/int_codec.h"
+#include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
 
@@ -54,6 +54,10 @@ const dnnl::matmul& matmul_for(int64_t m, int64_t k, int64_t n) {
 }  // namespace
 
 bool gemm_int8_supports(const LinearWeight& w) {
+  // Without VNNI (or AMX) oneDNN's u8 × s8 goes through vpmaddubsw, whose int16 pair sums saturate
+  // (255 · 127 · 2 > 32767): wrong sums, seen under COMPRESSOR_MAX_ISA=avx2. VNNI sums in int32.
+  static const bool cpu = isa_allows(Isa::avx512) && __builtin_cpu_supports("avx512vnni");
+  if (!cpu) return false;
   if (w.storage != WeightStorage::int_bytes || w.args.num_bits != 8 || !w.args.symmetric || w.layout.g_idx) return false;
   if (w.args.strategy != quant::Strategy::channel && w.args.strategy != quant::Strategy::tensor) return false;
   if (!w.input_args || w.input_args->type != quant::QuantType::integer || w.input_args->num_bits > 8) return false;
@@ -77,17 +81,14 @@ void gemm_int8(const LinearWeight& w, const Matrix& x, Matrix& y) {
   sum_buffer.resize(static_cast<size_t>(x.rows * w.rows));
   uint8_t* const codes = code_buffer.data();
   int32_t* const sums = sum_buffer.data();
-  const bool vector_isa = quantize_input_avx512_supported();
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < x.rows; ++t) {
     const auto& p = params[static_cast<size_t>(t)];
     uint8_t* row = codes + t * x.cols;
     if (p.scale == 0) {
       std::memset(row, 128 + p.zero_point, static_cast<size_t>(x.cols));  // q = z: the token dequantizes to 0
-    } else if (vector_isa) {
-      quantize_int_row_avx512(x.row(t), row, x.cols, p, bits, 128);
     } else {
-      for (int64_t c = 0; c < x.cols; ++c) row[c] = static_cast<uint8_t>(quant::quantize_int(x.row(t)[c], p, bits) + 128);
+      quantize_int_row_avx512(x.row(t), row, x.cols, p, bits, 128);  // supports() implies AVX-512
     }
   }
   const memory::desc src({x.rows, x.cols}, memory::data_type::u8, {x.cols, 1});

@@ -12,8 +12,9 @@
 
 namespace compressor::runtime {
 
-// Whether `w` is a weight this runs: int8 symmetric per-channel or per-tensor codes (int-quantized)
-// with `code_sums` and an 8-bit integer input scheme.
+// Whether this CPU has AVX-512 VNNI (cpu_isa.h allowing AVX-512) and `w` is a weight this runs:
+// int8 symmetric per-channel or per-tensor codes (int-quantized) with `code_sums` and an 8-bit
+// integer input scheme.
 bool gemm_int8_supports(const LinearWeight& w);
 
 // x: [n, w.cols] float inputs, quantized here -> y: [n, w.rows]. A token whose input scale is zero

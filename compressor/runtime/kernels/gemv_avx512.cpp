@@ -4,12 +4,13 @@
 
 #include "compressor/base/error.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/unpack_avx512.h"
 
 namespace compressor::runtime {
 
 bool gemv_avx512_supports(const LinearWeight& w) {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool cpu = isa_allows(Isa::avx512);
   if (!cpu || w.cols % 16 != 0) return false;
   if (w.storage == WeightStorage::dense || w.storage == WeightStorage::dense16) return true;
   const bool int4 = w.storage == WeightStorage::packed && w.args.num_bits == 4;

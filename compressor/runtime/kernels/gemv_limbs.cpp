@@ -9,6 +9,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 
@@ -269,8 +270,7 @@ void run(const LinearWeight& w, const Geometry& g, const uint8_t* prepared, cons
 }  // namespace
 
 bool gemv_limbs_supports(const LinearWeight& w) {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("gfni");
+  static const bool cpu = isa_allows(Isa::avx512) && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("gfni");
   if (!cpu || w.storage != WeightStorage::packed || w.input_args || w.layout.g_idx) return false;
   if (w.args.num_bits != 4 && w.args.num_bits != 8) return false;
   const int64_t unit = unit_cols(w), chunk_cols = w.args.num_bits == 4 ? 128 : 64;

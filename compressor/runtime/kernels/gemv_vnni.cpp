@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compressor/base/error.h"
+#include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
@@ -13,8 +14,7 @@
 namespace compressor::runtime {
 
 bool gemv_vnni_supports(const LinearWeight& w) {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vnni");
+  static const bool cpu = isa_allows(Isa::avx512) && __builtin_cpu_supports("avx512vnni");
   if (!cpu || w.storage != WeightStorage::int_bytes || w.args.num_bits != 8 || !w.args.symmetric) return false;
   if (w.args.strategy != quant::Strategy::channel && w.args.strategy != quant::Strategy::tensor) return false;
   if (!w.input_args || w.input_args->type != quant::QuantType::integer || w.input_args->num_bits > 8) return false;

@@ -5,6 +5,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/runtime/kernels/gemm_int8.h"
+#include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
@@ -26,11 +27,17 @@ const std::string& kernel_set() {
 
 namespace {
 
+bool any_gemv_supports(const LinearWeight& w) {
+  return gemv_limbs_supports(w) || gemv_avx512_supports(w) || gemv_avx2_supports(w);
+}
+
 void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
-  if (gemv_limbs_supports(w)) return gemv_limbs(w, x, y);  // W4A16: integer dot products, float32's precision
-  if (!w.input_args) return gemv_avx512(w, x, y);
-  if (gemv_vnni_supports(w)) return gemv_vnni(w, x, y);  // W8A8: integer dot products
-  gemv_avx512(w, quantize_input(w, x), y);
+  if (gemv_limbs_supports(w)) return gemv_limbs(w, x, y);  // W4A16, W8A16: integer dot products, float32's precision
+  if (gemv_vnni_supports(w)) return gemv_vnni(w, x, y);    // W8A8: integer dot products
+  const Matrix quantized_input = w.input_args ? quantize_input(w, x) : Matrix();
+  const Matrix& in = w.input_args ? quantized_input : x;
+  if (gemv_avx512_supports(w)) return gemv_avx512(w, in, y);
+  gemv_avx2(w, in, y);
 }
 
 // x's columns in the weight's stored order.
@@ -39,7 +46,7 @@ void linear_as_stored(const LinearWeight& w, const Matrix& x, Matrix& y) {
   if (set == "ref") return linear_ref(w, x, y);
   // W8A8 prompts: int8 × int8 in oneDNN, where dequantizing for sgemm ran at half LibTorch's float speed.
   if (set == "auto" && x.rows > kMaxChunkedGemvTokens && gemm_int8_supports(w)) return gemm_int8(w, x, y);
-  if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !(gemv_avx512_supports(w) || gemv_limbs_supports(w))) {
+  if (set != "auto" || x.rows > kMaxChunkedGemvTokens || !any_gemv_supports(w)) {
     return linear_blas(w, x, y);
   }
   if (x.rows <= kMaxGemvTokens) return gemv(w, x, y);

@@ -2,10 +2,12 @@
 
 #include <immintrin.h>
 
+#include "compressor/runtime/kernels/cpu_isa.h"
+
 namespace compressor::runtime {
 
 bool quantize_input_avx512_supported() {
-  static const bool cpu = __builtin_cpu_supports("avx512f");
+  static const bool cpu = isa_allows(Isa::avx512);
   return cpu;
 }
 
