@@ -1,12 +1,13 @@
 // The runtime's batch-1 GEMV kernels against the machine's memory bandwidth, measured in the same
 // run: DRAM read bandwidth on 1 and 2 threads (a 1 GiB buffer), then int4 g128 (pack-quantized,
 // symmetric, f32 scales) and int8 per channel (W8A16's packed bytes), each with the float-FMA
-// kernel and the integer-limb one, W8A8 (int8 bytes, the token quantized to int8 per call: the
-// float-FMA kernel and the VNNI one) and f32 GEMV on 4096×4096 and 11008×4096 (and 512×4096,
-// whose hot figure is cache-resident: each kernel's compute ceiling), cold (weights rotated through
-// more than 1 GiB so every call reads DRAM) and hot (one weight, cache-resident where it fits),
-// as GB/s of the bytes each call must read and as a fraction of the measured bandwidth; OpenBLAS's
-// sgemv (the f32 baseline LibTorch would run) beside ours. Best of 5 repetitions each.
+// kernel, the integer-limb one and the AVX2 one (what a CPU without AVX-512 runs), W8A8 (int8
+// bytes, the token quantized to int8 per call: the float-FMA kernel and the VNNI one) and f32 GEMV
+// (AVX-512 and AVX2) on 4096×4096 and 11008×4096 (and 512×4096, whose hot figure is
+// cache-resident: each kernel's compute ceiling), cold (weights rotated through more than 1 GiB so
+// every call reads DRAM) and hot (one weight, cache-resident where it fits), as GB/s of the bytes
+// each call must read and as a fraction of the measured bandwidth; OpenBLAS's sgemv (the f32
+// baseline LibTorch would run) beside ours. Best of 5 repetitions each.
 //   build/bench/bench_runtime_gemv [LABEL-PART]
 #include <cblas.h>
 #include <omp.h>
@@ -19,6 +20,7 @@
 
 #include "bench/bench_util.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
 #include "compressor/runtime/kernels/gemv_vnni.h"
@@ -99,21 +101,25 @@ int main(int argc, char** argv) {
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}, {512, 4096}}) {
-    enum class Path { int4_float, int4_limbs, int8, int8_limbs, w8a8_float, w8a8_vnni, f32, sgemv };
+    enum class Path { int4_float, int4_limbs, int4_avx2, int8, int8_limbs, int8_avx2, w8a8_float, w8a8_vnni, f32, f32_avx2, sgemv };
     const std::pair<const char*, Path> kinds[] = {
         {"int4 g128 float FMA (ours, the path before)", Path::int4_float},
         {"int4 g128 integer limbs (ours)", Path::int4_limbs},
+        {"int4 g128 AVX2 float FMA (ours, CPUs without AVX-512)", Path::int4_avx2},
         {"int8 channel float FMA (ours, the path before)", Path::int8},
         {"int8 channel integer limbs (ours)", Path::int8_limbs},
+        {"int8 channel AVX2 float FMA (ours, CPUs without AVX-512)", Path::int8_avx2},
         {"W8A8 float FMA (ours, the path before)", Path::w8a8_float},
         {"W8A8 VNNI (ours)", Path::w8a8_vnni},
         {"f32 (ours)", Path::f32},
+        {"f32 AVX2 (ours, CPUs without AVX-512)", Path::f32_avx2},
         {"f32 (OpenBLAS sgemv)", Path::sgemv}};
     for (const auto& [kind, path] : kinds) {
       if (std::string(kind).find(only) == std::string::npos) continue;
-      const bool int4 = path == Path::int4_float || path == Path::int4_limbs;
+      const bool int4 = path == Path::int4_float || path == Path::int4_limbs || path == Path::int4_avx2;
+      const bool avx2 = path == Path::int4_avx2 || path == Path::int8_avx2 || path == Path::f32_avx2;
       const bool w8a8 = path == Path::w8a8_float || path == Path::w8a8_vnni;
-      const bool int8 = path == Path::int8 || path == Path::int8_limbs || w8a8;
+      const bool int8 = path == Path::int8 || path == Path::int8_limbs || path == Path::int8_avx2 || w8a8;
       const bool vnni = path == Path::w8a8_vnni, blas = path == Path::sgemv;
       if (vnni && !gemv_vnni_supports(w8a8_weight(16, 64, *std::make_unique<std::vector<int32_t>>(), rng))) continue;
       if ((path == Path::int4_limbs || path == Path::int8_limbs) &&
@@ -143,6 +149,8 @@ int main(int argc, char** argv) {
           gemv_vnni(w, x, y);  // quantizes the token itself
         } else if (w8a8) {
           gemv_avx512(w, quantize_input(w, x), y);
+        } else if (avx2) {
+          gemv_avx2(w, x, y);
         } else if (path == Path::int4_limbs || path == Path::int8_limbs) {
           gemv_limbs(w, x, y);
         } else {
