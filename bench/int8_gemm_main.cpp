@@ -16,6 +16,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "bench/bench_util.h"
+#include "bench/runtime_weights.h"
 #include "compressor/quant/encoding.h"
 #include "compressor/runtime/kernels/gemm_int8.h"
 #include "compressor/runtime/kernels/linear_blas.h"
@@ -24,32 +25,6 @@ using namespace compressor;
 using namespace compressor::runtime;
 
 namespace {
-
-LinearWeight w8a8_weight(int64_t rows, int64_t cols, std::vector<int8_t>& codes, std::mt19937& rng) {
-  codes.resize(static_cast<size_t>(rows * cols));
-  std::uniform_int_distribution<int> code(-127, 127);
-  LinearWeight w;
-  w.name = "bench";
-  w.rows = rows;
-  w.cols = cols;
-  w.storage = WeightStorage::int_bytes;
-  w.bytes = reinterpret_cast<const uint8_t*>(codes.data());
-  w.args.num_bits = 8;
-  w.args.strategy = quant::Strategy::channel;
-  w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "bench");
-  w.scale.assign(static_cast<size_t>(rows), 0.01f);
-  for (int64_t r = 0; r < rows; ++r) {
-    int32_t sum = 0;
-    for (int64_t c = 0; c < cols; ++c) sum += codes[static_cast<size_t>(r * cols + c)] = static_cast<int8_t>(code(rng));
-    w.code_sums.push_back(sum);
-  }
-  quant::QuantArgs act;
-  act.num_bits = 8;
-  act.strategy = quant::Strategy::token;
-  act.dynamic = true;
-  w.input_args = act;
-  return w;
-}
 
 // oneDNN's matmul on weights reordered once into the layout it chooses: u8 [M, K] × s8 → s32.
 struct ReorderedMatmul {
@@ -87,18 +62,19 @@ int main(int argc, char** argv) {
   std::mt19937 rng(0);
   std::printf("| M×K×N | threads | kernel | ms | GOP/s | vs float32 sgemm |\n|---|---|---|---|---|---|\n");
   for (const auto& [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{512, 4096, 4096}, {128, 576, 1536}, {128, 1536, 576}}) {
-    std::vector<int8_t> codes;
-    LinearWeight w = w8a8_weight(n, k, codes, rng);
+    std::vector<int32_t> storage;
+    LinearWeight w = bench::w8a8_weight(n, k, storage, rng);
+    const auto* codes = reinterpret_cast<const int8_t*>(storage.data());
     LinearWeight dense;
     dense.rows = n;
     dense.cols = k;
     dense.dense.resize(static_cast<size_t>(n * k));
-    for (size_t i = 0; i < dense.dense.size(); ++i) dense.dense[i] = codes[i] * 0.01f;
+    for (size_t i = 0; i < dense.dense.size(); ++i) dense.dense[i] = static_cast<float>(codes[i]) * 0.01f;
     Matrix x(m, k), y;
     std::normal_distribution<float> normal(0, 1);
     for (auto& v : x.data) v = normal(rng);
-    ReorderedMatmul reordered(m, k, n, codes.data());
-    ReorderedMatmul plain(m, k, n, codes.data(), true);
+    ReorderedMatmul reordered(m, k, n, codes);
+    ReorderedMatmul plain(m, k, n, codes, true);
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
       openblas_set_num_threads(threads);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/runtime_weights.h"
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
@@ -51,33 +52,6 @@ LinearWeight packed_weight(int bits, int64_t rows, int64_t cols, std::vector<int
   if (bits == 4) w.args.group_size = 128;
   w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
   w.scale.assign(bits == 4 ? rows * cols / 128 : rows, 0.01f);
-  return w;
-}
-
-// W8A8 as the preset stores it: int8 bytes, one scale per row, dynamic per-token int8 activations.
-LinearWeight w8a8_weight(int64_t rows, int64_t cols, std::vector<int32_t>& storage, std::mt19937& rng) {
-  storage.resize(static_cast<size_t>(rows * cols / 4));
-  auto* codes = reinterpret_cast<int8_t*>(storage.data());
-  std::uniform_int_distribution<int> code(-127, 127);
-  LinearWeight w;
-  w.rows = rows;
-  w.cols = cols;
-  w.storage = WeightStorage::int_bytes;
-  w.bytes = reinterpret_cast<const uint8_t*>(codes);
-  w.args.num_bits = 8;
-  w.args.strategy = quant::Strategy::channel;
-  w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "bench");
-  w.scale.assign(rows, 0.01f);
-  for (int64_t r = 0; r < rows; ++r) {
-    int32_t sum = 0;
-    for (int64_t c = 0; c < cols; ++c) sum += codes[r * cols + c] = static_cast<int8_t>(code(rng));
-    w.code_sums.push_back(sum);
-  }
-  quant::QuantArgs act;
-  act.num_bits = 8;
-  act.strategy = quant::Strategy::token;
-  act.dynamic = true;
-  w.input_args = act;
   return w;
 }
 
@@ -121,7 +95,7 @@ int main(int argc, char** argv) {
       const bool w8a8 = path == Path::w8a8_float || path == Path::w8a8_vnni;
       const bool int8 = path == Path::int8 || path == Path::int8_limbs || path == Path::int8_avx2 || w8a8;
       const bool vnni = path == Path::w8a8_vnni, blas = path == Path::sgemv;
-      if (vnni && !gemv_vnni_supports(w8a8_weight(16, 64, *std::make_unique<std::vector<int32_t>>(), rng))) continue;
+      if (vnni && !gemv_vnni_supports(bench::w8a8_weight(16, 64, *std::make_unique<std::vector<int32_t>>(), rng))) continue;
       if ((path == Path::int4_limbs || path == Path::int8_limbs) &&
           !gemv_limbs_supports(packed_weight(4, 16, 128, *std::make_unique<std::vector<int32_t>>(), rng))) {
         continue;
@@ -134,7 +108,7 @@ int main(int argc, char** argv) {
       const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
       packed.resize(copies);
       for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? packed_weight(4, rows, cols, packed[i], rng)
-                                                : w8a8 ? w8a8_weight(rows, cols, packed[i], rng)
+                                                : w8a8 ? bench::w8a8_weight(rows, cols, packed[i], rng)
                                                 : int8 ? packed_weight(8, rows, cols, packed[i], rng)
                                                        : f32_weight(rows, cols, rng));
       Matrix x(1, cols), y;

@@ -114,6 +114,21 @@ void set_code_sums(LinearWeight& w) {
   }
 }
 
+// A W8A8 weight as the loader gives it (code sums kept), per channel or per tensor, its dynamic
+// per-token input scheme symmetric or not, a bias of −0.5.
+LinearWeight w8a8_case(int64_t rows, int64_t cols, bool per_tensor, bool asym_input, Owned& own, std::mt19937& rng) {
+  auto w = make_weight("int8-w8a8", rows, cols, own, rng);
+  if (per_tensor) {
+    w.args.strategy = quant::Strategy::tensor;
+    w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "w");
+    w.scale.resize(1);
+  }
+  w.input_args->symmetric = !asym_input;
+  w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
+  set_code_sums(w);
+  return w;
+}
+
 // ‖fast − ref‖² / ‖ref‖².
 double nmse(const Matrix& fast, const Matrix& ref) {
   REQUIRE(fast.data.size() == ref.data.size());
@@ -297,15 +312,7 @@ TEST_CASE("runtime gemv_vnni equals linear_ref for 1 to 8 tokens: W8A8 per chann
         for (int64_t n = 1; n <= kMaxGemvTokens; ++n) {
           CAPTURE(per_tensor, asym_input, rows, cols, n);
           Owned own;
-          auto w = make_weight("int8-w8a8", rows, cols, own, rng);
-          if (per_tensor) {
-            w.args.strategy = quant::Strategy::tensor;
-            w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "w");
-            w.scale.resize(1);
-          }
-          w.input_args->symmetric = !asym_input;
-          w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
-          set_code_sums(w);
+          auto w = w8a8_case(rows, cols, per_tensor, asym_input, own, rng);
           REQUIRE(gemv_vnni_supports(w));
           Matrix x(n, cols);
           std::normal_distribution<float> normal(0.3f, 1);
@@ -392,15 +399,7 @@ TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 toke
       for (const auto& [rows, cols, n] : {std::tuple<int64_t, int64_t, int64_t>{37, 64, 17}, {5, 200, 40}, {70, 96, 1}}) {
         CAPTURE(per_tensor, asym_input, rows, cols, n);
         Owned own;
-        auto w = make_weight("int8-w8a8", rows, cols, own, rng);
-        if (per_tensor) {
-          w.args.strategy = quant::Strategy::tensor;
-          w.layout = quant::weight_layout(w.args, "int-quantized", rows, cols, "w");
-          w.scale.resize(1);
-        }
-        w.input_args->symmetric = !asym_input;
-        w.bias = FloatVector(static_cast<size_t>(rows), -0.5f);
-        set_code_sums(w);
+        auto w = w8a8_case(rows, cols, per_tensor, asym_input, own, rng);
         REQUIRE(gemm_int8_supports(w));
         Matrix x(n, cols);
         std::normal_distribution<float> normal(0.3f, 1);

@@ -8,6 +8,7 @@
 #include "compressor/quant/packing.h"
 #include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
+#include "compressor/runtime/kernels/token_count.h"
 #include "compressor/runtime/kernels/unpack_nibbles.h"
 
 namespace compressor::runtime {
@@ -139,16 +140,10 @@ void gemv_avx2(const LinearWeight& w, const Matrix& x, Matrix& y) {
     throw InternalError("gemv_avx2", w.name + ": " + std::to_string(x.rows) + " tokens of " + std::to_string(x.cols) + " columns");
   }
   y = Matrix(x.rows, w.rows);
-  switch (x.rows) {
-    case 1: return run<1>(w, x, y);
-    case 2: return run<2>(w, x, y);
-    case 3: return run<3>(w, x, y);
-    case 4: return run<4>(w, x, y);
-    case 5: return run<5>(w, x, y);
-    case 6: return run<6>(w, x, y);
-    case 7: return run<7>(w, x, y);
-    default: return run<8>(w, x, y);
-  }
+  with_token_count(x.rows, [&](auto n) {
+    constexpr int N = decltype(n)::value;
+    run<N>(w, x, y);
+  });
 }
 
 }  // namespace compressor::runtime

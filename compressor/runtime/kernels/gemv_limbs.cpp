@@ -12,6 +12,7 @@
 #include "compressor/runtime/kernels/cpu_isa.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_ref.h"
+#include "compressor/runtime/kernels/token_count.h"
 
 namespace compressor::runtime {
 
@@ -294,16 +295,10 @@ void gemv_limbs(const LinearWeight& w, const Matrix& x, Matrix& y) {
     }
   }
   y = Matrix(x.rows, w.rows);
-  switch (x.rows) {
-    case 1: return run<1>(w, g, prepared.data(), scale, y);
-    case 2: return run<2>(w, g, prepared.data(), scale, y);
-    case 3: return run<3>(w, g, prepared.data(), scale, y);
-    case 4: return run<4>(w, g, prepared.data(), scale, y);
-    case 5: return run<5>(w, g, prepared.data(), scale, y);
-    case 6: return run<6>(w, g, prepared.data(), scale, y);
-    case 7: return run<7>(w, g, prepared.data(), scale, y);
-    default: return run<8>(w, g, prepared.data(), scale, y);
-  }
+  with_token_count(x.rows, [&](auto n) {
+    constexpr int N = decltype(n)::value;
+    run<N>(w, g, prepared.data(), scale, y);
+  });
 }
 
 }  // namespace compressor::runtime

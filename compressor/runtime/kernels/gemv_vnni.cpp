@@ -10,6 +10,7 @@
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/linear_ref.h"
 #include "compressor/runtime/kernels/quantize_input_avx512.h"
+#include "compressor/runtime/kernels/token_count.h"
 
 namespace compressor::runtime {
 
@@ -78,16 +79,10 @@ void gemv_vnni(const LinearWeight& w, const Matrix& x, Matrix& y) {
     offset[t] = 128 + p.zero_point;
   }
   y = Matrix(x.rows, w.rows);
-  switch (x.rows) {
-    case 1: return run<1>(w, u.data(), scale, offset, y);
-    case 2: return run<2>(w, u.data(), scale, offset, y);
-    case 3: return run<3>(w, u.data(), scale, offset, y);
-    case 4: return run<4>(w, u.data(), scale, offset, y);
-    case 5: return run<5>(w, u.data(), scale, offset, y);
-    case 6: return run<6>(w, u.data(), scale, offset, y);
-    case 7: return run<7>(w, u.data(), scale, offset, y);
-    default: return run<8>(w, u.data(), scale, offset, y);
-  }
+  with_token_count(x.rows, [&](auto n) {
+    constexpr int N = decltype(n)::value;
+    run<N>(w, u.data(), scale, offset, y);
+  });
 }
 
 }  // namespace compressor::runtime
