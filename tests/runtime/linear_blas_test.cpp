@@ -384,7 +384,7 @@ TEST_CASE("runtime gemv_limbs equals linear_ref for 1 to 8 tokens: int4 and int8
   CHECK_FALSE(gemv_limbs_supports(make_weight("int3-g8-asym", 4, 128, own, rng, 64)));  // 3-bit codes
 }
 
-TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 tokens: per channel and per tensor, symmetric and asymmetric activations, static scales",
+TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 tokens: per channel and per tensor, symmetric and asymmetric activations, static scales, a reused output",
           "[runtime]") {
   std::mt19937 rng(29);
   Owned probe_own;
@@ -405,7 +405,9 @@ TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 toke
         std::normal_distribution<float> normal(0.3f, 1);
         for (auto& v : x.data) v = normal(rng);
         if (n > 2) std::fill(x.row(1), x.row(1) + cols, 0.0f);  // an all-zero token (zero scale): the bias
-        Matrix ref, fast;
+        Matrix ref, fast(n, rows);
+        // An output of the right shape is reused as it is: whatever it held must be overwritten.
+        std::fill(fast.data.begin(), fast.data.end(), std::numeric_limits<float>::quiet_NaN());
         linear_ref(w, x, ref);
         gemm_int8(w, x, fast);
         CHECK(nmse(fast, ref) <= 1e-10);
