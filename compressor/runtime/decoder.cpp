@@ -135,8 +135,8 @@ Matrix Decoder::attend(Matrix& q, Matrix& k, const Matrix& v, ops::LayerCache& c
   }
   OpTimer t(profile, Op::attention);
   cache.store(k, v, first_pos);
-  return kernel_set() == "ref" ? ops::attention(q, cache, c.heads, first_pos)
-                               : ops::attention_blas(q, cache, c.heads, first_pos);
+  if (kernel_set() == "ref") return ops::attention(q, cache, c.heads, first_pos);
+  return q.rows == 1 ? ops::attention_blas(q, cache, c.heads, first_pos) : ops::attention_tiled(q, cache, c.heads, first_pos);
 }
 
 void Decoder::attention_block(const DecoderLayer& l, size_t index, const std::vector<Segment>& segments, Matrix& x,

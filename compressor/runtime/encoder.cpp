@@ -90,7 +90,7 @@ Matrix Encoder::forward(const std::vector<std::vector<int32_t>>& sentences) cons
       kv.store(rows_of(k, row, n), rows_of(v, row, n), 0);
       const Matrix qs = rows_of(q, row, n);
       const Matrix part = ref ? ops::attention(qs, kv, heads, 0, ops::Mask::none)
-                              : ops::attention_blas(qs, kv, heads, 0, ops::Mask::none);
+                              : ops::attention_tiled(qs, kv, heads, 0, ops::Mask::none);
       std::copy(part.data.begin(), part.data.end(), attended.row(row));
       row += n;
     }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "compressor/runtime/kernels/vexp.h"
 #include "compressor/runtime/ops/activation.h"
@@ -91,6 +92,28 @@ TEST_CASE("runtime ops: the sgemm attention equals the reference with grouped he
     const Matrix ref = ops::attention(q, cache, heads, first, mask);
     const Matrix fast = ops::attention_blas(q, cache, heads, first, mask);
     for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+  }
+}
+
+TEST_CASE("runtime ops: the tiled attention equals the reference across query blocks, odd head widths and a filled cache",
+          "[runtime]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0, 1);
+  for (const auto& [heads, kv_heads, d, first, n] : {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>{6, 2, 24, 5, 70},
+                                                     {2, 2, 8, 0, 1}, {3, 1, 64, 40, 33}, {4, 4, 17, 0, 96}}) {
+    CAPTURE(heads, kv_heads, d, first, n);
+    ops::LayerCache cache(kv_heads, first + n + 3, d);
+    Matrix k(first + n, kv_heads * d), v(first + n, kv_heads * d), q(n, heads * d);
+    for (auto* m : {&k, &v, &q})
+      for (auto& x : m->data) x = normal(rng);
+    cache.store(k, v, 0);
+    for (const auto mask : {ops::Mask::causal, ops::Mask::none}) {
+      const Matrix ref = ops::attention(q, cache, heads, first, mask);
+      const Matrix fast = ops::attention_tiled(q, cache, heads, first, mask);
+      REQUIRE(fast.rows == ref.rows);
+      REQUIRE(fast.cols == ref.cols);
+      for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+    }
   }
 }
 
