@@ -4,7 +4,8 @@
 #   bench/gguf_export_vs_llamacpp.sh [WORKDIR] [MAX_BYTES (16384; 0: the whole text)]
 # Each row: the GGUF file's size; perplexity on data/python-docs/test.txt (held out; windows of 512,
 # stride 256) from llama.cpp on the file and from our runtime on the artifact it came from; greedy
-# decode tokens/s after the first token (128 tokens, 2 threads) of both. llama.cpp's own rows quantize
+# decode tokens/s after the first token (128 tokens, 2 threads) of both; prefill tokens/s of a
+# 128-token prompt of seeded random ids, median of 3 after a warm-up (ours: `compressor bench`). llama.cpp's own rows quantize
 # our F32 export with its quantizer (token embedding F32, head the same type as the other linears, so
 # the files hold the same tensor types and sizes as ours). Needs the venv bench/llamacpp_gguf.py names
 # (built without AMX: this host lists amx_* in /proc/cpuinfo but llama.cpp's AMX path crashes here).
@@ -33,6 +34,11 @@ ours_ppl() {
   "$compressor" eval "$1" --engine runtime --text "$text" --max-bytes "$max_bytes" --seq-len 512 --stride 256 \
     2>/dev/null | sed -n 's/.*perplexity \([0-9.]*\),.*/\1/p' | head -1
 }
+llama_prefill() { "$py" bench/llamacpp_gguf.py prefill "$1" --tokens 128 | sed -n 's/.*, \([0-9.]*\) tok\/s.*/\1/p'; }
+ours_prefill() {
+  "$compressor" bench "$1" --no-torch --no-bandwidth --json "$work/prefill.json" > /dev/null 2>&1 &&
+    python3 -c "import json; print(f\"{json.load(open('$work/prefill.json'))['runtime']['prefill_tokens_per_second']:.1f}\")"
+}
 ours_decode() {
   "$compressor" generate "$1" --prompt "$prompt" --max-tokens 128 2>&1 >/dev/null |
     sed -n 's/.*, \([0-9.]*\) tok\/s after the first.*/\1/p'
@@ -50,12 +56,12 @@ for a in dense rtn-w4 gptq-w4 rtn-w4-g32 gptq-w4-g32 rtn-w8; do export_gguf "$a"
 "$py" bench/llamacpp_gguf.py quantize "$work/dense.gguf" "$work/llamacpp-q4_0.gguf" --type q4_0 > /dev/null
 "$py" bench/llamacpp_gguf.py quantize "$work/dense.gguf" "$work/llamacpp-q8_0.gguf" --type q8_0 > /dev/null
 
-echo "| weights | GGUF | MB | llama.cpp perplexity | ours (runtime, on the artifact) | llama.cpp decode tok/s | ours decode tok/s |"
-echo "|---|---|---|---|---|---|---|"
+echo "| weights | GGUF | MB | llama.cpp perplexity | ours (runtime, on the artifact) | llama.cpp decode tok/s | ours decode tok/s | llama.cpp prefill tok/s | ours prefill tok/s |"
+echo "|---|---|---|---|---|---|---|---|---|"
 row() {  # LABEL GGUF ARTIFACT-or-empty
-  local ours_p="—" ours_d="—"
-  if [ -n "$3" ]; then ours_p=$(ours_ppl "$3"); ours_d=$(ours_decode "$3"); fi
-  echo "| $1 | $(basename "$2") | $(mb "$2") | $(llama_ppl "$2") | $ours_p | $(llama_decode "$2") | $ours_d |"
+  local ours_p="—" ours_d="—" ours_f="—"
+  if [ -n "$3" ]; then ours_p=$(ours_ppl "$3"); ours_d=$(ours_decode "$3"); ours_f=$(ours_prefill "$3"); fi
+  echo "| $1 | $(basename "$2") | $(mb "$2") | $(llama_ppl "$2") | $ours_p | $(llama_decode "$2") | $ours_d | $(llama_prefill "$2") | $ours_f |"
 }
 row "float32 (the dense model)" "$work/dense.gguf" "$work/dense"
 row "llama.cpp's Q8_0 quantizer" "$work/llamacpp-q8_0.gguf" ""

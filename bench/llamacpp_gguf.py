@@ -6,6 +6,8 @@
                                        token embedding stays F32 and the head takes the same type as the
                                        other linears, so the file holds the same tensor types as our export
   decode   MODEL --prompt P [--max-tokens 128]   greedy decode tokens/s after the first token, as `compressor generate`
+  prefill  MODEL [--tokens 128]        prompt tokens/s: seeded random token ids evaluated in one batch, median of 3
+                                       after a warm-up, as `compressor bench` measures its prefill
 
 Install (AMX off: this host lists amx_* flags, but llama.cpp's AMX matmul segfaults here):
   python3 -m venv /tmp/llama-venv && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
@@ -65,6 +67,22 @@ def cmd_decode(a):
     print(f"{len(prompt)} prompt tokens in {first - start:.3f} s; {n} generated, {rate:.1f} tok/s after the first")
 
 
+def cmd_prefill(a):
+    import random
+    llm = Llama(model_path=a.model, n_ctx=max(512, a.tokens), n_threads=THREADS, n_threads_batch=THREADS,
+                n_batch=max(512, a.tokens), verbose=False)
+    rng = random.Random(0)
+    ids = [rng.randrange(llm.n_vocab()) for _ in range(a.tokens)]
+    times = []
+    for _ in range(4):  # the first is a warm-up
+        llm.reset()
+        start = time.perf_counter()
+        llm.eval(ids)
+        times.append(time.perf_counter() - start)
+    t = sorted(times[1:])[1]
+    print(f"{a.tokens} prompt tokens in {t:.4f} s, {a.tokens / t:.1f} tok/s (median of 3)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -82,8 +100,11 @@ def main():
     d.add_argument("model")
     d.add_argument("--prompt", required=True)
     d.add_argument("--max-tokens", type=int, default=128)
+    f = sub.add_parser("prefill")
+    f.add_argument("model")
+    f.add_argument("--tokens", type=int, default=128)
     a = ap.parse_args()
-    {"ppl": cmd_ppl, "quantize": cmd_quantize, "decode": cmd_decode}[a.cmd](a)
+    {"ppl": cmd_ppl, "quantize": cmd_quantize, "decode": cmd_decode, "prefill": cmd_prefill}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -78,29 +78,12 @@ TEST_CASE("runtime ops: causal attention weighs cached values by softmax of scal
   CHECK(out.row(1)[3] == Approx(0.5));
 }
 
-TEST_CASE("runtime ops: the sgemm attention equals the reference with grouped heads and a filled cache",
-          "[runtime]") {
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0, 1);
-  const int64_t heads = 6, kv_heads = 2, d = 8, first = 5, n = 7;
-  ops::LayerCache cache(kv_heads, 16, d);
-  Matrix k(first + n, kv_heads * d), v(first + n, kv_heads * d), q(n, heads * d);
-  for (auto* m : {&k, &v, &q})
-    for (auto& x : m->data) x = normal(rng);
-  cache.store(k, v, 0);
-  for (const auto mask : {ops::Mask::causal, ops::Mask::none}) {
-    const Matrix ref = ops::attention(q, cache, heads, first, mask);
-    const Matrix fast = ops::attention_blas(q, cache, heads, first, mask);
-    for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
-  }
-}
-
-TEST_CASE("runtime ops: the tiled attention equals the reference across query blocks, odd head widths and a filled cache",
+TEST_CASE("runtime ops: the sgemm and tiled attentions equal the reference with grouped heads, odd head widths, query blocks and a filled cache",
           "[runtime]") {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0, 1);
-  for (const auto& [heads, kv_heads, d, first, n] : {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>{6, 2, 24, 5, 70},
-                                                     {2, 2, 8, 0, 1}, {3, 1, 64, 40, 33}, {4, 4, 17, 0, 96}}) {
+  for (const auto& [heads, kv_heads, d, first, n] : {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>{6, 2, 8, 5, 7},
+                                                     {6, 2, 24, 5, 70}, {2, 2, 8, 0, 1}, {3, 1, 64, 40, 33}, {4, 4, 17, 0, 96}}) {
     CAPTURE(heads, kv_heads, d, first, n);
     ops::LayerCache cache(kv_heads, first + n + 3, d);
     Matrix k(first + n, kv_heads * d), v(first + n, kv_heads * d), q(n, heads * d);
@@ -109,10 +92,14 @@ TEST_CASE("runtime ops: the tiled attention equals the reference across query bl
     cache.store(k, v, 0);
     for (const auto mask : {ops::Mask::causal, ops::Mask::none}) {
       const Matrix ref = ops::attention(q, cache, heads, first, mask);
-      const Matrix fast = ops::attention_tiled(q, cache, heads, first, mask);
-      REQUIRE(fast.rows == ref.rows);
-      REQUIRE(fast.cols == ref.cols);
-      for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+      for (const bool tiled : {false, true}) {
+        CAPTURE(tiled);
+        const Matrix fast = tiled ? ops::attention_tiled(q, cache, heads, first, mask)
+                                  : ops::attention_blas(q, cache, heads, first, mask);
+        REQUIRE(fast.rows == ref.rows);
+        REQUIRE(fast.cols == ref.cols);
+        for (size_t i = 0; i < ref.data.size(); ++i) CHECK(fast.data[i] == Approx(ref.data[i]).margin(1e-5));
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "compressor/runtime/kernels/linear_blas.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 
@@ -20,18 +21,32 @@ void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
   const auto n = static_cast<blasint>(x.rows), k = static_cast<blasint>(w.cols), rows = static_cast<blasint>(w.rows);
   y = Matrix(x.rows, w.rows);
   if (x.rows == 0) return;
-  if (w.storage == WeightStorage::dense) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x.data.data(), k, w.dense_data(), k, 0.0f,
-                y.data.data(), rows);
-  } else {
-    FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, w.rows) * w.cols));
-    for (int64_t r0 = 0; r0 < w.rows; r0 += kTileRows) {
-      const int64_t r1 = std::min(r0 + kTileRows, w.rows);
-      dequantize_rows(w, r0, r1, tile.data());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<blasint>(r1 - r0), k, 1.0f, x.data.data(), k,
-                  tile.data(), k, 0.0f, y.data.data() + r0, rows);
+  // The OpenMP threads split the weight's rows, each running OpenBLAS single-threaded on its share
+  // (dequantizing its own tiles): OpenBLAS's own pool, woken per call, then spun beside the OpenMP
+  // threads of the next op on the same cores, and the tiles were dequantized by one thread.
+  const int blas_threads = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+#pragma omp parallel
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t share = (w.rows + threads - 1) / threads;
+    const int64_t begin = std::min(w.rows, t * share), end = std::min(w.rows, begin + share);
+    if (w.storage == WeightStorage::dense) {
+      if (end > begin) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<blasint>(end - begin), k, 1.0f,
+                    x.data.data(), k, w.dense_data() + begin * w.cols, k, 0.0f, y.data.data() + begin, rows);
+      }
+    } else {
+      FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, std::max<int64_t>(end - begin, 0)) * w.cols));
+      for (int64_t r0 = begin; r0 < end; r0 += kTileRows) {
+        const int64_t r1 = std::min(r0 + kTileRows, end);
+        dequantize_rows(w, r0, r1, tile.data());
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<blasint>(r1 - r0), k, 1.0f, x.data.data(), k,
+                    tile.data(), k, 0.0f, y.data.data() + r0, rows);
+      }
     }
   }
+  openblas_set_num_threads(blas_threads);
   if (!w.bias.empty()) {
     for (int64_t t = 0; t < y.rows; ++t) {
       float* yt = y.row(t);
