@@ -2,7 +2,6 @@
 
 #include <immintrin.h>
 
-
 namespace compressor::runtime {
 
 void int8_sums_to_float_avx512(void* inout, int64_t n, int32_t offset, const int32_t* code_sums, float token_scale,

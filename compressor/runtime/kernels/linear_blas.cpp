@@ -37,7 +37,7 @@ void linear_blas(const LinearWeight& w, const Matrix& x_in, Matrix& y) {
                     x.data.data(), k, w.dense_data() + begin * w.cols, k, 0.0f, y.data.data() + begin, rows);
       }
     } else {
-      FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, std::max<int64_t>(end - begin, 0)) * w.cols));
+      FloatVector tile(static_cast<size_t>(std::min<int64_t>(kTileRows, end - begin) * w.cols));
       for (int64_t r0 = begin; r0 < end; r0 += kTileRows) {
         const int64_t r1 = std::min(r0 + kTileRows, end);
         dequantize_rows(w, r0, r1, tile.data());

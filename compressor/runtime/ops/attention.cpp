@@ -109,14 +109,13 @@ constexpr int64_t kLanes = 64;  // positions per step of the scores: four vector
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void attend_block(const Matrix& q, const LayerCache& cache, int64_t h, int64_t kvh, int64_t t0, int64_t t1,
                   int64_t first_pos, Mask mask, float scale, const float* kt, int64_t width, Matrix& out,
-                  std::vector<float>& scores) {
+                  float* scores) {
   const int64_t d = cache.head_dim, total = first_pos + q.rows;
-  scores.resize(static_cast<size_t>(width));
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t seen = mask == Mask::causal ? first_pos + t + 1 : total;
     const int64_t steps = (seen + kLanes - 1) / kLanes * kLanes;
     const float* qh = q.row(t) + h * d;
-    float* s = scores.data();
+    float* s = scores;  // [width]
     for (int64_t j0 = 0; j0 < steps; j0 += kLanes) {
       // Four independent accumulators in registers (a float array here was kept on the stack).
       Lanes16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
@@ -216,7 +215,7 @@ Matrix attention_tiled(const Matrix& q, const LayerCache& cache, int64_t heads, 
       const int64_t h = task % heads, b = blocks - 1 - task / heads;  // the longest blocks first
       const int64_t t0 = b * kAttentionBlockRows, kvh = h / group;
       attend_block(q, cache, h, kvh, t0, std::min(q.rows, t0 + kAttentionBlockRows), first_pos, mask, scale,
-                   kt.data() + kvh * d * width, width, out, scores);
+                   kt.data() + kvh * d * width, width, out, scores.data());
     }
   }
   return out;
