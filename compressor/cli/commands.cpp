@@ -17,6 +17,7 @@
 #include "compressor/cli/validate.h"
 #include "compressor/base/error.h"
 #include "compressor/base/progress.h"
+#include "compressor/runtime/kernels/blas_core.h"
 #include "compressor/version.h"
 
 namespace compressor::cli {
@@ -32,7 +33,9 @@ int report(const char* kind, const std::exception& e, int code) {
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"compressor: prune, quantize and distill models; validate and write compact artifacts"};
-  app.set_version_flag("--version", std::string("compressor ") + kVersion);
+  // The kernels float32 GEMMs run on, so that a slow machine can be told from a slow build at a
+  // glance (blas_core.h).
+  app.set_version_flag("--version", std::string("compressor ") + kVersion + "\nOpenBLAS kernels: " + runtime::blas_core());
   app.require_subcommand(1);
   std::string log_level = "warn";
   bool quiet = false;

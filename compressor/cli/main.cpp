@@ -1,4 +1,10 @@
 // compressor: command-line entry point (commands are defined in commands.cpp).
 #include "compressor/cli/commands.h"
+#include "compressor/runtime/kernels/blas_core.h"
 
-int main(int argc, char** argv) { return compressor::cli::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  // Before anything else: OpenBLAS on the kernels this CPU runs (a restart when it fell back to its
+  // SSE ones; see blas_core.h).
+  compressor::runtime::restart_with_better_blas_core(argv);
+  return compressor::cli::run_cli(argc, argv);
+}

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "calibration/dataset.h"
+#include "compressor/runtime/kernels/blas_core.h"
 #include "compressor/tokenizers/tokenizer.h"
 #include "compressor/model/architecture.h"
 #include "formats/hf_config.h"
@@ -27,6 +28,15 @@ namespace cli_test {
 fs::path compressor_binary() { return test_util::binary_dir() / "compressor"; }
 
 namespace {
+
+// The binary restarts itself when OpenBLAS fell back to SSE kernels (compressor/cli/main.cpp);
+// the hundreds of runs here are spared that (~0.45 s each) by starting them with the variable it
+// would set. process_start_test.cpp removes it to test the restart itself.
+const bool kBlasCoreForChildren = [] {
+  const std::string core = compressor::runtime::better_blas_core();
+  if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  return true;
+}();
 
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
