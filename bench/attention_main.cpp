@@ -13,7 +13,8 @@
 
 using namespace compressor::runtime;
 
-int main() {
+int main(int, char** argv) {
+  bench::start_like_compressor(argv);
   const int64_t heads = 9, kv_heads = 3, d = 64;
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0, 1);

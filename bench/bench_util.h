@@ -1,4 +1,5 @@
-// Helpers the benchmarks share: best-of-N timing and the process's memory from /proc.
+// Helpers the benchmarks share: best-of-N timing, the process's memory from /proc, and the start
+// the compressor binary makes.
 #pragma once
 
 #include <algorithm>
@@ -8,7 +9,13 @@
 #include <functional>
 #include <string>
 
+#include "compressor/runtime/kernels/blas_core.h"
+
 namespace bench {
+
+// First thing in main, as compressor's own main does: OpenBLAS on the kernels this CPU runs (a
+// restart when it fell back to SSE ones; blas_core.h).
+inline void start_like_compressor(char** argv) { compressor::runtime::restart_with_better_blas_core(argv); }
 
 // A field of /proc/self/status ("VmRSS:", "VmHWM:") in MiB.
 inline double status_mib(const char* key) {

@@ -15,9 +15,12 @@
 #include "compressor/model/architecture.h"
 #include "formats/artifact.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   std::string model_path, text, out;
   int64_t n = 128;
   bool activation_quant = true;

@@ -12,9 +12,12 @@
 #include "compressor/eval/probe.h"
 #include "compressor/model/architecture.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   std::string reference, compressed, text;
   int64_t rows = 400, seq_len = 128;
   for (int i = 1; i < argc; ++i) {

@@ -23,6 +23,7 @@
 using namespace compressor;
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   std::string dir, text;
   int64_t rows = 400, batch = 32;
   int repeat = 3;

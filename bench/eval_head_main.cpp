@@ -74,6 +74,7 @@ double full_head_nll(model::Model& model, const torch::Tensor& tokens, int64_t s
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s MODEL --text FILE [--max-bytes N] [--seq-len T] [--stride S] [--repeat R]\n", argv[0]);
     return 1;

@@ -12,6 +12,7 @@
 using namespace compressor;
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   int repeat = 3;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--repeat") repeat = std::stoi(argv[i + 1]);

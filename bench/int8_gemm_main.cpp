@@ -58,6 +58,7 @@ struct ReorderedMatmul {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   const std::string only = argc > 1 ? argv[1] : "";  // run the kernels whose label contains this
   std::mt19937 rng(0);
   std::printf("| M×K×N | threads | kernel | ms | GOP/s | vs float32 sgemm |\n|---|---|---|---|---|---|\n");

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "bench/bench_util.h"
+
 namespace {
 double seconds_of(const std::function<void()>& f, int reps) {
   f();  // warm-up
@@ -31,6 +33,7 @@ void naive_gemm(const float* a, const float* b, float* c, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   int threads = 2;
   std::string json_out;
   for (int i = 1; i + 1 < argc; i += 2) {

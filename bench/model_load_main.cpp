@@ -46,6 +46,7 @@ void warm_cache(const fs::path& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s MODEL_DIR_OR_GGUF [--json OUT]\n", argv[0]);
     return 1;

@@ -22,6 +22,8 @@
 #include "compressor/recipe/resolve.h"
 #include "formats/safetensors.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
 
 namespace {
@@ -33,6 +35,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s RECIPE [--set k=v]... [--variant NAME=PASS]... [--dump-calibration FILE] [--json OUT]\n",
                  argv[0]);

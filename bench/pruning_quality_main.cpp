@@ -16,9 +16,12 @@
 #include "compressor/model/selection.h"
 #include "passes/pruning/magnitude.h"
 
+#include "bench/bench_util.h"
+
 using namespace compressor;
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   std::string model_dir = "models/kjv-gpt2", text = "models/kjv-gpt2/data/test.txt", json_out;
   int64_t max_bytes = 0, seq_len = 256, stride = 128;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -69,6 +69,7 @@ LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::start_like_compressor(argv);
   const std::string only = argc > 1 ? argv[1] : "";  // run the kernels whose label contains this
   std::mt19937 rng(0);
   const double bw1 = dram_read_gbs(1), bw2 = dram_read_gbs(2);
