@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--json")) json_out = argv[i + 1];
   }
   torch::set_num_threads(threads);
-  std::printf("%s\n", at::get_parallel_info().c_str());
+  std::printf("%s\nOpenBLAS kernels: %s\n", at::get_parallel_info().c_str(), compressor::runtime::blas_core().c_str());
   std::printf("%-6s %16s %16s %8s\n", "n", "torch GFLOP/s", "naive GFLOP/s", "ratio");
   nlohmann::json rows = nlohmann::json::array();
   for (int n : {256, 512, 1024, 2048}) {
@@ -56,6 +56,6 @@ int main(int argc, char** argv) {
     std::printf("%-6d %16.1f %16.1f %7.1fx\n", n, g_torch, g_naive, g_torch / g_naive);
     rows.push_back({{"n", n}, {"torch_gflops", g_torch}, {"naive_gflops", g_naive}});
   }
-  if (!json_out.empty()) std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"rows", rows}}.dump(2) << "\n";
+  if (!json_out.empty()) std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"blas_core", compressor::runtime::blas_core()}, {"rows", rows}}.dump(2) << "\n";
   return 0;
 }
