@@ -1,8 +1,9 @@
 // OpenBLAS chooses its kernels once, while it loads, from the CPU's family and model number. On a
 // model newer than the library it falls back to its SSE3 "Prescott" kernels: Debian 12's OpenBLAS
-// 0.3.21 on Emerald Rapids (family 6, model 207) runs sgemm at 64 GFLOP/s on two cores instead of
-// the 278-295 its SkylakeX/Cooperlake kernels reach there, and LibTorch's float32 matmuls and our
-// Hessians (syrk) and prompt GEMMs go through it. OPENBLAS_CORETYPE overrides the choice, but only
+// 0.3.21 on Emerald Rapids (family 6, model 207) runs a 2048³ sgemm at 62 GFLOP/s on two cores
+// instead of the 271 its Cooperlake kernels reach there (build/bench/bench_matmul with and without
+// OPENBLAS_CORETYPE=Prescott; docs/benchmarks.md), and LibTorch's float32 matmuls, our Hessians
+// (syrk) and the runtime's prompt GEMMs all go through it. OPENBLAS_CORETYPE overrides the choice, but only
 // before the library loads, so a program restarts itself with it set.
 #pragma once
 
