@@ -33,11 +33,12 @@ Matrix attention(const Matrix& q, const LayerCache& cache, int64_t heads, int64_
 // (decode), tested against attention().
 Matrix attention_blas(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos,
                       Mask mask = Mask::causal);
-// The same in float32 for many queries (prompts, encoders): the heads and blocks of
-// kAttentionBlockRows queries spread over the kernel threads, each block with the keys it sees
-// transposed once so that its scores come 64 positions per step. Replaces 2 · heads small
-// multithreaded sgemms per layer, whose thread start-ups cost more than their arithmetic on 2 cores
-// (SmolLM2 prefill of 128 tokens: attention 24–95 ms of 90–230). Tested against attention().
+// The same in float32 for many queries (prompts, encoders, and the LibTorch model's calibration
+// and evaluation forwards through model/ops): the heads and blocks of kAttentionBlockRows queries
+// spread over the kernel threads, each key/value head's keys transposed once; within a block, four
+// query rows at a time share every key and value load (scores 64 positions per step in 16 vector
+// accumulators). Replaces 2 · heads small multithreaded sgemms per layer, whose thread start-ups
+// cost more than their arithmetic on 2 cores. Tested against attention().
 constexpr int64_t kAttentionBlockRows = 32;
 Matrix attention_tiled(const Matrix& q, const LayerCache& cache, int64_t heads, int64_t first_pos,
                        Mask mask = Mask::causal);
