@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "compressor/model/architecture.h"
 #include "compressor/model/ops.h"
@@ -57,6 +58,53 @@ TEST_CASE("ops: chunked attention equals its float64 definition", "[model][ops]"
       }
     }
   }
+}
+
+TEST_CASE("ops: without autograd the fused attention equals its float64 definition, causal or not, with grouped heads and odd widths",
+          "[model][ops]") {
+  torch::manual_seed(4);
+  // (B, H, KV, T, hd): grouped heads, lengths that are not multiples of the kernel's 4 rows or 32-row
+  // blocks, and head widths that take its 64-, 32-, 16-wide and scalar value paths.
+  for (const auto& [B, H, KV, T, hd] : {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>{2, 6, 2, 37, 16},
+                                         {1, 4, 4, 70, 64}, {2, 3, 1, 5, 24}, {1, 2, 1, 1, 8}, {1, 9, 3, 67, 96}}) {
+    CAPTURE(B, H, KV, T, hd);
+    auto q = torch::randn({B, H, T, hd}), k = torch::randn({B, KV, T, hd}), v = torch::randn({B, KV, T, hd});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    for (bool causal : {false, true}) {
+      CAPTURE(causal);
+      model::BlockInputs in;
+      in.causal = causal;
+      const auto want = reference_attention(q, k, v, causal, {}, scale);
+      torch::NoGradGuard no_grad;
+      const auto got = model::ops::attention(q, k, v, in, scale).to(torch::kFloat64);
+      REQUIRE(got.sizes() == want.sizes());
+      CHECK((got - want).abs().max().item<double>() < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("ops: without autograd rotary rotates in place and RMSNorm runs fused, equal to the LibTorch expressions",
+          "[model][ops]") {
+  torch::manual_seed(5);
+  const int64_t B = 2, T = 11, H = 3, hd = 10;
+  const auto [cos, sin] = model::ops::rope_tables(T, hd, 10000.0, torch::kFloat32);
+  // A linear's output [B, T, H·hd] seen as heads [B, H, T, hd]: strided, as the Llama block passes it.
+  const auto linear_out = torch::randn({B, T, H * hd});
+  const auto want = model::ops::apply_rope(linear_out.clone().view({B, T, H, hd}).transpose(1, 2), cos, sin);
+  auto fresh = linear_out.clone();
+  torch::NoGradGuard no_grad;
+  const auto got = model::ops::apply_rope(fresh.view({B, T, H, hd}).transpose(1, 2), cos, sin);
+  CHECK(got.data_ptr() == fresh.data_ptr());  // rotated where it was
+  CHECK((got - want).abs().max().item<double>() < 1e-6);
+
+  const auto x = torch::randn({B, T, 37}) * 3, w = torch::randn({37});
+  torch::Tensor norm_want;
+  {
+    torch::AutoGradMode with_grad(true);
+    norm_want = model::ops::rms_norm(x, w, 1e-5);
+  }
+  const auto norm_got = model::ops::rms_norm(x, w, 1e-5);
+  CHECK((norm_got - norm_want).abs().max().item<double>() < 1e-5 * norm_want.abs().max().item<double>());
 }
 
 TEST_CASE("ops: attention chunk size keeps the scores under the budget", "[model][ops]") {

@@ -12,4 +12,10 @@ void set_kernel_threads(int n) {
 
 int kernel_threads() { return omp_get_max_threads(); }
 
+int available_threads() { return omp_get_num_procs(); }
+
+OpenMpThreadsScope::OpenMpThreadsScope(int n) : before_(omp_get_max_threads()) { omp_set_num_threads(n); }
+
+OpenMpThreadsScope::~OpenMpThreadsScope() { omp_set_num_threads(before_); }
+
 }  // namespace compressor::runtime
