@@ -9,13 +9,17 @@
 #include <functional>
 #include <string>
 
+#include "compressor/base/heap_reuse.h"
 #include "compressor/runtime/kernels/blas_core.h"
 
 namespace bench {
 
 // First thing in main, as compressor's own main does: OpenBLAS on the kernels this CPU runs (a
-// restart when it fell back to SSE ones; blas_core.h).
-inline void start_like_compressor(char** argv) { compressor::runtime::restart_with_better_blas_core(argv); }
+// restart when it fell back to SSE ones; blas_core.h), and freed memory reused (heap_reuse.h).
+inline void start_like_compressor(char** argv) {
+  compressor::runtime::restart_with_better_blas_core(argv);
+  compressor::base::reuse_freed_memory();
+}
 
 // A field of /proc/self/status ("VmRSS:", "VmHWM:") in MiB.
 inline double status_mib(const char* key) {
