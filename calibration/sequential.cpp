@@ -157,9 +157,9 @@ int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& sampl
     const auto& groups = model.input_groups(i);
     // Per batch, the result of the first `applied` segments (0: the block input itself). A group
     // input wider than the hidden state (SwiGLU's or GELU's output, [N, T, intermediate] over the
-    // whole calibration set) is not kept: the segment that makes it runs again, with the same
-    // weights, for the segment after it. That costs those linears twice and keeps memory at
-    // hidden-width tensors.
+    // whole calibration set) is kept only within options.wide_input_cache_bytes; otherwise the
+    // segment that makes it runs again, with the same weights, for the segment after it. That
+    // costs those linears twice and keeps memory at hidden-width tensors.
     std::vector<torch::Tensor> kept(cache.size());
     std::vector<model::SegmentCarry> carry(cache.size());
     size_t applied = 0;
@@ -173,7 +173,9 @@ int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& sampl
     const auto probe = make_probe(model, i, cache, req.probe_samples, /*copy=*/false);
     ObserverScope scope(model, i, req, /*hook=*/false);
     for (size_t g = 0; g < groups.size(); ++g) {
-      const bool keep = model.slots()[groups[g].slots.front()].in_features() <= model.hidden_size();
+      const int64_t width = model.slots()[groups[g].slots.front()].in_features();
+      const bool keep = width <= model.hidden_size() ||
+                        samples.numel() * width * static_cast<int64_t>(sizeof(float)) <= options.wide_input_cache_bytes;
       for (size_t b = 0; b < cache.size(); ++b) {
         auto input = advance(b, g);
         scope.set_rows(cache[b].rows);

@@ -27,6 +27,10 @@ namespace compressor::calibration {
 struct SequentialOptions {
   bool sequential = true;
   int64_t batch_size = 8;  // samples per forward
+  // True-sequential sweep: a group input wider than the hidden state (SwiGLU's or GELU's output)
+  // is held for every sample when it takes at most this many bytes, so the block's output needs
+  // only its last linear; larger, it is made again (see run_sequential_per_group).
+  int64_t wide_input_cache_bytes = int64_t{1} << 30;
   std::string label = "calibrate";
   std::function<void(const std::string&, int64_t, int64_t)> progress;  // (label, done, total)
 };
@@ -49,10 +53,11 @@ int64_t run_sequential(model::Model& model, const torch::Tensor& samples, const 
 //                             compress group g (the callback gets g)
 //   cached state -> last segment -> inputs of block i+1
 //
-// One forward per block instead of capture + propagate (plus the MLP's first linears once more:
-// group inputs wider than the hidden state are made again rather than held for every sample), and
-// what each linear is calibrated on is what it reads in the compressed model. Holds, besides the
-// cached block inputs, two hidden-width tensors per sample: a group input and the residual stream.
+// One forward per block instead of capture + propagate, and what each linear is calibrated on is
+// what it reads in the compressed model. Holds, besides the cached block inputs, a group input and
+// the residual stream per sample. A group input wider than the hidden state is held only when all
+// samples' take at most options.wide_input_cache_bytes; otherwise the segment that makes it runs
+// again for the block's output (the MLP's first linears twice: a quarter of SmolLM2's forward).
 using CompressGroupFn = std::function<void(model::BlockView& block, BlockStats& stats, size_t group)>;
 int64_t run_sequential_per_group(model::Model& model, const torch::Tensor& samples, const torch::Tensor& mask,
                                  const Requirements& req, const SequentialOptions& options,

@@ -246,6 +246,7 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
     spdlog::info("{}: keeps every block's function, so each block's captured outputs feed the next block", names);
   }
   options.batch_size = plan_.calibration.batch_size;
+  options.wide_input_cache_bytes = plan_.calibration.activation_cache_mib << 20;
   options.label = stage.name + ": " + names;
   options.progress = progress;
   // This pass's slots in `block`, and, for a true-sequential sweep, in its input group `group` only.

@@ -174,6 +174,7 @@ std::string canonical_yaml(const Plan& plan, const PassCatalog& passes) {
     out << YAML::Key << "seed" << YAML::Value << c.seed;
     out << YAML::Key << "sequential" << YAML::Value << c.sequential;
     out << YAML::Key << "batch_size" << YAML::Value << c.batch_size;
+    out << YAML::Key << "activation_cache_mib" << YAML::Value << c.activation_cache_mib;
     out << YAML::Key << "percentiles" << YAML::Value << YAML::Flow << c.percentiles;
     out << YAML::EndMap;
   }

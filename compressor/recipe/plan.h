@@ -60,6 +60,9 @@ struct CalibrationSpec {
   // llm-compressor). false: every block's statistics come from the dense model (the Wanda paper).
   bool sequential = true;
   int64_t batch_size = 8;  // calibration samples per forward
+  // MiB a true-sequential sweep may hold of group inputs wider than the hidden state (the MLP's
+  // down projection input, for every sample) instead of making them again for the block's output.
+  int64_t activation_cache_mib = 1024;
   // Activation percentiles `compressor calibrate --stats` reports, each in (0, 100].
   std::vector<double> percentiles = {99.0, 99.9, 99.99};
   Location where;

@@ -52,7 +52,7 @@ ModelSpec resolve_model(const Field& f) {
 
 CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
   MapReader m(f, {"source", "format", "text_field", "tensor", "sampler", "short_documents", "samples", "seq_len", "seed",
-                  "sequential", "batch_size", "percentiles"});
+                  "sequential", "batch_size", "activation_cache_mib", "percentiles"});
   CalibrationSpec spec;
   spec.enabled = true;
   spec.where = f.key_where();
@@ -74,6 +74,7 @@ CalibrationSpec resolve_calibration(const Field& f, uint64_t seed) {
     spec.sequential = std::get<bool>(read_option(*v, bool_option("sequential", "", true)));
   }
   if (auto v = m.get("batch_size")) spec.batch_size = read_int(*v, 1);
+  if (auto v = m.get("activation_cache_mib")) spec.activation_cache_mib = read_int(*v, 0);
   if (auto v = m.get("percentiles")) {
     spec.percentiles.clear();
     const auto percentile = float_option("percentiles", "", std::nullopt, 0.0, 100.0, false, true);

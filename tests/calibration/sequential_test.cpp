@@ -195,14 +195,17 @@ TEST_CASE("calibration: true-sequential calibrates each group with the block's e
   // The reference is the definition itself: compress group by group, and before each group run the
   // whole (partly compressed) model with a plain hook to store that group's inputs.
   auto prune = [](model::LinearSlot* s) { s->set_weight(s->weight * (s->weight.abs() > 0.02)); };
+  // Wide group inputs (the MLP's second linear's) made again for the block's output, or held.
+  for (const int64_t wide_cache : {int64_t{0}, int64_t{1} << 30})
   for (const char* name : {"tiny-llama", "tiny-gpt2", "tiny-bert"}) {
-    INFO(name);
+    INFO(name << ", wide input cache " << wide_cache);
     auto m = golden_model(name);
     auto ids = samples_for(*m, 5, 12);
     auto mask = torch::ones_like(ids);
     mask[3].slice(0, 7).fill_(0);  // padded rows are left out of the statistics
     calibration::SequentialOptions o;
     o.batch_size = 2;  // batches of 2, 2, 1
+    o.wide_input_cache_bytes = wide_cache;
     std::vector<std::pair<int, size_t>> order;
     std::vector<calibration::BlockStats> seen;
     calibration::run_sequential_per_group(*m, ids, mask, all_stats(), o,

@@ -330,6 +330,11 @@ TEST_CASE("calibration input errors name the recipe key and leave the output alo
       require_bad_input(r, {"recipe.yaml:", "calibration.percentiles[1]", "(0, 100]"}, w.out);
     }
   }
+  SECTION("a negative activation cache") {
+    spec.extra = calib(w.text.string(), 2, 8) + "  activation_cache_mib: -1\n";
+    auto r = run_recipe(w.write_recipe(spec));
+    require_bad_input(r, {"recipe.yaml:", "calibration.activation_cache_mib"}, w.out);
+  }
   SECTION("an unknown sampler lists the choices") {
     spec.extra = calib(w.text.string(), 2, 8) + "  sampler: sequential\n";
     auto r = run_recipe(w.write_recipe(spec));

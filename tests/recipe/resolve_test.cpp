@@ -80,6 +80,7 @@ TEST_CASE("a full YAML recipe resolves with defaults filled and paths made absol
   CHECK(plan.calibration.seq_len == 64);
   CHECK(plan.calibration.seed == 7);  // inherits the top-level seed
   CHECK(plan.calibration.where.line == 5);
+  CHECK(plan.calibration.activation_cache_mib == 1024);  // the default
 
   REQUIRE(plan.stages.size() == 1);
   const StageSpec& stage = plan.stages[0];
