@@ -2,13 +2,16 @@
 // accumulates against the fp32 GEMM peak measured in the same run, and the peak memory of a
 // sequential or one-pass sweep against the float32 model plus the cached block inputs.
 //   build/bench/bench_calibration MODEL --text FILE [--samples N] [--seq-len T] [--batch B]
-//                                 [--mode speed|sequential|one-pass] [--repeat R] [--json OUT]
+//                                 [--mode speed|sequential|one-pass|segments] [--repeat R] [--json OUT]
 // speed:      plain forward of every block (embed + blocks, no head) on the calibration batches,
 //             against the same forward with observers collecting channel norms and abs-max, and
 //             then also Hessians (one-pass mode: one forward per block, like the plain one); best
 //             of R. The Hessians' floor (their multiply-adds against the linears') is printed too.
 //             Then accumulate() on [rows, in] chunks of the model's two input widths against a
 //             2048^3 torch::mm (and the same in bfloat16).
+// segments:   seconds per segment of the block forward (model.h run_segment), with the fused
+//             no-grad attention, rotary and RMSNorm and with their LibTorch expressions, against
+//             the GEMM rate.
 // sequential / one-pass: one Wanda-like sweep (channel norms) and the process's peak RSS (VmHWM);
 //             run each mode in its own process, since a peak cannot be reset.
 #include <chrono>
@@ -68,7 +71,76 @@ int main(int argc, char** argv) {
   nlohmann::json out{{"model", model_path}, {"samples", samples}, {"seq_len", seq_len}, {"batch", batch}, {"mode", mode}};
   torch::NoGradGuard no_grad;
 
-  if (mode == "sequential" || mode == "one-pass") {
+  if (mode == "segments") {
+    // Where a block's forward spends its time: each segment of run_segment (see model.h), summed
+    // over blocks and batches, against the multiply-adds of the linears it runs (the rest is
+    // attention, norms, rotary, activations: LibTorch ops that one thread runs).
+    std::vector<std::pair<torch::Tensor, model::BlockInputs>> batches;
+    for (int64_t i = 0; i < samples; i += batch) {
+      model::BlockInputs in;
+      auto h = model->embed({ids.slice(0, i, std::min(samples, i + batch)), {}, {}}, &in);
+      batches.emplace_back(h, in);
+    }
+    const size_t n_groups = model->input_groups(0).size();
+    std::vector<double> macs(n_groups + 1, 0.0);
+    for (int b = 0; b < model->num_blocks(); ++b) {
+      const auto& groups = model->input_groups(b);
+      for (size_t g = 0; g < groups.size(); ++g) {
+        for (size_t si : groups[g].slots) {
+          const auto& s = model->slots()[si];
+          macs[g + 1] += static_cast<double>(s.in_features() * s.out_features()) * static_cast<double>(samples * seq_len);
+        }
+      }
+    }
+    // Seconds per segment, best total of `repeat`. With grad mode on (no tensor requires a
+    // gradient, so nothing is recorded) attention, rotary and RMSNorm take their LibTorch
+    // expressions instead of the fused no-grad paths (model/ops.h): the baseline in the same run.
+    auto time_segments = [&](bool libtorch_ops) {
+      torch::AutoGradMode grad_mode(libtorch_ops);
+      std::vector<double> best;
+      for (int r = 0; r < repeat; ++r) {
+        std::vector<double> run(n_groups + 1, 0.0);
+        for (auto& [h, in] : batches) {
+          auto x = h;
+          for (int b = 0; b < model->num_blocks(); ++b) {
+            model::SegmentCarry carry;
+            torch::Tensor prev;
+            for (size_t g = 0; g <= n_groups; ++g) {
+              const auto t = std::chrono::steady_clock::now();
+              prev = model->run_segment(b, g, x, prev, carry, in);
+              run[g] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+            }
+            x = prev;
+          }
+        }
+        double sum_run = 0, sum_best = 0;
+        for (size_t g = 0; g <= n_groups; ++g) sum_run += run[g];
+        for (double v : best) sum_best += v;
+        if (best.empty() || sum_run < sum_best) best = run;
+      }
+      return best;
+    };
+    const auto fused = time_segments(false), libtorch = time_segments(true);
+    std::printf("| segment | linears GFLOP | LibTorch ops s | fused ops s | speed-up |\n|---|---|---|---|---|\n");
+    double total_f = 0, total_l = 0, total_macs = 0;
+    for (size_t g = 0; g <= n_groups; ++g) {
+      total_f += fused[g];
+      total_l += libtorch[g];
+      total_macs += macs[g];
+      std::printf("| %zu (%s) | %.0f | %.2f | %.2f | %.2fx |\n", g,
+                  g == 0 ? "block input -> group 0" : g == n_groups ? "last group -> block output" : "group -> next group",
+                  2 * macs[g] / 1e9, libtorch[g], fused[g], libtorch[g] / fused[g]);
+      out["segments"].push_back({{"fused_seconds", fused[g]}, {"libtorch_seconds", libtorch[g]}, {"linear_macs", macs[g]}});
+    }
+    const double tokens_n = static_cast<double>(samples * seq_len);
+    std::printf("| all | %.0f | %.2f (%.0f tok/s, linears %.0f GFLOP/s) | %.2f (%.0f tok/s, linears %.0f GFLOP/s) | %.2fx |\n",
+                2 * total_macs / 1e9, total_l, tokens_n / total_l, 2 * total_macs / total_l / 1e9, total_f,
+                tokens_n / total_f, 2 * total_macs / total_f / 1e9, total_l / total_f);
+    auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
+    const double mm = best_of(repeat + 2, [&] { torch::mm(a, b); });
+    std::printf("fp32 GEMM 2048^3 (torch::mm): %.1f GFLOP/s: the linears alone at that rate take %.2f s\n",
+                2.0 * 2048 * 2048 * 2048 / mm / 1e9, 2 * total_macs / (2.0 * 2048 * 2048 * 2048 / mm));
+  } else if (mode == "sequential" || mode == "one-pass") {
     calibration::Requirements req;
     req.channel_norms = true;
     calibration::SequentialOptions o;
