@@ -2,6 +2,8 @@
 // stored by a plain hook and the statistics recomputed from them in float64.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "calibration/observer.h"
@@ -160,6 +162,35 @@ TEST_CASE("calibration: the fp64 option accumulates the Hessian in float64", "[c
   CHECK(g.xtx_upper.scalar_type() == torch::kFloat64);
   auto x64 = x.to(torch::kFloat64);
   CHECK((g.hessian() - x64.t().matmul(x64) * (2.0 / 7)).abs().max().item<double>() < 1e-12);
+}
+
+TEST_CASE("calibration: column statistics over batches and strided inputs equal their float64 definitions",
+          "[calibration][statistics]") {
+  torch::manual_seed(8);
+  calibration::GroupStats g;
+  calibration::Requirements r;
+  r.channel_norms = r.abs_max = r.abs_mean = r.range = true;
+  // Widths off the vector length, a batch longer than one block of rows, a strided view.
+  const auto a = torch::randn({70, 19}) * 4, b = torch::randn({19, 3}).t();
+  calibration::accumulate(g, a, r);
+  calibration::accumulate(g, b, r);
+  REQUIRE(g.rows == 73);
+  const auto x = torch::cat({a, b}).to(torch::kFloat64);
+  // Squares in float32 (as documented), sums in float64.
+  CHECK((g.sum_squares - torch::cat({a, b}).square().to(torch::kFloat64).sum(0)).abs().max().item<double>() < 1e-9);
+  CHECK((g.abs_sum - x.abs().sum(0)).abs().max().item<double>() < 1e-9);
+  CHECK(torch::equal(g.abs_max.to(torch::kFloat64), std::get<0>(x.abs().max(0))));
+  CHECK(torch::equal(g.min_value.to(torch::kFloat64), std::get<0>(x.min(0))));
+  CHECK(torch::equal(g.max_value.to(torch::kFloat64), std::get<0>(x.max(0))));
+  // NaN reaches every statistic of its column, whatever came before or after it.
+  auto c = torch::randn({5, 19});
+  c[2][4] = std::numeric_limits<float>::quiet_NaN();
+  calibration::accumulate(g, c, r);
+  calibration::accumulate(g, torch::randn({3, 19}), r);
+  for (const auto& t : {g.sum_squares, g.abs_sum, g.abs_max, g.min_value, g.max_value}) {
+    CHECK(std::isnan(t[4].item<double>()));
+    CHECK(torch::isfinite(t.narrow(0, 0, 4)).all().item<bool>());
+  }
 }
 
 TEST_CASE("calibration: the Hessian is whole and symmetric over batches and strided inputs", "[calibration]") {
