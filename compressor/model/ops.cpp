@@ -32,13 +32,21 @@ bool float32_without_grad(std::initializer_list<torch::Tensor> ts) {
 // the kernel threads), one sequence at a time. LibTorch 1.13 has no fused attention on the CPU; its
 // matmul-mask-softmax-matmul chain moves [B, H, T, T] scores through memory five times on one
 // thread and took half of a SmolLM2 block's forward.
+// Scores (B·H·T·T) from which the fused attention runs on every core: SmolLM2's calibration
+// batches (8 × 9 × 512²) do, a 128-token prompt (9 × 128²) does not.
+constexpr int64_t kParallelAttentionScores = int64_t{1} << 22;
+
 torch::Tensor attention_fused(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3), KV = k.size(1);
   const auto qt = q.transpose(1, 2).contiguous();  // [B, T, H, hd]: the runtime's [tokens, heads · hd]
   const auto kc = k.contiguous(), vc = v.contiguous();  // [B, KV, T, hd]: the cache's layout
   auto out = torch::empty({B, T, H * hd}, q.options());
   const size_t per_q = static_cast<size_t>(T * H * hd), per_kv = static_cast<size_t>(KV * T * hd);
-  const runtime::OpenMpThreadsScope threads(runtime::available_threads());
+  // Every core only for work that outlasts OpenMP's spin-wait after the region: its idle threads
+  // spin beside OpenBLAS's in the GEMMs that follow, which halved LibTorch's 128-token prefill and
+  // quartered its one-token forward (`compressor bench`) while saving nothing there.
+  const bool large = B * H * T * T >= kParallelAttentionScores;
+  const runtime::OpenMpThreadsScope threads(large ? runtime::available_threads() : 1);
   for (int64_t b = 0; b < B; ++b) {
     runtime::Matrix qm(T, H * hd);
     std::memcpy(qm.data.data(), qt.data_ptr<float>() + b * per_q, per_q * sizeof(float));
