@@ -27,15 +27,15 @@ bool float32_without_grad(std::initializer_list<torch::Tensor> ts) {
   return true;
 }
 
+// Scores (B·H·T·T) from which the fused attention runs on every core: SmolLM2's calibration
+// batches (8 × 9 × 512²) do, a 128-token prompt (9 × 128²) does not.
+constexpr int64_t kParallelAttentionScores = int64_t{1} << 22;
+
 // The runtime's fused attention (compressor/runtime/ops/attention.h: scores, softmax and weighted
 // values per block of queries in cache, causal blocks reading only the keys they see, spread over
 // the kernel threads), one sequence at a time. LibTorch 1.13 has no fused attention on the CPU; its
 // matmul-mask-softmax-matmul chain moves [B, H, T, T] scores through memory five times on one
 // thread and took half of a SmolLM2 block's forward.
-// Scores (B·H·T·T) from which the fused attention runs on every core: SmolLM2's calibration
-// batches (8 × 9 × 512²) do, a 128-token prompt (9 × 128²) does not.
-constexpr int64_t kParallelAttentionScores = int64_t{1} << 22;
-
 torch::Tensor attention_fused(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3), KV = k.size(1);
   const auto qt = q.transpose(1, 2).contiguous();  // [B, T, H, hd]: the runtime's [tokens, heads · hd]
@@ -156,8 +156,8 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t time, int64_t head_d
 
 torch::Tensor apply_rope(torch::Tensor x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
-  if (x.dim() == 4 && x.stride(3) == 1 && x.size(2) == cos.size(0) && cos.is_contiguous() && sin.is_contiguous() &&
-      float32_without_grad({x, cos, sin})) {
+  if (x.dim() == 4 && x.stride(3) == 1 && cos.dim() == 2 && cos.sizes() == sin.sizes() && x.size(2) == cos.size(0) &&
+      x.size(3) == cos.size(1) && cos.is_contiguous() && sin.is_contiguous() && float32_without_grad({x, cos, sin})) {
     // In place, one pass: the LibTorch expression below makes six passes and four temporaries.
     const int64_t B = x.size(0), H = x.size(1), T = x.size(2), hd = x.size(3);
     float* base = x.data_ptr<float>();
