@@ -1,0 +1,335 @@
+#include "compressor/runtime/kernels/cuda/device_kernels.h"
+
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "compressor/runtime/kernels/cuda/element_codec.h"
+
+namespace compressor::runtime::cuda {
+
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// Kernel launches report their errors through cudaGetLastError.
+void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+int64_t blocks_for(int64_t items, int64_t per_block) { return (items + per_block - 1) / per_block; }
+
+// ---- weights --------------------------------------------------------------------------------
+
+__device__ __forceinline__ int64_t unit_of(const WeightView& w, int64_t r, int64_t c) {
+  return (w.scale_rows == 1 ? 0 : r) * w.scale_cols +
+         (w.scale_cols == 1 ? 0 : w.g_idx ? static_cast<int64_t>(w.g_idx[c]) : c / w.group_size);
+}
+
+// W[r, c] as stored, decoded: the scalar references' arithmetic (element_codec.h).
+template <ElementKind K>
+__device__ __forceinline__ float decode(const WeightView& w, int64_t r, int64_t c) {
+  if constexpr (K == ElementKind::f32) {
+    return static_cast<const float*>(w.data)[r * w.cols + c];
+  } else if constexpr (K == ElementKind::f16) {
+    return fp16_bits_to_float(static_cast<const uint16_t*>(w.data)[r * w.cols + c]);
+  } else if constexpr (K == ElementKind::bf16) {
+    return bf16_bits_to_float(static_cast<const uint16_t*>(w.data)[r * w.cols + c]);
+  } else if constexpr (K == ElementKind::fp8_e4m3) {
+    return fp8_e4m3_to_float(static_cast<const uint8_t*>(w.data)[r * w.cols + c]) * w.scale[unit_of(w, r, c)];
+  } else {
+    const int32_t q = K == ElementKind::packed
+                          ? packed_code(static_cast<const uint32_t*>(w.data) + r * w.words_per_row, c, w.num_bits)
+                          : static_cast<int32_t>(static_cast<const int8_t*>(w.data)[r * w.cols + c]);
+    const int64_t u = unit_of(w, r, c);
+    return dequantize_int(q, IntParams{w.scale[u], w.zero_point ? w.zero_point[u] : 0});
+  }
+}
+
+template <ElementKind K>
+__global__ void dequantize_kernel(WeightView w, float* out) {
+  const int64_t total = w.rows * w.cols;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = decode<K>(w, i / w.cols, i % w.cols);
+  }
+}
+
+// ---- the input as the activation scheme sees it ----------------------------------------------
+
+constexpr int kRowThreads = 256;
+
+// Block-wide min and max of per-thread values (every thread gets the result).
+__device__ void block_range(float& lo, float& hi) {
+  __shared__ float s_lo[kRowThreads / 32], s_hi[kRowThreads / 32];
+  for (int off = 16; off > 0; off /= 2) {
+    lo = fminf(lo, __shfl_xor_sync(0xFFFFFFFFu, lo, off));
+    hi = fmaxf(hi, __shfl_xor_sync(0xFFFFFFFFu, hi, off));
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    s_lo[warp] = lo;
+    s_hi[warp] = hi;
+  }
+  __syncthreads();
+  lo = s_lo[0];
+  hi = s_hi[0];
+  for (int i = 1; i < kRowThreads / 32; ++i) {
+    lo = fminf(lo, s_lo[i]);
+    hi = fmaxf(hi, s_hi[i]);
+  }
+  __syncthreads();
+}
+
+// ranges[2t], ranges[2t+1] = min and max of row t of x, widened to include 0 (one block per row).
+__global__ void row_ranges_kernel(const float* x, int64_t cols, float* ranges) {
+  const float* row = x + blockIdx.x * cols;
+  float lo = 0, hi = 0;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    lo = fminf(lo, row[c]);
+    hi = fmaxf(hi, row[c]);
+  }
+  block_range(lo, hi);
+  if (threadIdx.x == 0) {
+    ranges[2 * blockIdx.x] = lo;
+    ranges[2 * blockIdx.x + 1] = hi;
+  }
+}
+
+// Every row's range replaced by the whole tensor's (one block).
+__global__ void tensor_range_kernel(int64_t n, float* ranges) {
+  float lo = 0, hi = 0;
+  for (int64_t t = threadIdx.x; t < n; t += blockDim.x) {
+    lo = fminf(lo, ranges[2 * t]);
+    hi = fmaxf(hi, ranges[2 * t + 1]);
+  }
+  block_range(lo, hi);
+  for (int64_t t = threadIdx.x; t < n; t += blockDim.x) {
+    ranges[2 * t] = lo;
+    ranges[2 * t + 1] = hi;
+  }
+}
+
+// out[t, i] = q(x[t, order ? order[i] : i]) under the scheme (one block per row).
+__global__ void prepare_input_kernel(InputView in, const float* x, int64_t cols, const float* ranges, float* out) {
+  const int64_t t = blockIdx.x;
+  const float* row = x + t * cols;
+  float* dst = out + t * cols;
+  const bool integer = in.scheme == InputScheme::int_token || in.scheme == InputScheme::int_tensor ||
+                       in.scheme == InputScheme::int_static;
+  IntParams ip;
+  float fp8 = 1;
+  switch (in.scheme) {
+    case InputScheme::int_token:
+    case InputScheme::int_tensor: ip = int_params(ranges[2 * t], ranges[2 * t + 1], in.num_bits, in.symmetric); break;
+    case InputScheme::int_static: ip = IntParams{in.static_scale, in.static_zero_point}; break;
+    case InputScheme::fp8_token:
+    case InputScheme::fp8_tensor: fp8 = fp8_scale(ranges[2 * t], ranges[2 * t + 1]); break;
+    case InputScheme::fp8_static: fp8 = in.static_scale; break;
+    case InputScheme::none: break;
+  }
+  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float v = row[in.input_order ? in.input_order[i] : i];
+    if (in.scheme == InputScheme::none) {
+      dst[i] = v;
+    } else if (integer) {
+      dst[i] = dequantize_int(quantize_int(v, ip, in.num_bits), ip);
+    } else {
+      dst[i] = fp8_e4m3_to_float(float_to_fp8_e4m3(v / fp8)) * fp8;
+    }
+  }
+}
+
+bool needs_ranges(InputScheme s) {
+  return s == InputScheme::int_token || s == InputScheme::int_tensor || s == InputScheme::fp8_token ||
+         s == InputScheme::fp8_tensor;
+}
+
+bool prepares_input(const InputView& in) { return in.scheme != InputScheme::none || in.input_order != nullptr; }
+
+// ---- the products ---------------------------------------------------------------------------
+
+constexpr int kGemvMaxTokens = 8;
+constexpr int kGemvWarps = 8;
+
+// Decode (n ≤ 8 tokens): one warp per output row, each lane a strided share of the columns; each
+// weight element is decoded once and multiplied into every token.
+template <ElementKind K>
+__global__ void gemv_kernel(WeightView w, const float* x, int n, float* y) {
+  const int64_t r = blockIdx.x * static_cast<int64_t>(kGemvWarps) + threadIdx.x / 32;
+  if (r >= w.rows) return;
+  const int lane = threadIdx.x % 32;
+  float acc[kGemvMaxTokens] = {};
+  for (int64_t c = lane; c < w.cols; c += 32) {
+    const float v = decode<K>(w, r, c);
+#pragma unroll
+    for (int t = 0; t < kGemvMaxTokens; ++t) {
+      if (t < n) acc[t] += v * x[t * w.cols + c];
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kGemvMaxTokens; ++t) {
+    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
+  }
+  if (lane == 0) {
+    const float b = w.bias ? w.bias[r] : 0.0f;
+    for (int t = 0; t < n; ++t) y[t * w.rows + r] = acc[t] + b;
+  }
+}
+
+// Prompts: 64 tokens × 64 output rows per block of 256 threads, 4 × 4 outputs per thread, over
+// slices of 16 columns; each weight element of the tile is decoded once into shared memory.
+constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
+
+template <ElementKind K>
+__global__ void gemm_kernel(WeightView w, const float* x, int64_t n, float* y) {
+  __shared__ float xs[kTileK][kTileM + 4];
+  __shared__ float ws[kTileK][kTileN + 4];
+  const int64_t t0 = blockIdx.y * static_cast<int64_t>(kTileM);
+  const int64_t r0 = blockIdx.x * static_cast<int64_t>(kTileN);
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;  // outputs rows r0 + 4tx.., tokens t0 + 4ty..
+  float acc[4][4] = {};
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kTileK) {
+    for (int i = threadIdx.x; i < kTileK * kTileM; i += blockDim.x) {
+      const int m = i / kTileK, k = i % kTileK;  // consecutive threads along k: coalesced x rows
+      const int64_t t = t0 + m, c = k0 + k;
+      xs[k][m] = (t < n && c < w.cols) ? x[t * w.cols + c] : 0.0f;
+      const int64_t r = r0 + m;
+      ws[k][m] = (r < w.rows && c < w.cols) ? decode<K>(w, r, c) : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kTileK; ++k) {
+      float a[4], b[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        a[i] = xs[k][ty * 4 + i];
+        b[i] = ws[k][tx * 4 + i];
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+      }
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + ty * 4 + i;
+    if (t >= n) continue;
+    for (int j = 0; j < 4; ++j) {
+      const int64_t r = r0 + tx * 4 + j;
+      if (r < w.rows) y[t * w.rows + r] = acc[i][j] + (w.bias ? w.bias[r] : 0.0f);
+    }
+  }
+}
+
+template <ElementKind K>
+void run_product(const WeightView& w, const float* x, int64_t n, float* y) {
+  if (n <= kGemvMaxTokens) {
+    gemv_kernel<K><<<static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32>>>(w, x, static_cast<int>(n), y);
+    check_launch("gemv_kernel");
+    return;
+  }
+  const dim3 grid(static_cast<unsigned>(blocks_for(w.rows, kTileN)), static_cast<unsigned>(blocks_for(n, kTileM)));
+  gemm_kernel<K><<<grid, 256>>>(w, x, n, y);
+  check_launch("gemm_kernel");
+}
+
+template <ElementKind K>
+void run_dequantize(const WeightView& w, float* out) {
+  const int64_t blocks = std::min<int64_t>(blocks_for(w.rows * w.cols, 256), 65535);
+  dequantize_kernel<K><<<static_cast<unsigned>(blocks), 256>>>(w, out);
+  check_launch("dequantize_kernel");
+}
+
+}  // namespace
+
+int device_count() noexcept {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // no driver or no device: clear the sticky error, report none
+    return 0;
+  }
+  return n;
+}
+
+std::string device_description(int device) {
+  cudaDeviceProp p{};
+  check(cudaGetDeviceProperties(&p, device), "cudaGetDeviceProperties");
+  char buf[384];
+  std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
+                static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+void* device_alloc(size_t bytes) {
+  void* p = nullptr;
+  if (bytes == 0) return nullptr;
+  check(cudaMalloc(&p, bytes), "cudaMalloc");
+  return p;
+}
+
+void device_free(void* p) noexcept {
+  if (p) cudaFree(p);
+}
+
+void copy_to_device(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+}
+
+void copy_to_host(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to the host");
+}
+
+void device_synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+
+size_t linear_scratch_bytes(const WeightView& w, const InputView& in, int64_t n) {
+  size_t bytes = 0;
+  if (prepares_input(in)) bytes += static_cast<size_t>(n * w.cols) * sizeof(float);
+  if (needs_ranges(in.scheme)) bytes += static_cast<size_t>(2 * n) * sizeof(float);
+  return bytes;
+}
+
+void launch_linear(const WeightView& w, const InputView& in, const float* x, int64_t n, float* y, void* scratch) {
+  if (n <= 0) return;
+  const float* input = x;
+  if (prepares_input(in)) {
+    auto* prepared = static_cast<float*>(scratch);
+    float* ranges = prepared + n * w.cols;
+    if (needs_ranges(in.scheme)) {
+      row_ranges_kernel<<<static_cast<unsigned>(n), kRowThreads>>>(x, w.cols, ranges);
+      check_launch("row_ranges_kernel");
+      if (in.scheme == InputScheme::int_tensor || in.scheme == InputScheme::fp8_tensor) {
+        tensor_range_kernel<<<1, kRowThreads>>>(n, ranges);
+        check_launch("tensor_range_kernel");
+      }
+    }
+    prepare_input_kernel<<<static_cast<unsigned>(n), kRowThreads>>>(in, x, w.cols, ranges, prepared);
+    check_launch("prepare_input_kernel");
+    input = prepared;
+  }
+  switch (w.kind) {
+    case ElementKind::f32: return run_product<ElementKind::f32>(w, input, n, y);
+    case ElementKind::f16: return run_product<ElementKind::f16>(w, input, n, y);
+    case ElementKind::bf16: return run_product<ElementKind::bf16>(w, input, n, y);
+    case ElementKind::packed: return run_product<ElementKind::packed>(w, input, n, y);
+    case ElementKind::int_bytes: return run_product<ElementKind::int_bytes>(w, input, n, y);
+    case ElementKind::fp8_e4m3: return run_product<ElementKind::fp8_e4m3>(w, input, n, y);
+  }
+}
+
+void launch_dequantize(const WeightView& w, float* out) {
+  switch (w.kind) {
+    case ElementKind::f32: return run_dequantize<ElementKind::f32>(w, out);
+    case ElementKind::f16: return run_dequantize<ElementKind::f16>(w, out);
+    case ElementKind::bf16: return run_dequantize<ElementKind::bf16>(w, out);
+    case ElementKind::packed: return run_dequantize<ElementKind::packed>(w, out);
+    case ElementKind::int_bytes: return run_dequantize<ElementKind::int_bytes>(w, out);
+    case ElementKind::fp8_e4m3: return run_dequantize<ElementKind::fp8_e4m3>(w, out);
+  }
+}
+
+}  // namespace compressor::runtime::cuda
