@@ -57,6 +57,10 @@ class DeviceLinear {
   void forward(const float* x, int64_t n, float* y, void* scratch) const;
   // The weight decoded into out[rows, cols] (device), in the stored column order.
   void dequantize(float* out) const;
+  // The stored weight, and where its stored columns came from (null: in order), for the ops that
+  // read it as a table (the embedding lookup).
+  const WeightView& view() const { return view_; }
+  const int32_t* input_order() const { return input_.input_order; }
 
  private:
   std::string name_;

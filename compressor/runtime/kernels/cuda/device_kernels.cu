@@ -1,52 +1,17 @@
 #include "compressor/runtime/kernels/cuda/device_kernels.h"
 
-#include <cuda_runtime.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 
+#include "compressor/runtime/kernels/cuda/cuda_check.cuh"
 #include "compressor/runtime/kernels/cuda/element_codec.h"
+#include "compressor/runtime/kernels/cuda/weight_decode.cuh"
 
 namespace compressor::runtime::cuda {
 
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
-// Kernel launches report their errors through cudaGetLastError.
-void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
-
-int64_t blocks_for(int64_t items, int64_t per_block) { return (items + per_block - 1) / per_block; }
-
-// ---- weights --------------------------------------------------------------------------------
-
-__device__ __forceinline__ int64_t unit_of(const WeightView& w, int64_t r, int64_t c) {
-  return (w.scale_rows == 1 ? 0 : r) * w.scale_cols +
-         (w.scale_cols == 1 ? 0 : w.g_idx ? static_cast<int64_t>(w.g_idx[c]) : c / w.group_size);
-}
-
-// W[r, c] as stored, decoded: the scalar references' arithmetic (element_codec.h).
-template <ElementKind K>
-__device__ __forceinline__ float decode(const WeightView& w, int64_t r, int64_t c) {
-  if constexpr (K == ElementKind::f32) {
-    return static_cast<const float*>(w.data)[r * w.cols + c];
-  } else if constexpr (K == ElementKind::f16) {
-    return fp16_bits_to_float(static_cast<const uint16_t*>(w.data)[r * w.cols + c]);
-  } else if constexpr (K == ElementKind::bf16) {
-    return bf16_bits_to_float(static_cast<const uint16_t*>(w.data)[r * w.cols + c]);
-  } else if constexpr (K == ElementKind::fp8_e4m3) {
-    return fp8_e4m3_to_float(static_cast<const uint8_t*>(w.data)[r * w.cols + c]) * w.scale[unit_of(w, r, c)];
-  } else {
-    const int32_t q = K == ElementKind::packed
-                          ? packed_code(static_cast<const uint32_t*>(w.data) + r * w.words_per_row, c, w.num_bits)
-                          : static_cast<int32_t>(static_cast<const int8_t*>(w.data)[r * w.cols + c]);
-    const int64_t u = unit_of(w, r, c);
-    return dequantize_int(q, IntParams{w.scale[u], w.zero_point ? w.zero_point[u] : 0});
-  }
-}
 
 template <ElementKind K>
 __global__ void dequantize_kernel(WeightView w, float* out) {
@@ -229,19 +194,19 @@ __global__ void gemm_kernel(WeightView w, const float* x, int64_t n, float* y) {
 template <ElementKind K>
 void run_product(const WeightView& w, const float* x, int64_t n, float* y) {
   if (n <= kGemvMaxTokens) {
-    gemv_kernel<K><<<static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32>>>(w, x, static_cast<int>(n), y);
+    COMPRESSOR_LAUNCH(gemv_kernel<K>, static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32)(w, x, static_cast<int>(n), y);
     check_launch("gemv_kernel");
     return;
   }
   const dim3 grid(static_cast<unsigned>(blocks_for(w.rows, kTileN)), static_cast<unsigned>(blocks_for(n, kTileM)));
-  gemm_kernel<K><<<grid, 256>>>(w, x, n, y);
+  COMPRESSOR_LAUNCH(gemm_kernel<K>, grid, 256)(w, x, n, y);
   check_launch("gemm_kernel");
 }
 
 template <ElementKind K>
 void run_dequantize(const WeightView& w, float* out) {
   const int64_t blocks = std::min<int64_t>(blocks_for(w.rows * w.cols, 256), 65535);
-  dequantize_kernel<K><<<static_cast<unsigned>(blocks), 256>>>(w, out);
+  COMPRESSOR_LAUNCH(dequantize_kernel<K>, static_cast<unsigned>(blocks), 256)(w, out);
   check_launch("dequantize_kernel");
 }
 
@@ -284,6 +249,10 @@ void copy_to_host(void* dst, const void* src, size_t bytes) {
   if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to the host");
 }
 
+void copy_on_device(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy on the device");
+}
+
 void device_synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
 size_t linear_scratch_bytes(const WeightView& w, const InputView& in, int64_t n) {
@@ -300,14 +269,14 @@ void launch_linear(const WeightView& w, const InputView& in, const float* x, int
     auto* prepared = static_cast<float*>(scratch);
     float* ranges = prepared + n * w.cols;
     if (needs_ranges(in.scheme)) {
-      row_ranges_kernel<<<static_cast<unsigned>(n), kRowThreads>>>(x, w.cols, ranges);
+      COMPRESSOR_LAUNCH(row_ranges_kernel, static_cast<unsigned>(n), kRowThreads)(x, w.cols, ranges);
       check_launch("row_ranges_kernel");
       if (in.scheme == InputScheme::int_tensor || in.scheme == InputScheme::fp8_tensor) {
-        tensor_range_kernel<<<1, kRowThreads>>>(n, ranges);
+        COMPRESSOR_LAUNCH(tensor_range_kernel, 1, kRowThreads)(n, ranges);
         check_launch("tensor_range_kernel");
       }
     }
-    prepare_input_kernel<<<static_cast<unsigned>(n), kRowThreads>>>(in, x, w.cols, ranges, prepared);
+    COMPRESSOR_LAUNCH(prepare_input_kernel, static_cast<unsigned>(n), kRowThreads)(in, x, w.cols, ranges, prepared);
     check_launch("prepare_input_kernel");
     input = prepared;
   }

@@ -58,6 +58,7 @@ void* device_alloc(size_t bytes);
 void device_free(void* p) noexcept;
 void copy_to_device(void* dst, const void* src, size_t bytes);
 void copy_to_host(void* dst, const void* src, size_t bytes);
+void copy_on_device(void* dst, const void* src, size_t bytes);
 void device_synchronize();
 
 // Scratch the linear needs for an input of n rows: the prepared input [n, cols] when the scheme
