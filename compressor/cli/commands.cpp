@@ -62,6 +62,9 @@ int run_cli(int argc, char** argv) {
                  "auto (default): runtime for an artifact of GPT-2 or Llama, torch otherwise; runtime: the artifact "
                  "executed as stored by compressor's runtime; torch: the weights dequantized into the LibTorch model")
       ->check(CLI::IsMember({"auto", "torch", "runtime"}));
+  ev->add_option("--device", eval_args.device,
+                 "cpu (default), or cuda: the runtime engine on CUDA device 0 (needs a build that found nvcc, and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
 
   CalibrateArgs calibrate_args;
   auto* calibrate = app.add_subcommand(

@@ -18,6 +18,9 @@
 #include "compressor/runtime/perplexity.h"
 #include "formats/artifact.h"
 #include "formats/hf_config.h"
+#if defined(COMPRESSOR_HAVE_CUDA)
+#include "compressor/runtime/kernels/cuda/cuda_decoder.h"
+#endif
 
 namespace compressor::cli {
 
@@ -79,10 +82,37 @@ void print_perplexity(const EvalArgs& args, const eval::PerplexityResult& r, int
   std::printf("%s on %s: perplexity %.4f, bits/byte %.4f (%lld tokens scored, window %lld, stride %lld%s)\n",
               args.model.c_str(), args.text.c_str(), r.perplexity(), r.bits_per_byte(),
               static_cast<long long>(r.tokens), static_cast<long long>(seq_len), static_cast<long long>(stride),
-              args.engine == "runtime" ? ", runtime" : ", LibTorch");
+              args.engine != "runtime" ? ", LibTorch" : args.device == "cuda" ? ", runtime on cuda" : ", runtime");
+}
+
+// BadInput naming --device when it asks for a device this build or machine does not have.
+void check_device(const EvalArgs& args) {
+  if (args.device == "cpu") return;
+#if defined(COMPRESSOR_HAVE_CUDA)
+  if (runtime::cuda::device_count() == 0) {
+    throw BadInput("--device", "cuda: no CUDA device answers on this machine (no GPU, or no driver)");
+  }
+#else
+  throw BadInput("--device", "cuda: this build has no CUDA kernels (nvcc was not found when it was configured)");
+#endif
+}
+
+// The runtime's perplexity on the device the flags name (check_device passed).
+runtime::RuntimePerplexity runtime_perplexity(const EvalArgs& args, const runtime::Decoder& model,
+                                              const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride) {
+  base::ProgressBar bar;
+  const auto progress = [&](int64_t d, int64_t t) { bar.update("eval", d, t); };
+  if (args.device == "cpu") return runtime::perplexity(model, tokens, seq_len, stride, progress);
+#if defined(COMPRESSOR_HAVE_CUDA)
+  const runtime::cuda::CudaDecoder gpu(model);
+  return runtime::perplexity(gpu, tokens, seq_len, stride, progress);
+#else
+  throw InternalError("--device", "cuda without CUDA kernels passed check_device");
+#endif
 }
 
 int eval_runtime(const EvalArgs& args) {
+  check_device(args);
   const std::filesystem::path dir = args.model;
   auto model = runtime::Decoder::load(dir);
   auto tok = calibration::tokenizer_for(model->config().vocab_size, dir);
@@ -90,8 +120,7 @@ int eval_runtime(const EvalArgs& args) {
   int64_t bytes = 0;
   const auto ids = calibration::load_text_tokens(args.text, *tok, args.max_bytes, "--text", &bytes).to(torch::kInt32).contiguous();
   const std::vector<int32_t> tokens(ids.data_ptr<int32_t>(), ids.data_ptr<int32_t>() + ids.numel());
-  base::ProgressBar bar;
-  const auto rr = runtime::perplexity(*model, tokens, seq_len, stride, [&](int64_t d, int64_t t) { bar.update("eval", d, t); });
+  const auto rr = runtime_perplexity(args, *model, tokens, seq_len, stride);
   eval::PerplexityResult r;
   r.nll_sum = rr.nll_sum;
   r.tokens = rr.tokens;
@@ -115,6 +144,10 @@ int eval_model(const EvalArgs& given) {
   const std::filesystem::path dir = args.model;
   if (args.engine == "auto") args.engine = auto_engine(dir);
   if (args.engine == "runtime") return eval_runtime(args);  // the runtime verifies the artifact itself
+  if (args.device != "cpu") {
+    throw BadInput("--device", args.device + " runs the runtime engine only (--engine runtime, on an artifact of GPT-2 or "
+                                             "Llama); this is the " + args.engine + " engine");
+  }
   if (formats::has_manifest(dir)) formats::verify_artifact(dir);
   auto model = model::load_model(dir);
   auto tok = calibration::tokenizer_for(*model, dir);

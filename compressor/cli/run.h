@@ -19,6 +19,8 @@ struct EvalArgs {
   // torch: dequantized into LibTorch; runtime: executed as stored; auto: runtime for an artifact
   // of an architecture it executes (GPT-2, Llama), torch otherwise
   std::string engine = "auto";
+  // cpu, or cuda: the runtime engine on CUDA device 0 (a build with nvcc and a GPU)
+  std::string device = "cpu";
 };
 
 int run_recipe(const RunArgs& args, bool quiet);  // returns 0; throws GateFailed / BadInput

@@ -255,3 +255,59 @@ TEST_CASE("runtime: a corrupt tensor, a newer format_version and a missing scale
   CHECK(m.code == 2);
   CHECK_THAT(m.err, Catch::Contains("transformer.h.1.mlp.c_fc.weight_scale' is missing"));
 }
+
+namespace {
+
+// An int4 g16 artifact of the workspace's tiny model, and `eval --engine runtime` on it with --device.
+CliResult eval_on_device(const Workspace& w, const fs::path& artifact, const std::string& engine,
+                         const std::string& device) {
+  return run_cli({"eval", artifact.string(), "--text", w.text.string(), "--seq-len", "32", "--stride", "16", "--engine",
+                  engine, "--device", device});
+}
+
+fs::path int4_artifact(Workspace& w) {
+  auto spec = w.spec();
+  spec.pass = "quantization: {config_groups: {g: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: "
+              "false, strategy: group, group_size: 16}}}}";
+  spec.output = w.dir / "int4";
+  const auto r = run_cli({"run", w.write_recipe(spec, "int4.yaml").string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  return spec.output;
+}
+
+bool has_cuda_device(const CliResult& r) { return r.all().find("no CUDA device") == std::string::npos &&
+                                                  r.all().find("no CUDA kernels") == std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("eval --device cuda gives the CPU runtime's perplexity on a GPU", "[cli][runtime][cuda]") {
+  auto w = make_workspace("runtime-cuda", {}, /*train_steps=*/10);
+  const auto artifact = int4_artifact(w);
+  const auto gpu = eval_on_device(w, artifact, "runtime", "cuda");
+  if (!has_cuda_device(gpu)) {
+    WARN("skipped: no CUDA device (or a build without CUDA): " << gpu.err);
+    return;
+  }
+  INFO(gpu.all());
+  REQUIRE(gpu.code == 0);
+  CHECK_THAT(gpu.out, Catch::Contains("runtime on cuda"));
+  CHECK(printed_perplexity(gpu) == Approx(eval(artifact, w.text, "runtime")).epsilon(1e-4));
+}
+
+TEST_CASE("eval --device cuda without a GPU, or with the LibTorch engine, is a located error", "[cli][runtime][cuda]") {
+  auto w = make_workspace("runtime-cuda-bad", {}, /*train_steps=*/0);
+  const auto artifact = int4_artifact(w);
+  const auto torch = eval_on_device(w, artifact, "torch", "cuda");
+  INFO(torch.all());
+  CHECK(torch.code == 2);
+  CHECK_THAT(torch.err, Catch::Contains("--device") && Catch::Contains("runtime engine only"));
+  const auto gpu = eval_on_device(w, artifact, "runtime", "cuda");
+  if (has_cuda_device(gpu)) {
+    WARN("skipped: this machine has a CUDA device, so --device cuda is no error here");
+    return;
+  }
+  INFO(gpu.all());
+  CHECK(gpu.code == 2);
+  CHECK_THAT(gpu.err, Catch::Contains("--device") && Catch::Contains("cuda"));
+}
