@@ -143,3 +143,28 @@ TEST_CASE("cuda DeviceLinear refuses an activation scheme it cannot execute, nam
   w.input_args->group_size = 8;
   CHECK_THROWS_WITH(cuda::DeviceLinear(w), Catch::Contains("model.layers.0.mlp.up_proj") && Catch::Contains("cannot be executed"));
 }
+
+TEST_CASE("cuda W8A8 multiplies int8 codes as integers and equals the fake-quant reference", "[cuda]") {
+  if (!have_device()) return;
+  std::mt19937 rng(19);
+  for (const auto& [rows, cols, n] : kShapes) {
+    for (bool per_tensor : {false, true}) {
+      for (bool asym : {false, true}) {
+        CAPTURE(rows, cols, n, per_tensor, asym);
+        Owned own;
+        const auto w = w8a8_case(rows, cols, per_tensor, asym, own, rng);
+        const cuda::DeviceLinear d(w);
+        REQUIRE(d.integer_product());
+        const auto x = random_input(n, cols, rng);
+        CHECK(nmse(cuda::linear(d, x), reference(w, x)) <= 1e-10);
+      }
+    }
+  }
+  // A width that is not a multiple of 4 bytes takes the float path, with the same result.
+  Owned own;
+  const auto w = w8a8_case(9, 30, false, true, own, rng);
+  const cuda::DeviceLinear d(w);
+  CHECK_FALSE(d.integer_product());
+  const auto x = random_input(3, 30, rng);
+  CHECK(nmse(cuda::linear(d, x), reference(w, x)) <= 1e-10);
+}

@@ -111,6 +111,7 @@ DeviceLinear::DeviceLinear(const LinearWeight& w) : name_(w.name) {
     }
     if (!w.input_order.empty()) input_order_ = upload_vector(w.input_order);
     if (!w.bias.empty()) bias_ = DeviceBuffer::upload(w.bias.data(), w.bias.size() * sizeof(float));
+    if (!w.code_sums.empty()) code_sums_ = upload_vector(w.code_sums);
     return 0;
   });
   view_.data = data_.get();
@@ -118,11 +119,13 @@ DeviceLinear::DeviceLinear(const LinearWeight& w) : name_(w.name) {
   view_.zero_point = static_cast<const int32_t*>(zero_point_.get());
   view_.g_idx = static_cast<const int32_t*>(g_idx_.get());
   view_.bias = static_cast<const float*>(bias_.get());
+  view_.code_sums = static_cast<const int32_t*>(code_sums_.get());
   input_.input_order = static_cast<const int32_t*>(input_order_.get());
 }
 
 size_t DeviceLinear::device_bytes() const {
-  return data_.bytes() + scale_.bytes() + zero_point_.bytes() + g_idx_.bytes() + input_order_.bytes() + bias_.bytes();
+  return data_.bytes() + scale_.bytes() + zero_point_.bytes() + g_idx_.bytes() + input_order_.bytes() + bias_.bytes() +
+         code_sums_.bytes();
 }
 
 void DeviceLinear::forward(const float* x, int64_t n, float* y, void* scratch) const {

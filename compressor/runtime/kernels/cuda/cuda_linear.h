@@ -48,7 +48,7 @@ class DeviceLinear {
   int64_t rows() const { return view_.rows; }
   int64_t cols() const { return view_.cols; }
   const std::string& name() const { return name_; }
-  // Device memory the weight holds (codes, scales, zero points, indices, bias).
+  // Device memory the weight holds (codes, scales, zero points, indices, bias, code sums).
   size_t device_bytes() const;
 
   // y[n, rows] = q(x[n, cols]) · Wᵀ + b with x and y in device memory; `scratch` holds
@@ -61,12 +61,14 @@ class DeviceLinear {
   // read it as a table (the embedding lookup).
   const WeightView& view() const { return view_; }
   const int32_t* input_order() const { return input_.input_order; }
+  // Whether forward multiplies integer codes (W8A8 with __dp4a) rather than dequantized floats.
+  bool integer_product() const { return cuda::integer_product(view_, input_); }
 
  private:
   std::string name_;
   WeightView view_;
   InputView input_;
-  DeviceBuffer data_, scale_, zero_point_, g_idx_, input_order_, bias_;
+  DeviceBuffer data_, scale_, zero_point_, g_idx_, input_order_, bias_, code_sums_;
 };
 
 // Host-memory wrappers for tests and benches: copy in, run, copy back (synchronous).

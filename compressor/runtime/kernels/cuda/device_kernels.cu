@@ -107,6 +107,25 @@ __global__ void prepare_input_kernel(InputView in, const float* x, int64_t cols,
   }
 }
 
+// The row's integer input parameters under the scheme (ranges as row_ranges_kernel leaves them).
+__device__ IntParams input_params(const InputView& in, const float* ranges, int64_t t) {
+  if (in.scheme == InputScheme::int_static) return IntParams{in.static_scale, in.static_zero_point};
+  return int_params(ranges[2 * t], ranges[2 * t + 1], in.num_bits, in.symmetric);
+}
+
+// codes[t, i] = the 8-bit code of x[t, order ? order[i] : i] and params[t] its row's parameters
+// (one block per row): the integer product's input.
+__global__ void quantize_codes_kernel(InputView in, const float* x, int64_t cols, const float* ranges, int8_t* codes,
+                                      IntParams* params) {
+  const int64_t t = blockIdx.x;
+  const IntParams ip = input_params(in, ranges, t);
+  if (threadIdx.x == 0) params[t] = ip;
+  const float* row = x + t * cols;
+  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+    codes[t * cols + i] = static_cast<int8_t>(quantize_int(row[in.input_order ? in.input_order[i] : i], ip, 8));
+  }
+}
+
 bool needs_ranges(InputScheme s) {
   return s == InputScheme::int_token || s == InputScheme::int_tensor || s == InputScheme::fp8_token ||
          s == InputScheme::fp8_tensor;
@@ -191,6 +210,86 @@ __global__ void gemm_kernel(WeightView w, const float* x, int64_t n, float* y) {
   }
 }
 
+// ---- W8A8: int8 codes times int8 codes -----------------------------------------------------
+
+// y[t, r] = s_x[t] · s_w[r] · (Σ q_x q_w − z_x[t] · Σ q_w) + b[r]: the fake-quant product, whose
+// integer part is exact here.
+__device__ __forceinline__ float integer_output(const WeightView& w, const IntParams& p, int32_t acc, int64_t r) {
+  const float ws = w.scale[w.scale_rows == 1 ? 0 : r];
+  const int32_t centred = acc - p.zero_point * w.code_sums[r];
+  return p.scale * ws * static_cast<float>(centred) + (w.bias ? w.bias[r] : 0.0f);
+}
+
+__global__ void gemv_int8_kernel(WeightView w, const int8_t* codes, const IntParams* params, int n, float* y) {
+  const int64_t r = blockIdx.x * static_cast<int64_t>(kGemvWarps) + threadIdx.x / 32;
+  if (r >= w.rows) return;
+  const int lane = threadIdx.x % 32;
+  const int64_t words = w.cols / 4;
+  const auto* wrow = reinterpret_cast<const int32_t*>(static_cast<const int8_t*>(w.data) + r * w.cols);
+  int32_t acc[kGemvMaxTokens] = {};
+  for (int64_t c = lane; c < words; c += 32) {
+    const int32_t b = wrow[c];
+#pragma unroll
+    for (int t = 0; t < kGemvMaxTokens; ++t) {
+      if (t < n) acc[t] = __dp4a(reinterpret_cast<const int32_t*>(codes + t * w.cols)[c], b, acc[t]);
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kGemvMaxTokens; ++t) {
+    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
+  }
+  if (lane == 0) {
+    for (int t = 0; t < n; ++t) y[t * w.rows + r] = integer_output(w, params[t], acc[t], r);
+  }
+}
+
+// As gemm_kernel, on 4-byte words of codes: 16 words (64 columns) per slice.
+constexpr int kTileWords = 16;
+
+__global__ void gemm_int8_kernel(WeightView w, const int8_t* codes, const IntParams* params, int64_t n, float* y) {
+  __shared__ int32_t xs[kTileWords][kTileM + 1];
+  __shared__ int32_t ws[kTileWords][kTileN + 1];
+  const int64_t t0 = blockIdx.y * static_cast<int64_t>(kTileM);
+  const int64_t r0 = blockIdx.x * static_cast<int64_t>(kTileN);
+  const int64_t words = w.cols / 4;
+  const auto* xw = reinterpret_cast<const int32_t*>(codes);
+  const auto* ww = static_cast<const int32_t*>(w.data);
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  int32_t acc[4][4] = {};
+  for (int64_t k0 = 0; k0 < words; k0 += kTileWords) {
+    for (int i = threadIdx.x; i < kTileWords * kTileM; i += blockDim.x) {
+      const int m = i / kTileWords, k = i % kTileWords;
+      const int64_t c = k0 + k, t = t0 + m, r = r0 + m;
+      xs[k][m] = (t < n && c < words) ? xw[t * words + c] : 0;
+      ws[k][m] = (r < w.rows && c < words) ? ww[r * words + c] : 0;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kTileWords; ++k) {
+      int32_t a[4], b[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        a[i] = xs[k][ty * 4 + i];
+        b[i] = ws[k][tx * 4 + i];
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = __dp4a(a[i], b[j], acc[i][j]);
+      }
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + ty * 4 + i;
+    if (t >= n) continue;
+    for (int j = 0; j < 4; ++j) {
+      const int64_t r = r0 + tx * 4 + j;
+      if (r < w.rows) y[t * w.rows + r] = integer_output(w, params[t], acc[i][j], r);
+    }
+  }
+}
+
 template <ElementKind K>
 void run_product(const WeightView& w, const float* x, int64_t n, float* y) {
   if (n <= kGemvMaxTokens) {
@@ -255,27 +354,69 @@ void copy_on_device(void* dst, const void* src, size_t bytes) {
 
 void device_synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
+bool integer_product(const WeightView& w, const InputView& in) {
+  const bool int8_input = (in.scheme == InputScheme::int_token || in.scheme == InputScheme::int_tensor ||
+                           in.scheme == InputScheme::int_static) &&
+                          in.num_bits == 8;
+  return int8_input && w.kind == ElementKind::int_bytes && w.num_bits == 8 && !w.zero_point && w.scale_cols == 1 &&
+         w.code_sums && w.cols % 4 == 0;
+}
+
+namespace {
+
+// Scratch layout: [prepared input: n·cols floats, or codes: n·cols bytes rounded to 16, then n
+// IntParams] then [2n range floats].
+size_t input_bytes(const WeightView& w, const InputView& in, int64_t n) {
+  if (integer_product(w, in)) {
+    return (static_cast<size_t>(n * w.cols) + 15) / 16 * 16 + static_cast<size_t>(n) * sizeof(IntParams);
+  }
+  return prepares_input(in) ? static_cast<size_t>(n * w.cols) * sizeof(float) : 0;
+}
+
+void compute_ranges(const WeightView& w, const InputView& in, const float* x, int64_t n, float* ranges) {
+  if (!needs_ranges(in.scheme)) return;
+  COMPRESSOR_LAUNCH(row_ranges_kernel, static_cast<unsigned>(n), kRowThreads)(x, w.cols, ranges);
+  check_launch("row_ranges_kernel");
+  if (in.scheme == InputScheme::int_tensor || in.scheme == InputScheme::fp8_tensor) {
+    COMPRESSOR_LAUNCH(tensor_range_kernel, 1, kRowThreads)(n, ranges);
+    check_launch("tensor_range_kernel");
+  }
+}
+
+void run_integer_product(const WeightView& w, const InputView& in, const float* x, int64_t n, float* y, void* scratch) {
+  auto* codes = static_cast<int8_t*>(scratch);
+  auto* params = reinterpret_cast<IntParams*>(codes + (static_cast<size_t>(n * w.cols) + 15) / 16 * 16);
+  auto* ranges = reinterpret_cast<float*>(static_cast<char*>(scratch) + input_bytes(w, in, n));
+  compute_ranges(w, in, x, n, ranges);
+  COMPRESSOR_LAUNCH(quantize_codes_kernel, static_cast<unsigned>(n), kRowThreads)(in, x, w.cols, ranges, codes, params);
+  check_launch("quantize_codes_kernel");
+  if (n <= kGemvMaxTokens) {
+    COMPRESSOR_LAUNCH(gemv_int8_kernel, static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32)(
+        w, codes, params, static_cast<int>(n), y);
+    check_launch("gemv_int8_kernel");
+    return;
+  }
+  const dim3 grid(static_cast<unsigned>(blocks_for(w.rows, kTileN)), static_cast<unsigned>(blocks_for(n, kTileM)));
+  COMPRESSOR_LAUNCH(gemm_int8_kernel, grid, 256)(w, codes, params, n, y);
+  check_launch("gemm_int8_kernel");
+}
+
+}  // namespace
+
 size_t linear_scratch_bytes(const WeightView& w, const InputView& in, int64_t n) {
-  size_t bytes = 0;
-  if (prepares_input(in)) bytes += static_cast<size_t>(n * w.cols) * sizeof(float);
+  size_t bytes = input_bytes(w, in, n);
   if (needs_ranges(in.scheme)) bytes += static_cast<size_t>(2 * n) * sizeof(float);
   return bytes;
 }
 
 void launch_linear(const WeightView& w, const InputView& in, const float* x, int64_t n, float* y, void* scratch) {
   if (n <= 0) return;
+  if (integer_product(w, in)) return run_integer_product(w, in, x, n, y, scratch);
   const float* input = x;
   if (prepares_input(in)) {
     auto* prepared = static_cast<float*>(scratch);
     float* ranges = prepared + n * w.cols;
-    if (needs_ranges(in.scheme)) {
-      COMPRESSOR_LAUNCH(row_ranges_kernel, static_cast<unsigned>(n), kRowThreads)(x, w.cols, ranges);
-      check_launch("row_ranges_kernel");
-      if (in.scheme == InputScheme::int_tensor || in.scheme == InputScheme::fp8_tensor) {
-        COMPRESSOR_LAUNCH(tensor_range_kernel, 1, kRowThreads)(n, ranges);
-        check_launch("tensor_range_kernel");
-      }
-    }
+    compute_ranges(w, in, x, n, ranges);
     COMPRESSOR_LAUNCH(prepare_input_kernel, static_cast<unsigned>(n), kRowThreads)(in, x, w.cols, ranges, prepared);
     check_launch("prepare_input_kernel");
     input = prepared;

@@ -35,6 +35,7 @@ struct WeightView {
   int64_t scale_rows = 1, scale_cols = 1, group_size = 0;
   const int32_t* g_idx = nullptr;       // [cols] or null
   const float* bias = nullptr;          // [rows] or null
+  const int32_t* code_sums = nullptr;   // int_bytes with 8 bits: each row's Σ codes (the integer GEMM's zero-point term)
 };
 
 // How the input is quantized and dequantized before the product, as the fake-quant model does
@@ -67,8 +68,13 @@ size_t linear_scratch_bytes(const WeightView& w, const InputView& in, int64_t n)
 
 // y[n, w.rows] = q(x[n, w.cols]) · Wᵀ + b. `scratch` holds linear_scratch_bytes(w, in, n) bytes
 // (null when that is 0). n ≤ 8 runs the GEMV kernel (one warp per output row, every token at once),
-// larger n the tiled GEMM that decodes each weight tile into shared memory.
+// larger n the tiled GEMM that decodes each weight tile into shared memory. W8A8 (int8 codes with
+// one scale per row or tensor and no zero point, 8-bit integer inputs, a width that is a multiple
+// of 4) multiplies the codes as integers instead (__dp4a, exact int32 sums), scaling once per output.
 void launch_linear(const WeightView& w, const InputView& in, const float* x, int64_t n, float* y, void* scratch);
+
+// Whether launch_linear takes the integer path for this weight and input scheme.
+bool integer_product(const WeightView& w, const InputView& in);
 
 // out[w.rows, w.cols] = W, decoded (the FP8 and integer dequantization kernels).
 void launch_dequantize(const WeightView& w, float* out);

@@ -94,6 +94,15 @@ T __shfl_down_sync(unsigned, T v, unsigned delta) {
   return ::compressor::cuda_emulation::shfl(v, lane + delta < 32 ? lane + delta : lane);
 }
 
+// c + the dot product of a's and b's four signed bytes.
+inline int __dp4a(int a, int b, int c) {
+  for (int i = 0; i < 4; ++i) {
+    c += static_cast<int>(static_cast<int8_t>(static_cast<uint32_t>(a) >> (8 * i))) *
+         static_cast<int>(static_cast<int8_t>(static_cast<uint32_t>(b) >> (8 * i)));
+  }
+  return c;
+}
+
 // ---- the runtime API the .cu files call -------------------------------------------------------------
 enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidValue = 1 };
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
