@@ -164,9 +164,7 @@ void Decoder::attention_block(const DecoderLayer& l, size_t index, const std::ve
     v = columns(qkv, 2 * c.hidden_size, c.hidden_size);
   } else {
     OpTimer t(profile, Op::qkv);
-    q = linear(*l.q, h);
-    k = linear(*l.k, h);
-    v = linear(*l.v, h);
+    linear_group({&*l.q, &*l.k, &*l.v}, h, {&q, &k, &v});
   }
   Matrix attended;
   if (segments.size() == 1) {
@@ -205,8 +203,7 @@ void Decoder::mlp_block(const DecoderLayer& l, Matrix& x, OpProfile* profile) co
   {
     OpTimer t(profile, Op::mlp_in);
     if (l.gate) {
-      a = linear(*l.gate, h);
-      up = linear(l.up, h);
+      linear_group({&*l.gate, &l.up}, h, {&a, &up});
     } else {
       a = linear(l.up, h);
     }

@@ -268,6 +268,44 @@ TEST_CASE("runtime gemv_limbs equals linear_ref for 1 to 8 tokens: int4 and int8
   CHECK_FALSE(gemv_limbs_supports(make_weight("int3-g8-asym", 4, 128, own, rng, 64)));  // 3-bit codes
 }
 
+TEST_CASE("runtime linear_group runs weights that share an input as each alone: one prepared token for q, k, v", "[runtime]") {
+  std::mt19937 rng(31);
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym", "int8-g8-sym", "dense"}) {
+    for (int64_t n : {1, 3, 8, 9}) {
+      CAPTURE(kind, n);
+      Owned a_own, b_own, c_own;
+      // Three weights of one scheme and width, different heights (q 37 rows, k and v 12 and 5).
+      const auto q = make_weight(kind, 37, 192, a_own, rng, 64);
+      auto k = make_weight(kind, 12, 192, b_own, rng, 64);
+      k.bias = FloatVector(12, -1.5f);
+      const auto v = make_weight(kind, 5, 192, c_own, rng, 64);
+      Matrix x(n, 192);
+      std::normal_distribution<float> normal(0, 1);
+      for (auto& e : x.data) e = normal(rng);
+      Matrix yq, yk, yv;
+      linear_group({&q, &k, &v}, x, {&yq, &yk, &yv});
+      for (const auto& [w, y] : {std::pair<const LinearWeight*, Matrix*>{&q, &yq}, {&k, &yk}, {&v, &yv}}) {
+        Matrix alone;
+        linear(*w, x, alone);
+        REQUIRE(y->rows == alone.rows);
+        REQUIRE(y->cols == alone.cols);
+        CHECK(nmse(*y, alone) <= 1e-12);
+      }
+      if (kind == "int4-g8-sym" && gemv_limbs_supports(q)) CHECK(gemv_limbs_group_supports({&q, &k, &v}));
+    }
+  }
+  // Weights of different schemes or widths go one by one (the group kernel refuses them).
+  Owned a_own, b_own;
+  const auto g64 = make_weight("int4-g8-sym", 8, 192, a_own, rng, 64);
+  const auto g32 = make_weight("int4-g8-sym", 8, 192, b_own, rng, 32);
+  CHECK_FALSE(gemv_limbs_group_supports({&g64, &g32}));
+  Matrix x(1, 192), y64, y32, alone;
+  std::fill(x.data.begin(), x.data.end(), 0.5f);
+  linear_group({&g64, &g32}, x, {&y64, &y32});
+  linear(g32, x, alone);
+  CHECK(nmse(y32, alone) <= 1e-12);
+}
+
 TEST_CASE("runtime gemm_int8 (oneDNN) equals linear_ref for prompts of W8A8 tokens: per channel and per tensor, symmetric and asymmetric activations, static scales, a reused output",
           "[runtime]") {
   std::mt19937 rng(29);

@@ -250,22 +250,29 @@ void row_kernel(const LinearWeight& w, const Geometry& g, const uint8_t* prepare
   for (int t = 0; t < N; ++t) y.row(t)[r] = _mm512_reduce_add_ps(total[t]) * token_scale[t] + bias;
 }
 
+// Every row of every weight (blocks of 16 rows, the weights one after another) over the threads.
 template <int Bits, int N>
-void run_bits(const LinearWeight& w, const Geometry& g, const uint8_t* prepared, const float* scale, Matrix& y) {
-  const int64_t blocks = (w.rows + 15) / 16;
-  const bool symmetric = w.zero_point.empty();
+void run_bits(const std::vector<const LinearWeight*>& ws, const Geometry& g, const uint8_t* prepared,
+              const float* scale, const std::vector<Matrix*>& ys) {
+  const bool symmetric = ws.front()->zero_point.empty();
   auto kernel = symmetric ? (g.split ? row_kernel<Bits, N, true, true> : row_kernel<Bits, N, true, false>)
                           : (g.split ? row_kernel<Bits, N, false, true> : row_kernel<Bits, N, false, false>);
+  std::vector<int64_t> first_block(ws.size() + 1, 0);  // weight i's blocks: [first_block[i], first_block[i + 1])
+  for (size_t i = 0; i < ws.size(); ++i) first_block[i + 1] = first_block[i] + (ws[i]->rows + 15) / 16;
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) {
-    for (int64_t r = b * 16; r < std::min(w.rows, b * 16 + 16); ++r) kernel(w, g, prepared, scale, y, r);
+  for (int64_t b = 0; b < first_block.back(); ++b) {
+    const size_t i = static_cast<size_t>(std::upper_bound(first_block.begin(), first_block.end(), b) - first_block.begin() - 1);
+    const LinearWeight& w = *ws[i];
+    const int64_t r0 = (b - first_block[i]) * 16;
+    for (int64_t r = r0; r < std::min(w.rows, r0 + 16); ++r) kernel(w, g, prepared, scale, *ys[i], r);
   }
 }
 
 template <int N>
-void run(const LinearWeight& w, const Geometry& g, const uint8_t* prepared, const float* scale, Matrix& y) {
-  if (g.bits == 4) return run_bits<4, N>(w, g, prepared, scale, y);
-  run_bits<8, N>(w, g, prepared, scale, y);
+void run(const std::vector<const LinearWeight*>& ws, const Geometry& g, const uint8_t* prepared, const float* scale,
+         const std::vector<Matrix*>& ys) {
+  if (g.bits == 4) return run_bits<4, N>(ws, g, prepared, scale, ys);
+  run_bits<8, N>(ws, g, prepared, scale, ys);
 }
 
 }  // namespace
@@ -281,24 +288,43 @@ bool gemv_limbs_supports(const LinearWeight& w) {
   return unit % chunk_cols == 0;
 }
 
-void gemv_limbs(const LinearWeight& w, const Matrix& x, Matrix& y) {
-  if (x.rows < 1 || x.rows > kMaxGemvTokens || x.cols != w.cols) {
-    throw InternalError("gemv_limbs", w.name + ": " + std::to_string(x.rows) + " tokens of " + std::to_string(x.cols) + " columns");
+bool gemv_limbs_group_supports(const std::vector<const LinearWeight*>& ws) {
+  if (ws.empty()) return false;
+  const LinearWeight& a = *ws.front();
+  for (const LinearWeight* w : ws) {
+    if (!gemv_limbs_supports(*w) || w->cols != a.cols || w->args.num_bits != a.args.num_bits ||
+        unit_cols(*w) != unit_cols(a) || w->zero_point.empty() != a.zero_point.empty()) {
+      return false;
+    }
   }
-  const Geometry g(w);
+  return true;
+}
+
+void gemv_limbs_group(const std::vector<const LinearWeight*>& ws, const Matrix& x, const std::vector<Matrix*>& ys) {
+  const LinearWeight& first = *ws.front();
+  if (x.rows < 1 || x.rows > kMaxGemvTokens || x.cols != first.cols || ys.size() != ws.size()) {
+    throw InternalError("gemv_limbs", first.name + ": " + std::to_string(x.rows) + " tokens of " +
+                                          std::to_string(x.cols) + " columns for " + std::to_string(ws.size()) + " weights");
+  }
+  const Geometry g(first);
   thread_local std::vector<uint8_t, AlignedAllocator<uint8_t>> prepared;
   prepared.resize(static_cast<size_t>(x.rows * g.token_bytes));
   float scale[kMaxGemvTokens];
   for (int64_t t = 0; t < x.rows; ++t) {
-    if (!prepare_token(g, w.zero_point.empty(), x.row(t), x.cols, prepared.data() + t * g.token_bytes, scale[t])) {
-      return gemv_avx512_supports(w) ? gemv_avx512(w, x, y) : linear_ref(w, x, y);
+    if (!prepare_token(g, first.zero_point.empty(), x.row(t), x.cols, prepared.data() + t * g.token_bytes, scale[t])) {
+      for (size_t i = 0; i < ws.size(); ++i) {
+        gemv_avx512_supports(*ws[i]) ? gemv_avx512(*ws[i], x, *ys[i]) : linear_ref(*ws[i], x, *ys[i]);
+      }
+      return;
     }
   }
-  y = Matrix(x.rows, w.rows);
+  for (size_t i = 0; i < ws.size(); ++i) *ys[i] = Matrix(x.rows, ws[i]->rows);
   with_token_count(x.rows, [&](auto n) {
     constexpr int N = decltype(n)::value;
-    run<N>(w, g, prepared.data(), scale, y);
+    run<N>(ws, g, prepared.data(), scale, ys);
   });
 }
+
+void gemv_limbs(const LinearWeight& w, const Matrix& x, Matrix& y) { gemv_limbs_group({&w}, x, {&y}); }
 
 }  // namespace compressor::runtime

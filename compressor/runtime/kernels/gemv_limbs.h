@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "compressor/runtime/linear_weight.h"
 #include "compressor/runtime/matrix.h"
@@ -33,5 +34,14 @@ bool gemv_limbs_supports(const LinearWeight& w);
 // x: [n ≤ kMaxGemvTokens, w.cols] -> y: [n, w.rows]. A token with no finite nonzero largest value
 // (all zeros, or inf/NaN) runs through gemv_avx512 instead, which gives what float arithmetic gives.
 void gemv_limbs(const LinearWeight& w, const Matrix& x, Matrix& y);
+
+// Several weights that read the same input (q, k and v; gate and up) in one call: the token is
+// prepared once and every weight's rows are shared out in one parallel loop, where separate calls
+// would prepare it once each and let the threads meet (and wait for each other) once each. Whether
+// gemv_limbs_group can run `ws`: each is supported and they share bits, width, scale unit and
+// symmetry (so one prepared token serves them all).
+bool gemv_limbs_group_supports(const std::vector<const LinearWeight*>& ws);
+// ys[i] = x · ws[i]ᵀ (+ bias) for each i; the same results as gemv_limbs on each.
+void gemv_limbs_group(const std::vector<const LinearWeight*>& ws, const Matrix& x, const std::vector<Matrix*>& ys);
 
 }  // namespace compressor::runtime

@@ -64,6 +64,15 @@ void linear_as_stored(const LinearWeight& w, const Matrix& x, Matrix& y) {
 
 }  // namespace
 
+void linear_group(const std::vector<const LinearWeight*>& ws, const Matrix& x, const std::vector<Matrix*>& ys) {
+  if (ws.size() != ys.size()) throw InternalError("linear_group", "weights and outputs differ in number");
+  const bool in_order = std::all_of(ws.begin(), ws.end(), [](const LinearWeight* w) { return w->input_order.empty(); });
+  if (kernel_set() == "auto" && x.rows <= kMaxGemvTokens && in_order && gemv_limbs_group_supports(ws)) {
+    return gemv_limbs_group(ws, x, ys);
+  }
+  for (size_t i = 0; i < ws.size(); ++i) linear(*ws[i], x, *ys[i]);
+}
+
 void linear(const LinearWeight& w, const Matrix& x, Matrix& y) {
   if (w.input_order.empty()) return linear_as_stored(w, x, y);
   // Columns sorted by activation-ordered group at load: the input follows the same order.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "compressor/runtime/linear_weight.h"
 #include "compressor/runtime/matrix.h"
@@ -23,6 +24,11 @@ inline constexpr int64_t kMaxChunkedGemvTokens = 16;
 const std::string& kernel_set();
 
 void linear(const LinearWeight& w, const Matrix& x, Matrix& y);
+// Several weights that read the same x (q, k, v; gate, up): ys[i] = x · ws[i]ᵀ (+ bias), as
+// linear() on each gives, in one kernel call where the kernel can share the input's preparation
+// and one parallel loop between them (gemv_limbs_group: decode of W4A16 / W8A16), else one by one.
+void linear_group(const std::vector<const LinearWeight*>& ws, const Matrix& x, const std::vector<Matrix*>& ys);
+
 // The same, returning y.
 inline Matrix linear(const LinearWeight& w, const Matrix& x) {
   Matrix y;
