@@ -109,6 +109,9 @@ int run_cli(int argc, char** argv) {
   generate->add_option("--top-p", gen.sampling.top_p, "sample among the smallest set whose probability reaches p (default 1)");
   generate->add_option("--repetition-penalty", gen.sampling.repetition_penalty, "CTRL penalty on tokens already seen (default 1: none)");
   generate->add_option("--seed", gen.sampling.seed, "seed of the sampler (default 0)");
+  generate->add_option("--device", gen.device,
+                       "cpu (default), or cuda: one prompt run by the CUDA decoder on GPU 0 (a build that found nvcc, and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
 
   EmbedArgs embed_args;
   auto* embed = app.add_subcommand("embed", "sentence embeddings of each line of a text with a BERT artifact or checkpoint "

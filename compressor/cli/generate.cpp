@@ -10,8 +10,12 @@
 #include "calibration/tokenizer_for.h"
 #include "compressor/base/atomic_file.h"
 #include "compressor/base/error.h"
+#include "compressor/cli/device_flag.h"
 #include "compressor/runtime/decoder.h"
 #include "compressor/runtime/generate.h"
+#if defined(COMPRESSOR_HAVE_CUDA)
+#include "compressor/runtime/kernels/cuda/cuda_decoder.h"
+#endif
 
 namespace compressor::cli {
 
@@ -34,7 +38,8 @@ std::vector<std::string> read_prompts(const std::string& file) {
   return prompts;
 }
 
-int stream_one(const runtime::Decoder& model, const tokenizers::Tokenizer& tok, const std::string& text_prompt,
+template <class Model>
+int stream_one(const Model& model, const tokenizers::Tokenizer& tok, const std::string& text_prompt,
                const std::vector<int32_t>& prompt, const GenerateArgs& args) {
   std::fputs(text_prompt.c_str(), stdout);
   std::fflush(stdout);
@@ -78,6 +83,7 @@ int generate_text(const GenerateArgs& args) {
   if (args.batch < 1) throw BadInput("--batch", "must be >= 1, got " + std::to_string(args.batch));
   const std::vector<std::string> texts = args.prompts_file.empty() ? args.prompts : read_prompts(args.prompts_file);
   if (texts.empty()) throw BadInput("--prompt", "give the text to continue (--prompt TEXT, or --prompts FILE)");
+  check_device(args.device);
   const std::filesystem::path dir = args.model;
   const auto model = runtime::Decoder::load(dir);
   const auto tok = calibration::tokenizer_for(model->config().vocab_size, dir);
@@ -85,6 +91,15 @@ int generate_text(const GenerateArgs& args) {
   for (const auto& t : texts) {
     const auto ids = tok->encode(t);
     prompts.emplace_back(ids.begin(), ids.end());
+  }
+  if (args.device == "cuda") {
+    if (prompts.size() != 1) throw BadInput("--device", "cuda runs one prompt at a time; " + std::to_string(prompts.size()) + " given");
+#if defined(COMPRESSOR_HAVE_CUDA)
+    const runtime::cuda::CudaDecoder gpu(*model);
+    return stream_one(gpu, *tok, texts[0], prompts[0], args);
+#else
+    throw InternalError("--device", "cuda without CUDA kernels passed check_device");
+#endif
   }
   if (prompts.size() == 1) return stream_one(*model, *tok, texts[0], prompts[0], args);
 

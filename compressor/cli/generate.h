@@ -14,6 +14,7 @@ struct GenerateArgs {
   int64_t batch = 8;
   int64_t max_tokens = 64;
   runtime::SamplingOptions sampling;
+  std::string device = "cpu";  // cuda: one prompt, run by the CUDA decoder on GPU 0
 };
 
 // One prompt: streams it and its continuation to stdout as tokens come, then a summary line

@@ -5,6 +5,7 @@
 #include "calibration/dataset.h"
 #include "calibration/tokenizer_for.h"
 #include "compressor/base/error.h"
+#include "compressor/cli/device_flag.h"
 #include "compressor/cli/window_flags.h"
 #include "compressor/eval/gate.h"
 #include "compressor/eval/perplexity.h"
@@ -85,18 +86,6 @@ void print_perplexity(const EvalArgs& args, const eval::PerplexityResult& r, int
               args.engine != "runtime" ? ", LibTorch" : args.device == "cuda" ? ", runtime on cuda" : ", runtime");
 }
 
-// BadInput naming --device when it asks for a device this build or machine does not have.
-void check_device(const EvalArgs& args) {
-  if (args.device == "cpu") return;
-#if defined(COMPRESSOR_HAVE_CUDA)
-  if (runtime::cuda::device_count() == 0) {
-    throw BadInput("--device", "cuda: no CUDA device answers on this machine (no GPU, or no driver)");
-  }
-#else
-  throw BadInput("--device", "cuda: this build has no CUDA kernels (nvcc was not found when it was configured)");
-#endif
-}
-
 // The runtime's perplexity on the device the flags name (check_device passed).
 runtime::RuntimePerplexity runtime_perplexity(const EvalArgs& args, const runtime::Decoder& model,
                                               const std::vector<int32_t>& tokens, int64_t seq_len, int64_t stride) {
@@ -112,7 +101,7 @@ runtime::RuntimePerplexity runtime_perplexity(const EvalArgs& args, const runtim
 }
 
 int eval_runtime(const EvalArgs& args) {
-  check_device(args);
+  check_device(args.device);
   const std::filesystem::path dir = args.model;
   auto model = runtime::Decoder::load(dir);
   auto tok = calibration::tokenizer_for(model->config().vocab_size, dir);

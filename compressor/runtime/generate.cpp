@@ -7,11 +7,19 @@
 
 namespace compressor::runtime {
 
-GenerateResult generate(const Decoder& model, const std::vector<int32_t>& prompt, int64_t max_tokens,
-                        const SamplingOptions& sampling, const std::function<bool(int32_t)>& on_token) {
-  std::function<bool(size_t, int32_t)> each;
-  if (on_token) each = [&](size_t, int32_t t) { return on_token(t); };
-  return generate_batch(model, {prompt}, max_tokens, sampling, each).front();
+int64_t token_budget(const std::vector<int32_t>& prompt, int64_t max_tokens, int64_t max_positions,
+                     const std::string& which) {
+  const auto n = static_cast<int64_t>(prompt.size());
+  if (n == 0) throw BadInput(which, "is empty: generation needs at least one token");
+  if (n >= max_positions) {
+    throw BadInput(which, std::to_string(n) + " tokens leave no room in the model's context of " +
+                              std::to_string(max_positions) + " positions");
+  }
+  return std::min(max_tokens, max_positions - n);
+}
+
+bool is_eos(const DecoderConfig& c, int32_t token) {
+  return std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), token) != c.eos_token_ids.end();
 }
 
 std::vector<GenerateResult> generate_batch(const Decoder& model, const std::vector<std::vector<int32_t>>& prompts,
@@ -30,13 +38,8 @@ std::vector<GenerateResult> generate_batch(const Decoder& model, const std::vect
   seqs.reserve(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     const std::string which = prompts.size() > 1 ? "--prompt " + std::to_string(i + 1) : "--prompt";
+    const int64_t budget = token_budget(prompts[i], max_tokens, c.max_positions, which);
     const auto n = static_cast<int64_t>(prompts[i].size());
-    if (n == 0) throw BadInput(which, "is empty: generation needs at least one token");
-    if (n >= c.max_positions) {
-      throw BadInput(which, std::to_string(n) + " tokens leave no room in the model's context of " +
-                                std::to_string(c.max_positions) + " positions");
-    }
-    const int64_t budget = std::min(max_tokens, c.max_positions - n);
     seqs.push_back({model.new_state(n + budget), Sampler(sampling), prompts[i], budget, budget < 1});
   }
   std::vector<GenerateResult> results(prompts.size());
@@ -59,7 +62,7 @@ std::vector<GenerateResult> generate_batch(const Decoder& model, const std::vect
       const int32_t t = q.sampler.next(logits.row(static_cast<int64_t>(s)), logits.cols, q.history);
       r.tokens.push_back(t);
       q.history.push_back(t);
-      if (std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), t) != c.eos_token_ids.end()) {
+      if (is_eos(c, t)) {
         r.stopped_at_eos = true;
         continue;
       }

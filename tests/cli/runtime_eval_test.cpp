@@ -310,4 +310,9 @@ TEST_CASE("eval --device cuda without a GPU, or with the LibTorch engine, is a l
   INFO(gpu.all());
   CHECK(gpu.code == 2);
   CHECK_THAT(gpu.err, Catch::Contains("--device") && Catch::Contains("cuda"));
+  const auto gen = run_cli({"generate", artifact.string(), "--prompt", "In the beginning", "--device", "cuda"});
+  INFO(gen.all());
+  CHECK(gen.code == 2);
+  CHECK_THAT(gen.err, Catch::Contains("--device") && Catch::Contains("cuda"));
+  CHECK(gen.out.empty());
 }

@@ -8,6 +8,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/runtime/decoder.h"
+#include "compressor/runtime/generate.h"
 #include "compressor/runtime/kernels/cuda/cuda_decoder.h"
 #include "tests/test_util.h"
 
@@ -58,5 +59,23 @@ TEST_CASE("cuda decoder equals the CPU decoder on a prompt and on cached decode 
     const int32_t bad = static_cast<int32_t>(vocab);
     CHECK_THROWS_WITH(gpu.forward(&bad, 1, gpu_state), Catch::Contains("outside the vocabulary"));
     CHECK(gpu_state.length == 12);
+  }
+}
+
+TEST_CASE("generate on the CUDA decoder gives the CPU decoder's greedy tokens", "[cuda]") {
+  if (cuda::device_count() == 0) {
+    WARN("skipped: no CUDA device answers (cudaGetDeviceCount)");
+    return;
+  }
+  for (const char* name : {"tiny-gpt2", "tiny-llama"}) {
+    CAPTURE(name);
+    const auto cpu = Decoder::load(test_util::source_dir() / "tests/golden" / name);
+    const cuda::CudaDecoder gpu(*cpu);
+    const std::vector<int32_t> prompt = {5, 9, 2, 7};
+    const SamplingOptions greedy;
+    const auto on_cpu = generate(*cpu, prompt, 6, greedy);
+    const auto on_gpu = generate(gpu, prompt, 6, greedy);
+    CHECK(on_gpu.tokens == on_cpu.tokens);
+    CHECK(on_gpu.tokens.size() == 6);
   }
 }
