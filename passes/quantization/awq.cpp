@@ -10,7 +10,7 @@ namespace compressor::passes {
 namespace {
 
 torch::Tensor fake_quantize(const torch::Tensor& w, const WeightQuantOptions& o, const std::string& name) {
-  return formats::dequantize(quantize_weight(w, o, name));
+  return fake_quantize_weight(w, o, name);
 }
 
 // Σ_rows Δ H Δᵀ in float64.

@@ -7,6 +7,7 @@
 #include "compressor/quant/encoding.h"
 #include "compressor/quant/fp8_codec.h"
 #include "compressor/quant/int_codec.h"
+#include "formats/quantized_tensor.h"
 
 namespace compressor::passes {
 
@@ -95,6 +96,38 @@ model::QuantizedWeight quantize_weight(const torch::Tensor& weight, const Weight
     });
   }
   return q;
+}
+
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight, const WeightQuantOptions& o, const std::string& tensor) {
+  torch::NoGradGuard no_grad;
+  const auto& a = o.args;
+  const bool fast = a.type == quant::QuantType::integer && a.observer == "minmax" && weight.dim() == 2 &&
+                    (a.strategy == quant::Strategy::group || a.strategy == quant::Strategy::channel ||
+                     a.strategy == quant::Strategy::tensor);
+  if (!fast) return formats::dequantize(quantize_weight(weight, o, tensor));
+  quant::check(a, tensor);
+  const auto w = weight.detach().to(torch::kFloat32).contiguous();
+  const int64_t rows = w.size(0), cols = w.size(1);
+  if (!torch::isfinite(w).all().item<bool>()) throw BadInput(tensor, "the weight has NaN or Inf values; cannot quantize it");
+  quant::weight_layout(a, o.format, rows, cols, tensor);  // checks the group against the width
+  const int64_t width = a.strategy == quant::Strategy::group ? a.group_size : a.strategy == quant::Strategy::channel ? cols : rows * cols;
+  const auto units = w.reshape({-1, width});
+  const auto lo = std::get<0>(units.min(1)).contiguous(), hi = std::get<0>(units.max(1)).contiguous();
+  const int64_t n = units.size(0);
+  auto scale = torch::empty({n, 1}, torch::kFloat32), zero = torch::empty({n, 1}, torch::kFloat32);
+  const float* lo_p = lo.data_ptr<float>();
+  const float* hi_p = hi.data_ptr<float>();
+  float* scale_p = scale.data_ptr<float>();
+  float* zero_p = zero.data_ptr<float>();
+  for (int64_t u = 0; u < n; ++u) {
+    const auto p = quant::int_qparams(lo_p[u], hi_p[u], a.num_bits, a.symmetric, o.scale_dtype);
+    scale_p[u] = p.scale;
+    zero_p[u] = static_cast<float>(p.zero_point);
+  }
+  // quantize_int: nearbyint(x / scale + zero) clamped; dequantize_int: (q − zero) · scale.
+  const auto q = (units / scale + zero).round().clamp(static_cast<double>(quant::int_qmin(a.num_bits)),
+                                                     static_cast<double>(quant::int_qmax(a.num_bits)));
+  return ((q - zero) * scale).reshape({rows, cols});
 }
 
 }  // namespace compressor::passes

@@ -25,4 +25,12 @@ struct WeightQuantOptions {
 // observer the args' type cannot use (mse with FP8).
 model::QuantizedWeight quantize_weight(const torch::Tensor& w, const WeightQuantOptions& o, const std::string& tensor);
 
+// The weight quantize_weight would store, dequantized: formats::dequantize(quantize_weight(...)),
+// bit for bit. Integer schemes with the minmax observer (what AWQ's grid and clipping searches
+// score dozens of times per weight) take whole-tensor ops instead of the element-by-element
+// references: the same ranges (min and max are exact), the same qparams (quant::int_qparams per
+// unit), the same float32 operations in the same order, so the same values; other schemes go the
+// long way. BadInput as quantize_weight.
+torch::Tensor fake_quantize_weight(const torch::Tensor& w, const WeightQuantOptions& o, const std::string& tensor);
+
 }  // namespace compressor::passes

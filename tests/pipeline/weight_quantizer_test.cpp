@@ -88,3 +88,40 @@ TEST_CASE("weight quantizer: error within half a step, zeros stay zero, mse neve
   CHECK_THROWS_WITH(passes::quantize_weight(bad, o, "model.layers.1.mlp.up_proj"),
                     Catch::Contains("model.layers.1.mlp.up_proj") && Catch::Contains("NaN or Inf"));
 }
+
+TEST_CASE("fake_quantize_weight equals dequantize(quantize_weight) bit for bit for every integer strategy", "[quantization]") {
+  torch::manual_seed(9);
+  auto w = torch::randn({24, 96}) * 0.1;
+  w[3] = 0.0;   // an all-zero row: the epsilon scale
+  w[7] = 0.25;  // an all-equal row
+  w.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 96, 5)}, 0.0);
+  w[11][13] = 40.0f;  // an outlier: its group's step is large
+  for (int bits : {2, 3, 4, 8}) {
+    for (bool sym : {true, false}) {
+      for (auto strategy : {quant::Strategy::group, quant::Strategy::channel, quant::Strategy::tensor}) {
+        for (auto sd : {quant::ScaleDtype::f32, quant::ScaleDtype::f16, quant::ScaleDtype::bf16}) {
+          CAPTURE(bits, sym, static_cast<int>(strategy), static_cast<int>(sd));
+          passes::WeightQuantOptions o;
+          o.args.num_bits = bits;
+          o.args.symmetric = sym;
+          o.args.strategy = strategy;
+          if (strategy == quant::Strategy::group) o.args.group_size = 32;
+          o.scale_dtype = sd;
+          o.format = bits == 8 && sym ? "int-quantized" : "pack-quantized";
+          const auto slow = formats::dequantize(passes::quantize_weight(w, o, "w"));
+          const auto fast = passes::fake_quantize_weight(w, o, "w");
+          REQUIRE(fast.sizes() == slow.sizes());
+          CHECK(torch::equal(fast, slow));
+        }
+      }
+    }
+  }
+  passes::WeightQuantOptions o;
+  o.args.num_bits = 4;
+  o.args.strategy = quant::Strategy::group;
+  o.args.group_size = 32;
+  auto bad = w.clone();
+  bad[0][0] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(passes::fake_quantize_weight(bad, o, "model.layers.0.mlp.up_proj"),
+                    Catch::Contains("model.layers.0.mlp.up_proj") && Catch::Contains("NaN"));
+}
