@@ -163,6 +163,27 @@ __global__ void gemv_kernel(WeightView w, const float* x, int n, float* y) {
   }
 }
 
+// One slice of a tile: acc[i][j] = mac(xs[k][4·ty + i], ws[k][4·tx + j], acc[i][j]) for every k,
+// the 4 × 4 outputs of thread (tx, ty) (the float and the int8 GEMM alike).
+template <class T, int K, int M, class Mac>
+__device__ __forceinline__ void tile_product(const T (&xs)[K][M], const T (&ws)[K][M], T (&acc)[4][4], int tx, int ty,
+                                             Mac mac) {
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    T a[4], b[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      a[i] = xs[k][ty * 4 + i];
+      b[i] = ws[k][tx * 4 + i];
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc[i][j] = mac(a[i], b[j], acc[i][j]);
+    }
+  }
+}
+
 // Prompts: 64 tokens × 64 output rows per block of 256 threads, 4 × 4 outputs per thread, over
 // slices of 16 columns; each weight element of the tile is decoded once into shared memory.
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
@@ -184,20 +205,7 @@ __global__ void gemm_kernel(WeightView w, const float* x, int64_t n, float* y) {
       ws[k][m] = (r < w.rows && c < w.cols) ? decode<K>(w, r, c) : 0.0f;
     }
     __syncthreads();
-#pragma unroll
-    for (int k = 0; k < kTileK; ++k) {
-      float a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        a[i] = xs[k][ty * 4 + i];
-        b[i] = ws[k][tx * 4 + i];
-      }
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
-      }
-    }
+    tile_product(xs, ws, acc, tx, ty, [](float a, float b, float c) { return c + a * b; });
     __syncthreads();
   }
   for (int i = 0; i < 4; ++i) {
@@ -264,20 +272,7 @@ __global__ void gemm_int8_kernel(WeightView w, const int8_t* codes, const IntPar
       ws[k][m] = (r < w.rows && c < words) ? ww[r * words + c] : 0;
     }
     __syncthreads();
-#pragma unroll
-    for (int k = 0; k < kTileWords; ++k) {
-      int32_t a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        a[i] = xs[k][ty * 4 + i];
-        b[i] = ws[k][tx * 4 + i];
-      }
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = __dp4a(a[i], b[j], acc[i][j]);
-      }
-    }
+    tile_product(xs, ws, acc, tx, ty, [](int32_t a, int32_t b, int32_t c) { return __dp4a(a, b, c); });
     __syncthreads();
   }
   for (int i = 0; i < 4; ++i) {
