@@ -168,3 +168,27 @@ TEST_CASE("cuda W8A8 multiplies int8 codes as integers and equals the fake-quant
   const auto x = random_input(3, 30, rng);
   CHECK(nmse(cuda::linear(d, x), reference(w, x)) <= 1e-10);
 }
+
+TEST_CASE("cuda int4 decode by whole words: groups of 8 to 64, one scale per row, a last word of fewer codes", "[cuda]") {
+  if (!have_device()) return;
+  std::mt19937 rng(23);
+  for (const std::string kind : {"int4-g8-sym", "int4-g8-asym"}) {
+    for (const auto& [rows, cols, group] : {std::tuple<int64_t, int64_t, int64_t>{37, 576, 64}, {9, 96, 32}, {33, 40, 8},
+                                           {5, 44, 0}, {3, 3, 0}}) {
+      for (int64_t n : {1, 2, 8}) {
+        CAPTURE(kind, rows, cols, group, n);
+        Owned own;
+        auto w = make_weight(kind, rows, cols, own, rng, group == 0 ? cols : group);
+        if (group == 0) {  // per channel: one unit per row, any width
+          w.args.strategy = quant::Strategy::channel;
+          w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, kind);
+          w.scale.resize(static_cast<size_t>(rows));
+          if (!w.zero_point.empty()) w.zero_point.resize(static_cast<size_t>(rows));
+        }
+        w.bias = FloatVector(static_cast<size_t>(rows), 0.5f);
+        const auto x = random_input(n, cols, rng);
+        CHECK(nmse(cuda::linear(cuda::DeviceLinear(w), x), reference(w, x)) <= 1e-10);
+      }
+    }
+  }
+}

@@ -184,6 +184,46 @@ __device__ __forceinline__ void tile_product(const T (&xs)[K][M], const T (&ws)[
   }
 }
 
+// Decode of 4-bit packed codes a word at a time: each lane takes one int32 word (8 codes, one scale
+// unit when groups are multiples of 8 columns), decodes it with one scale and zero point lookup, and
+// multiplies the 8 values into every token, where gemv_kernel would decode code by code.
+__global__ void gemv_packed4_kernel(WeightView w, const float* x, int n, float* y) {
+  const int64_t r = blockIdx.x * static_cast<int64_t>(kGemvWarps) + threadIdx.x / 32;
+  if (r >= w.rows) return;
+  const int lane = threadIdx.x % 32;
+  const auto* row = static_cast<const uint32_t*>(w.data) + r * w.words_per_row;
+  const int64_t unit_row = (w.scale_rows == 1 ? 0 : r) * w.scale_cols;
+  float acc[kGemvMaxTokens] = {};
+  for (int64_t word = lane; word < w.words_per_row; word += 32) {
+    const uint32_t bits = row[word];
+    const int64_t c0 = word * 8;
+    const int64_t u = unit_row + (w.scale_cols == 1 ? 0 : c0 / w.group_size);
+    const IntParams p{w.scale[u], w.zero_point ? w.zero_point[u] : 0};
+    const int codes = static_cast<int>(w.cols - c0 < 8 ? w.cols - c0 : 8);
+    float v[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) v[k] = dequantize_int(static_cast<int32_t>((bits >> (4 * k)) & 0xFu) - 8, p);
+#pragma unroll
+    for (int t = 0; t < kGemvMaxTokens; ++t) {
+      if (t >= n) break;
+      const float* xt = x + t * w.cols + c0;
+      for (int k = 0; k < codes; ++k) acc[t] += v[k] * xt[k];
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kGemvMaxTokens; ++t) {
+    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
+  }
+  if (lane == 0) {
+    const float b = w.bias ? w.bias[r] : 0.0f;
+    for (int t = 0; t < n; ++t) y[t * w.rows + r] = acc[t] + b;
+  }
+}
+
+bool packed4_words(const WeightView& w) {
+  return w.kind == ElementKind::packed && w.num_bits == 4 && !w.g_idx && (w.scale_cols == 1 || w.group_size % 8 == 0);
+}
+
 // Prompts: 64 tokens × 64 output rows per block of 256 threads, 4 × 4 outputs per thread, over
 // slices of 16 columns; each weight element of the tile is decoded once into shared memory.
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
@@ -287,6 +327,12 @@ __global__ void gemm_int8_kernel(WeightView w, const int8_t* codes, const IntPar
 
 template <ElementKind K>
 void run_product(const WeightView& w, const float* x, int64_t n, float* y) {
+  if (n <= kGemvMaxTokens && packed4_words(w)) {
+    COMPRESSOR_LAUNCH(gemv_packed4_kernel, static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32)(
+        w, x, static_cast<int>(n), y);
+    check_launch("gemv_packed4_kernel");
+    return;
+  }
   if (n <= kGemvMaxTokens) {
     COMPRESSOR_LAUNCH(gemv_kernel<K>, static_cast<unsigned>(blocks_for(w.rows, kGemvWarps)), kGemvWarps * 32)(w, x, static_cast<int>(n), y);
     check_launch("gemv_kernel");
