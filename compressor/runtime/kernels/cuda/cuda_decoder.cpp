@@ -21,12 +21,16 @@ float* floats(const DeviceBuffer& b) { return static_cast<float*>(b.get()); }
 
 // The device buffers one forward of n tokens works in, allocated once per call.
 struct Workspace {
-  DeviceBuffer tokens, x, h, q, k, v, qkv, attended, a, up, projected, linear_scratch, attention_scratch;
+  DeviceBuffer tokens, x, h, q, k, v, qkv, attended, a, up, projected, linear_scratch;
 };
 
 }  // namespace
 
 CudaDecoder::CudaDecoder(const Decoder& model) : config_(model.config()) {
+  if (config_.head_dim > kAttentionMaxHeadDim) {
+    throw BadInput("cuda", "the CUDA attention runs heads of up to " + std::to_string(kAttentionMaxHeadDim) +
+                               " dimensions; this model's have " + std::to_string(config_.head_dim));
+  }
   try {
     embed_ = std::make_unique<DeviceLinear>(model.embedding());
     head_ = upload(model.lm_head());
@@ -128,7 +132,6 @@ Matrix CudaDecoder::forward(const int32_t* tokens, int64_t n, State& state) cons
     w.up = DeviceBuffer(f(n * I));
     w.projected = DeviceBuffer(f(n * D));
     w.linear_scratch = DeviceBuffer(linear_scratch);
-    w.attention_scratch = DeviceBuffer(f(attention_scratch_floats(n, c.heads, first)));
     const auto run = [&](const DeviceLinear& lin, const DeviceBuffer& in, const DeviceBuffer& y) {
       lin.forward(floats(in), n, floats(y), w.linear_scratch.get());
     };
@@ -165,7 +168,7 @@ Matrix CudaDecoder::forward(const int32_t* tokens, int64_t n, State& state) cons
       float* values = floats(state.values) + static_cast<int64_t>(i) * layer_cache;
       launch_store_kv(floats(w.k), floats(w.v), n, c.kv_heads, c.head_dim, state.capacity, first, keys, values);
       launch_attention(floats(w.q), n, c.heads, c.kv_heads, c.head_dim, state.capacity, first, keys, values,
-                       floats(w.attention_scratch), floats(w.attended));
+                       floats(w.attended));
       run(*l.out, w.attended, w.projected);
       launch_add(floats(w.x), floats(w.projected), n * D);
 

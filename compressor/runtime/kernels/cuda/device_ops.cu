@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "compressor/runtime/kernels/cuda/cuda_check.cuh"
 #include "compressor/runtime/kernels/cuda/weight_decode.cuh"
@@ -11,6 +13,7 @@ namespace compressor::runtime::cuda {
 namespace {
 
 constexpr int kThreads = 256;  // every block-per-row kernel here
+static_assert(kAttentionMaxHeadDim == kThreads, "attention keeps one output column per thread");
 
 // The block's sum of one value per thread (every thread gets it). T: float or double.
 template <class T>
@@ -100,33 +103,45 @@ __global__ void store_kv_kernel(const float* k, const float* v, int64_t kv_heads
   }
 }
 
-// One block per (query row, head): scores over the positions it sees into scratch, softmax, then
-// each thread a share of the head's output columns.
+// One block per (query row, head), softmax online over chunks of kThreads positions (each thread
+// scores one position of the chunk; thread c keeps output column c, rescaled whenever the running
+// maximum grows), so no buffer grows with the context: head_dim ≤ kThreads.
 __global__ void attention_kernel(const float* q, int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t capacity,
-                                 int64_t first_pos, const float* keys, const float* values, float* scratch, float* out) {
+                                 int64_t first_pos, const float* keys, const float* values, float* out) {
+  __shared__ float p[kThreads];
   const int64_t t = blockIdx.x / heads, h = blockIdx.x % heads;
   const int64_t kvh = h / (heads / kv_heads);
-  const int64_t seen = first_pos + t + 1, total = first_pos + gridDim.x / heads;
+  const int64_t seen = first_pos + t + 1;
   const float* qh = q + (t * heads + h) * head_dim;
-  float* p = scratch + blockIdx.x * total;
+  const float* kh = keys + kvh * capacity * head_dim;
+  const float* vh = values + kvh * capacity * head_dim;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(head_dim)));
-  float local_max = -INFINITY;
-  for (int64_t j = threadIdx.x; j < seen; j += blockDim.x) {
-    const float* k = keys + (kvh * capacity + j) * head_dim;
-    float s = 0;
-    for (int64_t c = 0; c < head_dim; ++c) s += qh[c] * k[c];
-    p[j] = s * scale;
-    local_max = fmaxf(local_max, p[j]);
+  const int64_t c = threadIdx.x;
+  float running_max = -INFINITY, sum = 0, acc = 0;
+  for (int64_t j0 = 0; j0 < seen; j0 += kThreads) {
+    const int64_t j = j0 + threadIdx.x;
+    float s = -INFINITY;
+    if (j < seen) {
+      s = 0;
+      for (int64_t d = 0; d < head_dim; ++d) s += qh[d] * kh[j * head_dim + d];
+      s *= scale;
+    }
+    const float new_max = fmaxf(running_max, block_max(s));
+    const float e = j < seen ? expf(s - new_max) : 0.0f;
+    p[threadIdx.x] = e;
+    const float chunk_sum = block_sum(e);  // its barrier also makes every p[i] visible below
+    const float rescale = expf(running_max - new_max);  // 0 on the first chunk (exp(−inf))
+    sum = sum * rescale + chunk_sum;
+    if (c < head_dim) {
+      const int64_t n = seen - j0 < kThreads ? seen - j0 : kThreads;
+      float part = 0;
+      for (int64_t i = 0; i < n; ++i) part += p[i] * vh[(j0 + i) * head_dim + c];
+      acc = acc * rescale + part;
+    }
+    running_max = new_max;
+    __syncthreads();  // p is rewritten by the next chunk
   }
-  const float max = block_max(local_max);
-  float local_sum = 0;
-  for (int64_t j = threadIdx.x; j < seen; j += blockDim.x) local_sum += (p[j] = expf(p[j] - max));
-  const float sum = block_sum(local_sum);  // its barrier also makes every p[j] visible below
-  for (int64_t c = threadIdx.x; c < head_dim; c += blockDim.x) {
-    float acc = 0;
-    for (int64_t j = 0; j < seen; ++j) acc += p[j] * values[(kvh * capacity + j) * head_dim + c];
-    out[(t * heads + h) * head_dim + c] = acc / sum;
-  }
+  if (c < head_dim) out[(t * heads + h) * head_dim + c] = acc / sum;
 }
 
 __global__ void gelu_tanh_kernel(float* x, int64_t n) {
@@ -210,16 +225,12 @@ void launch_store_kv(const float* k, const float* v, int64_t rows, int64_t kv_he
   check_launch("store_kv_kernel");
 }
 
-int64_t attention_scratch_floats(int64_t rows, int64_t heads, int64_t first_pos) {
-  return rows * heads * (first_pos + rows);
-}
-
 void launch_attention(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                      int64_t capacity, int64_t first_pos, const float* keys, const float* values, float* scratch,
-                      float* out) {
+                      int64_t capacity, int64_t first_pos, const float* keys, const float* values, float* out) {
   if (rows <= 0) return;
-  COMPRESSOR_LAUNCH(attention_kernel, static_cast<unsigned>(rows * heads), kThreads)(q, heads, kv_heads, head_dim, capacity, first_pos,
-                                                                       keys, values, scratch, out);
+  if (head_dim > kThreads) throw std::invalid_argument("attention: head_dim above " + std::to_string(kThreads));
+  COMPRESSOR_LAUNCH(attention_kernel, static_cast<unsigned>(rows * heads), kThreads)(q, heads, kv_heads, head_dim, capacity,
+                                                                                     first_pos, keys, values, out);
   check_launch("attention_kernel");
 }
 

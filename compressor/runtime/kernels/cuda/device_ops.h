@@ -27,11 +27,11 @@ void launch_rotary(float* x, int64_t rows, int64_t heads, int64_t head_dim, int6
 void launch_store_kv(const float* k, const float* v, int64_t rows, int64_t kv_heads, int64_t head_dim,
                      int64_t capacity, int64_t first_pos, float* keys, float* values);
 // out[rows, heads · head_dim]: query row t (position first_pos + t) attends to positions
-// [0, first_pos + t]. `scratch` holds attention_scratch_floats(...) floats.
-int64_t attention_scratch_floats(int64_t rows, int64_t heads, int64_t first_pos);
+// [0, first_pos + t], softmax computed online (no buffer that grows with the context);
+// head_dim ≤ kAttentionMaxHeadDim.
+inline constexpr int64_t kAttentionMaxHeadDim = 256;
 void launch_attention(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                      int64_t capacity, int64_t first_pos, const float* keys, const float* values, float* scratch,
-                      float* out);
+                      int64_t capacity, int64_t first_pos, const float* keys, const float* values, float* out);
 
 void launch_gelu_tanh(float* x, int64_t n);
 void launch_gelu_erf(float* x, int64_t n);
