@@ -1,6 +1,7 @@
 // Every built-in pass, in one place.
 #include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
+#include "passes/pruning/sparsegpt_pass.h"
 #include "passes/pruning/wanda.h"
 #include "passes/quantization/awq_pass.h"
 #include "passes/quantization/gptq_pass.h"
@@ -12,6 +13,7 @@ namespace compressor::passes {
 void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
   registry.add(passes::wanda_pass_info());
+  registry.add(passes::sparsegpt_pass_info());
   registry.add(passes::quantization_pass_info());
   registry.add(passes::awq_pass_info());
   registry.add(passes::gptq_pass_info());

@@ -5,12 +5,12 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
-#include <spdlog/spdlog.h>
 
 #include "compressor/base/error.h"
 #include "compressor/quant/encoding.h"
 #include "compressor/quant/fp8_codec.h"
 #include "compressor/quant/int_codec.h"
+#include "passes/obs/column_sweep.h"
 
 namespace compressor::passes {
 
@@ -38,20 +38,6 @@ struct Quantizer {
     return quant::dequantize_fp8(c, p.scale);
   }
 };
-
-// H + λI factorised; returns the upper Cholesky factor U of its inverse (H⁻¹ = Uᵀ U), or an
-// undefined tensor. With J the reversal permutation and J (H + λI) J = L Lᵀ, U = J L⁻¹ J (upper,
-// positive diagonal, and Uᵀ U = J L⁻ᵀ L⁻¹ J = (H + λI)⁻¹): one Cholesky and one triangular solve.
-torch::Tensor inverse_factor(const torch::Tensor& h, double lambda) {
-  auto damped = h.flip({0, 1});
-  damped.diagonal().add_(lambda);
-  auto [l, info] = torch::linalg_cholesky_ex(damped);
-  if (info.item<int64_t>() != 0) return {};
-  const auto eye = torch::eye(h.size(0), h.options());
-  auto u = torch::linalg_solve_triangular(l, eye, /*upper=*/false).flip({0, 1});
-  if (!torch::isfinite(u).all().item<bool>() || !(u.diagonal() > 0).all().item<bool>()) return {};
-  return u;
-}
 
 template <typename T>
 GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o, const std::string& tensor) {
@@ -118,86 +104,50 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   }
 
   GptqResult result;
-  // Dead inputs: nothing to preserve, so the column is zero and its Hessian entry 1.
-  {
-    auto diag = h.diagonal();
-    const auto dead = diag.eq(0);
-    result.dead_columns = dead.sum().item<int64_t>();
-    if (result.dead_columns) {
-      diag.masked_fill_(dead, 1.0);
-      wt.index_put_({dead}, 0);
-    }
-  }
-  const double mean_diag = h.diagonal().mean().item<double>();
-  torch::Tensor u;
-  double frac = o.dampening_frac;
-  for (;;) {
-    u = inverse_factor(h, frac * mean_diag);
-    if (u.defined()) break;
-    if (frac >= 1.0) {
-      throw BadInput(tensor, "its Hessian is not positive definite even with dampening_frac " + std::to_string(frac) +
-                                 " (λ = " + std::to_string(frac * mean_diag) +
-                                 "); the calibration data does not determine this layer (too few or degenerate samples)");
-    }
-    const double next = std::min(1.0, frac * 10);
-    spdlog::warn("{}: the Hessian did not factorise with dampening_frac {} (λ = {:.3g}); retrying with {} (λ = {:.3g})",
-                 tensor, frac, frac * mean_diag, next, next * mean_diag);
-    frac = next;
-  }
-  result.dampening_frac = frac;
-  u = u.to(dtype).contiguous();
-  const T* U = u.data_ptr<T>();
+  result.dead_columns = obs::zero_dead_columns(h, wt);
+  const auto factor = obs::inverse_factor(h, o.dampening_frac, tensor);
+  result.dampening_frac = factor.dampening_frac;
+  const torch::Tensor u = factor.u.to(dtype).contiguous();
 
   // Blocks aligned to groups, so a group's columns are all current when the group is fitted.
   int64_t block = std::max<int64_t>(1, o.block_size);
   if (grouped) block = block >= a.group_size ? block / a.group_size * a.group_size : a.group_size;
 
+  // Each column rounded with its unit's parameters; a dynamic group's fitted on its columns as
+  // they are when the sweep reaches the group (a group starts at every gs-th column processed).
   std::vector<uint8_t> codes_t(static_cast<size_t>(cols * rows));  // [cols, rows], processing order
-  torch::Tensor err = torch::empty({block, rows}, dtype);
-  T* W = wt.data_ptr<T>();
-  T* E = err.data_ptr<T>();
-  std::vector<double> row_loss(static_cast<size_t>(rows), 0.0);
   const int64_t gs = grouped ? a.group_size : cols;
-  for (int64_t i1 = 0; i1 < cols; i1 += block) {
-    const int64_t i2 = std::min(cols, i1 + block);
-    // Rows are independent inside a block: each thread sweeps the block's columns for its rows.
-    at::parallel_for(0, rows, 32, [&](int64_t r0, int64_t r1) {
-      for (int64_t i = i1; i < i2; ++i) {
-        const int64_t c = order[static_cast<size_t>(i)];
-        if (dynamic_groups && i % gs == 0) {  // a group starts at every gs-th column processed
-          for (int64_t r = r0; r < r1; ++r) {
-            float lo = 0, hi = 0;
-            for (int64_t j = i; j < i + gs; ++j) {
-              const float v = static_cast<float>(W[j * rows + r]);
-              lo = j == i ? v : std::min(lo, v);
-              hi = j == i ? v : std::max(hi, v);
-            }
-            params[static_cast<size_t>(layout.unit(r, c))] = qz.fit(lo, hi);
-          }
+  const T* W = wt.data_ptr<T>();
+  struct Policy {
+    const T* W;
+    int64_t rows, gs;
+    bool dynamic_groups;
+    const std::vector<int64_t>& order;
+    const quant::WeightLayout& layout;
+    const Quantizer& qz;
+    std::vector<quant::IntQParams>& params;
+    std::vector<uint8_t>& codes_t;
+    void block_start(int64_t, int64_t) {}
+    void column_start(int64_t i, int64_t r0, int64_t r1) {
+      if (!dynamic_groups || i % gs != 0) return;
+      const int64_t c = order[static_cast<size_t>(i)];
+      for (int64_t r = r0; r < r1; ++r) {
+        float lo = 0, hi = 0;
+        for (int64_t j = i; j < i + gs; ++j) {
+          const float v = static_cast<float>(W[j * rows + r]);
+          lo = j == i ? v : std::min(lo, v);
+          hi = j == i ? v : std::max(hi, v);
         }
-        const T d = U[i * cols + i];
-        T* w = W + i * rows;
-        T* e = E + (i - i1) * rows;
-        uint8_t* code = codes_t.data() + i * rows;
-        for (int64_t r = r0; r < r1; ++r) {
-          const float q = qz.fake(static_cast<float>(w[r]), params[static_cast<size_t>(layout.unit(r, c))], &code[r]);
-          e[r] = (w[r] - static_cast<T>(q)) / d;
-          row_loss[static_cast<size_t>(r)] += static_cast<double>(e[r]) * static_cast<double>(e[r]) / 2;
-          w[r] = static_cast<T>(q);
-        }
-        for (int64_t j = i + 1; j < i2; ++j) {
-          const T uij = U[i * cols + j];
-          T* wj = W + j * rows;
-          for (int64_t r = r0; r < r1; ++r) wj[r] -= e[r] * uij;
-        }
+        params[static_cast<size_t>(layout.unit(r, c))] = qz.fit(lo, hi);
       }
-    });
-    if (i2 < cols) {  // the lazy update of every later column: W[i2:] -= U[i1:i2, i2:]ᵀ · E
-      auto tail = wt.narrow(0, i2, cols - i2);
-      tail.addmm_(u.narrow(0, i1, i2 - i1).narrow(1, i2, cols - i2).t(), err.narrow(0, 0, i2 - i1), 1, -1);
     }
-  }
-  for (double l : row_loss) result.loss += l;
+    T replace(int64_t i, int64_t r, T w) {
+      const int64_t c = order[static_cast<size_t>(i)];
+      return static_cast<T>(qz.fake(static_cast<float>(w), params[static_cast<size_t>(layout.unit(r, c))],
+                                    &codes_t[static_cast<size_t>(i * rows + r)]));
+    }
+  } policy{W, rows, gs, dynamic_groups, order, layout, qz, params, codes_t};
+  result.loss = obs::sweep<T>(wt, u, block, policy);
 
   // Codes and parameters back in the [out, in] layout and the original column order.
   auto& q = result.q;
