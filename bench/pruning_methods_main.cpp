@@ -1,7 +1,7 @@
 // Pruning methods side by side on one recipe's model, calibration and evaluation data: the dense
 // model, then each variant's pass in place of the recipe's first pass, every variant from a fresh
-// load, evaluated once after compression. The default variants are magnitude and Wanda at 50%
-// unstructured and at 2:4 on every linear of the blocks (lm_head ignored).
+// load, evaluated once after compression. The default variants are magnitude, Wanda and SparseGPT
+// at 50% unstructured and at 2:4 on every linear of the blocks (lm_head ignored).
 //   build/bench/bench_pruning_methods RECIPE [--set key=value]... [--variant "NAME={pass: {...}}"]...
 //                                     [--dump-calibration FILE] [--json OUT]
 // --dump-calibration writes the recipe's calibration windows (input_ids [N, T] int64) as
@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
     const std::string all = "targets: [Linear], ignore: [lm_head]";
     variants = {{"magnitude 50%", "{magnitude: {sparsity: 0.5, " + all + "}}"},
                 {"wanda 50%", "{wanda: {sparsity: 0.5, " + all + "}}"},
+                {"sparsegpt 50%", "{sparsegpt: {sparsity: 0.5, " + all + "}}"},
                 {"magnitude 2:4", "{magnitude: {mask_structure: '2:4', " + all + "}}"},
-                {"wanda 2:4", "{wanda: {mask_structure: '2:4', " + all + "}}"}};
+                {"wanda 2:4", "{wanda: {mask_structure: '2:4', " + all + "}}"},
+                {"sparsegpt 2:4", "{sparsegpt: {mask_structure: '2:4', " + all + "}}"}};
   }
   try {
     const auto& registry = passes::builtin_registry();
