@@ -56,4 +56,13 @@ InverseFactor inverse_factor(const torch::Tensor& h, double dampening_frac, cons
   return f;
 }
 
+Prepared prepare(torch::Tensor& h, torch::Tensor& wt, double dampening_frac, const std::string& tensor) {
+  Prepared p;
+  p.dead_columns = zero_dead_columns(h, wt);
+  const auto f = inverse_factor(h, dampening_frac, tensor);
+  p.dampening_frac = f.dampening_frac;
+  p.u = f.u.to(wt.scalar_type()).contiguous();
+  return p;
+}
+
 }  // namespace compressor::passes::obs

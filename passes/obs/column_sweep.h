@@ -37,6 +37,15 @@ struct InverseFactor {
 // then BadInput naming `tensor`.
 InverseFactor inverse_factor(const torch::Tensor& h, double dampening_frac, const std::string& tensor);
 
+// What both methods do before their sweep: zero_dead_columns on `h` (float64) and `wt`, then
+// inverse_factor; `u` is returned in `wt`'s dtype.
+struct Prepared {
+  int64_t dead_columns = 0;
+  double dampening_frac = 0;
+  torch::Tensor u;
+};
+Prepared prepare(torch::Tensor& h, torch::Tensor& wt, double dampening_frac, const std::string& tensor);
+
 // The blocked sweep over `wt` ([cols, rows] of T, processing order) with `u` (T, [cols, cols]).
 // For each block [i1, i2): policy.block_start(i1, i2) (one thread; it may read the block's
 // current columns), then with the rows shared out over the threads, each column i in order:

@@ -88,10 +88,10 @@ SparseGptResult run(const torch::Tensor& weight, const torch::Tensor& hessian, c
   }
 
   SparseGptResult result;
-  result.dead_columns = obs::zero_dead_columns(h, wt);
-  const auto factor = obs::inverse_factor(h, o.dampening_frac, tensor);
-  result.dampening_frac = factor.dampening_frac;
-  const torch::Tensor u = factor.u.to(dtype).contiguous();
+  const auto prepared = obs::prepare(h, wt, o.dampening_frac, tensor);
+  result.dead_columns = prepared.dead_columns;
+  result.dampening_frac = prepared.dampening_frac;
+  const torch::Tensor& u = prepared.u;
   // N:M groups must not straddle two blocks: the next block's columns are updated only at its start.
   int64_t block = std::max<int64_t>(1, o.block_size);
   if (!o.structure.unstructured()) block = std::max(o.structure.m, block / o.structure.m * o.structure.m);

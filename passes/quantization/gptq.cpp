@@ -104,10 +104,10 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   }
 
   GptqResult result;
-  result.dead_columns = obs::zero_dead_columns(h, wt);
-  const auto factor = obs::inverse_factor(h, o.dampening_frac, tensor);
-  result.dampening_frac = factor.dampening_frac;
-  const torch::Tensor u = factor.u.to(dtype).contiguous();
+  const auto prepared = obs::prepare(h, wt, o.dampening_frac, tensor);
+  result.dead_columns = prepared.dead_columns;
+  result.dampening_frac = prepared.dampening_frac;
+  const torch::Tensor& u = prepared.u;
 
   // Blocks aligned to groups, so a group's columns are all current when the group is fitted.
   int64_t block = std::max<int64_t>(1, o.block_size);

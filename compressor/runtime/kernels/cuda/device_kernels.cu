@@ -138,6 +138,20 @@ bool prepares_input(const InputView& in) { return in.scheme != InputScheme::none
 constexpr int kGemvMaxTokens = 8;
 constexpr int kGemvWarps = 8;
 
+// The end of a float GEMV row: the warp's partial sums added up, the bias added, row r of every
+// token written by lane 0.
+__device__ __forceinline__ void finish_gemv_row(const WeightView& w, float (&acc)[kGemvMaxTokens], int n, int lane,
+                                                int64_t r, float* y) {
+#pragma unroll
+  for (int t = 0; t < kGemvMaxTokens; ++t) {
+    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
+  }
+  if (lane == 0) {
+    const float b = w.bias ? w.bias[r] : 0.0f;
+    for (int t = 0; t < n; ++t) y[t * w.rows + r] = acc[t] + b;
+  }
+}
+
 // Decode (n ≤ 8 tokens): one warp per output row, each lane a strided share of the columns; each
 // weight element is decoded once and multiplied into every token.
 template <ElementKind K>
@@ -153,14 +167,7 @@ __global__ void gemv_kernel(WeightView w, const float* x, int n, float* y) {
       if (t < n) acc[t] += v * x[t * w.cols + c];
     }
   }
-#pragma unroll
-  for (int t = 0; t < kGemvMaxTokens; ++t) {
-    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
-  }
-  if (lane == 0) {
-    const float b = w.bias ? w.bias[r] : 0.0f;
-    for (int t = 0; t < n; ++t) y[t * w.rows + r] = acc[t] + b;
-  }
+  finish_gemv_row(w, acc, n, lane, r, y);
 }
 
 // One slice of a tile: acc[i][j] = mac(xs[k][4·ty + i], ws[k][4·tx + j], acc[i][j]) for every k,
@@ -210,14 +217,7 @@ __global__ void gemv_packed4_kernel(WeightView w, const float* x, int n, float* 
       for (int k = 0; k < codes; ++k) acc[t] += v[k] * xt[k];
     }
   }
-#pragma unroll
-  for (int t = 0; t < kGemvMaxTokens; ++t) {
-    for (int off = 16; off > 0; off /= 2) acc[t] += __shfl_down_sync(0xFFFFFFFFu, acc[t], off);
-  }
-  if (lane == 0) {
-    const float b = w.bias ? w.bias[r] : 0.0f;
-    for (int t = 0; t < n; ++t) y[t * w.rows + r] = acc[t] + b;
-  }
+  finish_gemv_row(w, acc, n, lane, r, y);
 }
 
 bool packed4_words(const WeightView& w) {
