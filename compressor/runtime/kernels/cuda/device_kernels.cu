@@ -224,6 +224,20 @@ bool packed4_words(const WeightView& w) {
   return w.kind == ElementKind::packed && w.num_bits == 4 && !w.g_idx && (w.scale_cols == 1 || w.group_size % 8 == 0);
 }
 
+// Thread (tx, ty)'s 4 × 4 outputs written as y[t, r] = out(acc, t, r), inside n tokens and `rows` rows.
+template <class T, class Out>
+__device__ __forceinline__ void store_tile(const T (&acc)[4][4], int64_t t0, int64_t r0, int tx, int ty, int64_t n,
+                                           int64_t rows, float* y, Out out) {
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + ty * 4 + i;
+    if (t >= n) continue;
+    for (int j = 0; j < 4; ++j) {
+      const int64_t r = r0 + tx * 4 + j;
+      if (r < rows) y[t * rows + r] = out(acc[i][j], t, r);
+    }
+  }
+}
+
 // Prompts: 64 tokens × 64 output rows per block of 256 threads, 4 × 4 outputs per thread, over
 // slices of 16 columns; each weight element of the tile is decoded once into shared memory.
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
@@ -248,14 +262,8 @@ __global__ void gemm_kernel(WeightView w, const float* x, int64_t n, float* y) {
     tile_product(xs, ws, acc, tx, ty, [](float a, float b, float c) { return c + a * b; });
     __syncthreads();
   }
-  for (int i = 0; i < 4; ++i) {
-    const int64_t t = t0 + ty * 4 + i;
-    if (t >= n) continue;
-    for (int j = 0; j < 4; ++j) {
-      const int64_t r = r0 + tx * 4 + j;
-      if (r < w.rows) y[t * w.rows + r] = acc[i][j] + (w.bias ? w.bias[r] : 0.0f);
-    }
-  }
+  store_tile(acc, t0, r0, tx, ty, n, w.rows, y,
+             [&](float a, int64_t, int64_t r) { return a + (w.bias ? w.bias[r] : 0.0f); });
 }
 
 // ---- W8A8: int8 codes times int8 codes -----------------------------------------------------
@@ -315,14 +323,8 @@ __global__ void gemm_int8_kernel(WeightView w, const int8_t* codes, const IntPar
     tile_product(xs, ws, acc, tx, ty, [](int32_t a, int32_t b, int32_t c) { return __dp4a(a, b, c); });
     __syncthreads();
   }
-  for (int i = 0; i < 4; ++i) {
-    const int64_t t = t0 + ty * 4 + i;
-    if (t >= n) continue;
-    for (int j = 0; j < 4; ++j) {
-      const int64_t r = r0 + tx * 4 + j;
-      if (r < w.rows) y[t * w.rows + r] = integer_output(w, params[t], acc[i][j], r);
-    }
-  }
+  store_tile(acc, t0, r0, tx, ty, n, w.rows, y,
+             [&](int32_t a, int64_t t, int64_t r) { return integer_output(w, params[t], a, r); });
 }
 
 template <ElementKind K>
