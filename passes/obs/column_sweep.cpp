@@ -24,6 +24,12 @@ torch::Tensor try_factor(const torch::Tensor& h, double lambda) {
 
 }  // namespace
 
+OptionSpec dampening_frac_option() {
+  return float_option("dampening_frac", "λ = dampening_frac · mean(diag H) added to the Hessian; raised tenfold (up to 1) "
+                      "when it does not factorise",
+                      0.01, 0.0, 1.0, /*min_inclusive=*/false);
+}
+
 int64_t zero_dead_columns(torch::Tensor& h, torch::Tensor& wt) {
   auto diag = h.diagonal();
   const auto dead = diag.eq(0);

@@ -21,11 +21,17 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "passes/options.h"
+
 namespace compressor::passes::obs {
 
 // Inputs that are always zero (H_ii = 0) carry nothing to preserve: their columns of `wt`
 // ([cols, rows], a column per row of memory) become zero and their H_ii one. Returns their count.
 int64_t zero_dead_columns(torch::Tensor& h, torch::Tensor& wt);
+
+// The `dampening_frac` option of every pass that runs inverse_factor (gptq, sparsegpt): one
+// description, default and range for the one damping rule.
+OptionSpec dampening_frac_option();
 
 struct InverseFactor {
   torch::Tensor u;              // float64 [cols, cols], upper: (H + λI)⁻¹ = Uᵀ U

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "passes/obs/column_sweep.h"
 #include "passes/pruning/mask.h"
 #include "passes/pruning/mask_structure.h"
 #include "passes/pruning/sparsegpt.h"
@@ -70,9 +71,7 @@ PassInfo sparsegpt_pass_info() {
       string_option("mask_structure", "\"0:0\" unstructured, or \"N:M\": keep N of every M inputs (e.g. \"2:4\")",
                     std::string("0:0")),
       int_option("block_size", "columns per lazy-update block and per unstructured mask decision", 128, 1),
-      float_option("dampening_frac", "λ = dampening_frac · mean(diag H) added to the Hessian; raised tenfold (up to 1) "
-                   "when it does not factorise",
-                   0.01, 0.0, 1.0, /*min_inclusive=*/false),
+      obs::dampening_frac_option(),
       bool_option("true_sequential", "within a block, prune q/k/v, o, gate/up, down in turn, each calibrated on inputs "
                   "from the ones already pruned; false: every linear of a block calibrated on the dense block "
                   "(llm-compressor)",

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "passes/obs/column_sweep.h"
 #include "passes/quantization/gptq.h"
 #include "passes/quantization/scheme_groups.h"
 
@@ -87,9 +88,7 @@ PassInfo gptq_pass_info() {
                  "scheme or config_groups";
   info.options = scheme_group_options();
   info.options.push_back(int_option("block_size", "columns per lazy-update block (aligned to the groups)", 128, 1));
-  info.options.push_back(float_option("dampening_frac", "λ = dampening_frac · mean(diag H) added to the Hessian; "
-                                      "raised tenfold (up to 1) when it does not factorise",
-                                      0.01, 0.0, 1.0, /*min_inclusive=*/false));
+  info.options.push_back(obs::dampening_frac_option());
   info.options.push_back(choice_option("actorder", "column order: static or weight (by decreasing Hessian diagonal, "
                                        "groups keep their columns), group (groups formed in that order: the weight "
                                        "stores weight_g_idx) or off; a scheme's own actorder wins",
