@@ -19,11 +19,6 @@ std::unique_ptr<DeviceLinear> upload(const std::optional<LinearWeight>& w) {
 
 float* floats(const DeviceBuffer& b) { return static_cast<float*>(b.get()); }
 
-// The device buffers one forward of n tokens works in, allocated once per call.
-struct Workspace {
-  DeviceBuffer tokens, x, h, q, k, v, qkv, attended, a, up, projected, linear_scratch;
-};
-
 }  // namespace
 
 CudaDecoder::CudaDecoder(const Decoder& model) : config_(model.config()) {
@@ -104,34 +99,45 @@ void CudaDecoder::check_tokens(const int32_t* tokens, int64_t n, const State& st
   }
 }
 
+void CudaDecoder::reserve(Workspace& w, int64_t n) const {
+  if (n <= w.tokens) return;
+  const auto& c = config_;
+  const int64_t D = c.hidden_size, qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+  const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
+  size_t linear_scratch = 0;
+  for (const auto& l : layers_) {
+    for (const auto* lin : {&l.qkv, &l.q, &l.k, &l.v, &l.out, &l.gate, &l.up, &l.down}) {
+      if (*lin) linear_scratch = std::max(linear_scratch, (*lin)->scratch_bytes(n));
+    }
+  }
+  w = Workspace{};  // the old buffers go before the new ones come
+  w.ids = DeviceBuffer(static_cast<size_t>(n) * sizeof(int32_t));
+  w.x = DeviceBuffer(f(n * D));
+  w.h = DeviceBuffer(f(n * D));
+  w.q = DeviceBuffer(f(n * qd));
+  w.k = DeviceBuffer(f(n * kvd));
+  w.v = DeviceBuffer(f(n * kvd));
+  if (c.architecture == "gpt2") w.qkv = DeviceBuffer(f(n * 3 * D));
+  w.attended = DeviceBuffer(f(n * qd));
+  w.a = DeviceBuffer(f(n * c.intermediate_size));
+  w.up = DeviceBuffer(f(n * c.intermediate_size));
+  w.projected = DeviceBuffer(f(n * D));
+  w.linear_scratch = DeviceBuffer(linear_scratch);
+  w.tokens = n;
+}
+
 Matrix CudaDecoder::forward(const int32_t* tokens, int64_t n, State& state) const {
   check_tokens(tokens, n, state);
   const auto& c = config_;
   const bool gpt2 = c.architecture == "gpt2";
-  const int64_t D = c.hidden_size, qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+  const int64_t D = c.hidden_size;
   const int64_t I = c.intermediate_size, first = state.length;
   const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
   Matrix out(n, D);
   try {
-    Workspace w;
-    size_t linear_scratch = 0;
-    for (const auto& l : layers_) {
-      for (const auto* lin : {&l.qkv, &l.q, &l.k, &l.v, &l.out, &l.gate, &l.up, &l.down}) {
-        if (*lin) linear_scratch = std::max(linear_scratch, (*lin)->scratch_bytes(n));
-      }
-    }
-    w.tokens = DeviceBuffer::upload(tokens, static_cast<size_t>(n) * sizeof(int32_t));
-    w.x = DeviceBuffer(f(n * D));
-    w.h = DeviceBuffer(f(n * D));
-    w.q = DeviceBuffer(f(n * qd));
-    w.k = DeviceBuffer(f(n * kvd));
-    w.v = DeviceBuffer(f(n * kvd));
-    if (gpt2) w.qkv = DeviceBuffer(f(n * 3 * D));
-    w.attended = DeviceBuffer(f(n * qd));
-    w.a = DeviceBuffer(f(n * I));
-    w.up = DeviceBuffer(f(n * I));
-    w.projected = DeviceBuffer(f(n * D));
-    w.linear_scratch = DeviceBuffer(linear_scratch);
+    reserve(state.workspace, n);
+    Workspace& w = state.workspace;
+    copy_to_device(w.ids.get(), tokens, static_cast<size_t>(n) * sizeof(int32_t));
     const auto run = [&](const DeviceLinear& lin, const DeviceBuffer& in, const DeviceBuffer& y) {
       lin.forward(floats(in), n, floats(y), w.linear_scratch.get());
     };
@@ -143,7 +149,7 @@ Matrix CudaDecoder::forward(const int32_t* tokens, int64_t n, State& state) cons
       }
     };
 
-    launch_embed(embed_->view(), embed_->input_order(), static_cast<const int32_t*>(w.tokens.get()), n,
+    launch_embed(embed_->view(), embed_->input_order(), static_cast<const int32_t*>(w.ids.get()), n,
                  positions_.get() ? floats(positions_) : nullptr, first, floats(w.x));
     const int64_t layer_cache = c.kv_heads * state.capacity * c.head_dim;
     for (size_t i = 0; i < layers_.size(); ++i) {

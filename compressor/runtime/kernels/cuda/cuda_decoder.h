@@ -25,10 +25,18 @@ class CudaDecoder {
   // Device memory the weights hold.
   size_t device_bytes() const;
 
+  // The device buffers a forward of up to `tokens` tokens works in. Kept with the sequence and
+  // grown only when a call brings more tokens, so a decode step allocates (and cudaFree
+  // synchronises) nothing.
+  struct Workspace {
+    int64_t tokens = 0;
+    DeviceBuffer ids, x, h, q, k, v, qkv, attended, a, up, projected, linear_scratch;
+  };
   // One sequence's keys and values, [layers, kv_heads, capacity, head_dim] each, on the device.
   struct State {
     DeviceBuffer keys, values;
     int64_t capacity = 0, length = 0;
+    Workspace workspace;
   };
   State new_state(int64_t capacity) const;
 
@@ -44,6 +52,8 @@ class CudaDecoder {
     std::unique_ptr<DeviceLinear> qkv, q, k, v, out, gate, up, down;
   };
   void check_tokens(const int32_t* tokens, int64_t n, const State& state) const;
+  // `w` big enough for n tokens (unchanged when it is).
+  void reserve(Workspace& w, int64_t n) const;
 
   DecoderConfig config_;
   std::unique_ptr<DeviceLinear> embed_, head_;  // head_: an untied lm_head, else the embedding is the head
