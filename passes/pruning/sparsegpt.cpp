@@ -5,61 +5,20 @@
 
 #include "compressor/base/error.h"
 #include "passes/obs/column_sweep.h"
+#include "passes/obs/obs_mask.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::passes {
 
 namespace {
 
-// Which weights the sweep prunes, in the sweep's [cols, rows] layout: 1 = pruned.
+// Pruning alone: a weight the mask picks becomes zero; the rest are left as the sweep updated them.
 template <typename T>
-struct MaskPolicy {
-  const T* W;   // [cols, rows], current
-  const T* U;   // [cols, cols]
-  int64_t cols, rows;
-  const SparseGptOptions& o;
-  std::vector<uint8_t>& pruned;  // forced (an earlier mask) on entry
-
-  // OBS saliency of element (column i, row r); an earlier pruning comes first (−1).
-  double score(int64_t i, int64_t r) const {
-    if (pruned[static_cast<size_t>(i * rows + r)]) return -1.0;
-    const double w = static_cast<double>(W[i * rows + r]), d = static_cast<double>(U[i * cols + i]);
-    return w * w / (d * d);
-  }
-
-  void block_start(int64_t i1, int64_t i2) {
-    if (!o.structure.unstructured()) return;
-    const int64_t n = (i2 - i1) * rows;
-    const int64_t k = prune_count(o.sparsity, n);
-    if (k <= 0) return;
-    std::vector<std::pair<double, int64_t>> s(static_cast<size_t>(n));  // (score, i · rows + r)
-    for (int64_t i = i1; i < i2; ++i) {
-      for (int64_t r = 0; r < rows; ++r) s[static_cast<size_t>((i - i1) * rows + r)] = {score(i, r), i * rows + r};
-    }
-    // The k lowest scores; of equal scores the later column (then row) goes first.
-    const auto lower = [](const std::pair<double, int64_t>& a, const std::pair<double, int64_t>& b) {
-      return a.first != b.first ? a.first < b.first : a.second > b.second;
-    };
-    std::nth_element(s.begin(), s.begin() + (k - 1), s.end(), lower);
-    for (int64_t j = 0; j < k; ++j) pruned[static_cast<size_t>(s[static_cast<size_t>(j)].second)] = 1;
-  }
-
-  void column_start(int64_t i, int64_t r0, int64_t r1) {
-    const int64_t m = o.structure.m;
-    if (o.structure.unstructured() || i % m != 0) return;
-    const int64_t drop = m - o.structure.n;
-    std::vector<std::pair<double, int64_t>> s(static_cast<size_t>(m));
-    for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t j = 0; j < m; ++j) s[static_cast<size_t>(j)] = {score(i + j, r), i + j};
-      std::sort(s.begin(), s.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first < b.first : a.second > b.second;
-      });
-      // Earlier prunings count towards the M − N (they score −1, so they come first).
-      for (int64_t j = 0; j < drop; ++j) pruned[static_cast<size_t>(s[static_cast<size_t>(j)].second * rows + r)] = 1;
-    }
-  }
-
-  T replace(int64_t i, int64_t r, T w) const { return pruned[static_cast<size_t>(i * rows + r)] ? T(0) : w; }
+struct PrunePolicy {
+  obs::ObsMask<T> mask;
+  void block_start(int64_t i1, int64_t i2) { mask.block_start(i1, i2); }
+  void column_start(int64_t i, int64_t r0, int64_t r1) { mask.column_start(i, r0, r1); }
+  T replace(int64_t i, int64_t r, T w) const { return mask.pruned(i, r) ? T(0) : w; }
 };
 
 template <typename T>
@@ -95,7 +54,7 @@ SparseGptResult run(const torch::Tensor& weight, const torch::Tensor& hessian, c
   // N:M groups must not straddle two blocks: the next block's columns are updated only at its start.
   int64_t block = std::max<int64_t>(1, o.block_size);
   if (!o.structure.unstructured()) block = std::max(o.structure.m, block / o.structure.m * o.structure.m);
-  MaskPolicy<T> policy{wt.data_ptr<T>(), u.data_ptr<T>(), cols, rows, o, pruned};
+  PrunePolicy<T> policy{obs::ObsMask<T>(wt.data_ptr<T>(), u.data_ptr<T>(), cols, rows, {o.sparsity, o.structure}, pruned)};
   result.loss = obs::sweep<T>(wt, u, block, policy);
 
   result.weight = wt.t().to(torch::kFloat32).contiguous();

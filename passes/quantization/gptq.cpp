@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <numeric>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -57,6 +59,18 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   // actorder group: groups are runs of gs columns in processing order, wherever the columns sit.
   const bool ordered_groups = a.actorder == quant::ActOrder::group;
   const bool dynamic_groups = grouped && !o.static_groups && (!ordered || ordered_groups) && a.observer != "mse";
+  const bool n_m = o.prune && !o.prune->structure.unstructured();
+  if (n_m && ordered) {
+    throw BadInput(tensor, "mask_structure " + o.prune->structure.str() +
+                               " prunes adjacent columns, but actorder reorders them; set actorder: off");
+  }
+  if (n_m && cols % o.prune->structure.m != 0) {
+    throw BadInput(tensor, "mask_structure " + o.prune->structure.str() + ": M does not divide the input width " +
+                               std::to_string(cols));
+  }
+  if (o.keep.defined() && (o.keep.dim() != 2 || o.keep.size(0) != rows || o.keep.size(1) != cols)) {
+    throw InternalError(tensor, "GPTQ's keep mask must have the weight's shape");
+  }
 
   // Column order and the permuted Hessian.
   auto h = hessian.to(torch::kFloat64).contiguous();
@@ -109,9 +123,27 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   result.dampening_frac = prepared.dampening_frac;
   const torch::Tensor& u = prepared.u;
 
-  // Blocks aligned to groups, so a group's columns are all current when the group is fitted.
-  int64_t block = std::max<int64_t>(1, o.block_size);
-  if (grouped) block = block >= a.group_size ? block / a.group_size * a.group_size : a.group_size;
+  // Blocks aligned to groups, so a group's columns are all current when the group is fitted, and
+  // to N:M groups, which are chosen from current columns too.
+  const int64_t align = std::lcm<int64_t>(grouped ? a.group_size : 1, n_m ? o.prune->structure.m : 1);
+  const int64_t block = std::max(align, std::max<int64_t>(1, o.block_size) / align * align);
+
+  // The pruning mask, in processing order ([cols, rows], 1 = pruned): the earlier one on entry.
+  std::vector<uint8_t> pruned;
+  std::unique_ptr<obs::ObsMask<T>> mask;
+  if (o.prune || o.keep.defined()) {
+    pruned.assign(static_cast<size_t>(cols * rows), 0);
+    if (o.keep.defined()) {
+      const auto k = o.keep.to(torch::kBool).contiguous();
+      const bool* kp = k.data_ptr<bool>();
+      for (int64_t i = 0; i < cols; ++i) {
+        const int64_t c = order[static_cast<size_t>(i)];
+        for (int64_t r = 0; r < rows; ++r) pruned[static_cast<size_t>(i * rows + r)] = kp[r * cols + c] ? 0 : 1;
+      }
+    }
+    mask = std::make_unique<obs::ObsMask<T>>(wt.data_ptr<T>(), u.data_ptr<T>(), cols, rows,
+                                             o.prune.value_or(obs::MaskOptions{}), pruned);
+  }
 
   // Each column rounded with its unit's parameters; a dynamic group's fitted on its columns as
   // they are when the sweep reaches the group (a group starts at every gs-th column processed).
@@ -127,26 +159,36 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
     const Quantizer& qz;
     std::vector<quant::IntQParams>& params;
     std::vector<uint8_t>& codes_t;
-    void block_start(int64_t, int64_t) {}
+    obs::ObsMask<T>* mask;  // null: nothing pruned
+    void block_start(int64_t i1, int64_t i2) {
+      if (mask) mask->block_start(i1, i2);
+    }
     void column_start(int64_t i, int64_t r0, int64_t r1) {
+      if (mask) mask->column_start(i, r0, r1);
       if (!dynamic_groups || i % gs != 0) return;
       const int64_t c = order[static_cast<size_t>(i)];
       for (int64_t r = r0; r < r1; ++r) {
+        // The range of the group's weights that are not pruned (zero is in every range anyway).
         float lo = 0, hi = 0;
+        bool first = true;
         for (int64_t j = i; j < i + gs; ++j) {
+          if (mask && mask->pruned(j, r)) continue;
           const float v = static_cast<float>(W[j * rows + r]);
-          lo = j == i ? v : std::min(lo, v);
-          hi = j == i ? v : std::max(hi, v);
+          lo = first ? v : std::min(lo, v);
+          hi = first ? v : std::max(hi, v);
+          first = false;
         }
         params[static_cast<size_t>(layout.unit(r, c))] = qz.fit(lo, hi);
       }
     }
     T replace(int64_t i, int64_t r, T w) {
       const int64_t c = order[static_cast<size_t>(i)];
-      return static_cast<T>(qz.fake(static_cast<float>(w), params[static_cast<size_t>(layout.unit(r, c))],
+      // A pruned weight takes the code of zero, which every scheme represents exactly.
+      const float x = mask && mask->pruned(i, r) ? 0.0f : static_cast<float>(w);
+      return static_cast<T>(qz.fake(x, params[static_cast<size_t>(layout.unit(r, c))],
                                     &codes_t[static_cast<size_t>(i * rows + r)]));
     }
-  } policy{W, rows, gs, dynamic_groups, order, layout, qz, params, codes_t};
+  } policy{W, rows, gs, dynamic_groups, order, layout, qz, params, codes_t, mask.get()};
   result.loss = obs::sweep<T>(wt, u, block, policy);
 
   // Codes and parameters back in the [out, in] layout and the original column order.
@@ -163,6 +205,14 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
     }
   });
   if (layout.g_idx) q.g_idx = torch::tensor(*layout.g_idx, torch::kInt32);
+  if (mask) {
+    result.keep = torch::empty({rows, cols}, torch::kBool);
+    bool* kp = result.keep.data_ptr<bool>();
+    for (int64_t i = 0; i < cols; ++i) {
+      const int64_t c = order[static_cast<size_t>(i)];
+      for (int64_t r = 0; r < rows; ++r) kp[r * cols + c] = pruned[static_cast<size_t>(i * rows + r)] == 0;
+    }
+  }
   q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
   if (layout.has_zero_point) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);
   for (int64_t k = 0; k < units; ++k) {

@@ -18,15 +18,22 @@
 //      per group, by default from the group's columns as they are when GPTQ reaches the group
 //      (the paper's choice; kept for actorder group), or from the original weight (`static_groups`,
 //      llm-compressor's choice, forced by actorder static/weight and by the mse observer).
+//   6. Pruning in the same sweep (SparseGPT's joint mode, Frantar & Alistarh 2023 §3.4): with
+//      `prune`, the sweep also picks weights by SparseGPT's adaptive mask (passes/obs/obs_mask.h)
+//      and replaces them by zero (the code of zero) instead of their rounding, so each column's
+//      pruning and rounding errors are spread together. With `keep` (an earlier pass's mask), those
+//      weights stay exactly zero. A dynamic group's range leaves out the weights already pruned.
 // The codes are exactly compressed-tensors' (compressor/quant scalar codecs), so the result is
 // stored like any round-to-nearest weight.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
 
 #include "compressor/model/quantized_weight.h"
+#include "passes/obs/obs_mask.h"
 #include "passes/quantization/weight_quantizer.h"
 
 namespace compressor::passes {
@@ -36,6 +43,10 @@ struct GptqOptions {
   int64_t block_size = 128;
   double dampening_frac = 0.01;
   bool static_groups = false;
+  // Prune in the same sweep (N:M needs actorder off: its groups are adjacent columns). Unset: none.
+  std::optional<obs::MaskOptions> prune;
+  // Bool [out, in], true = kept: an earlier mask whose pruned weights stay zero. Undefined: dense.
+  torch::Tensor keep;
 };
 
 struct GptqResult {
@@ -43,10 +54,12 @@ struct GptqResult {
   double loss = 0;            // Σ e² / 2 over every column (GPTQ's own error measure)
   double dampening_frac = 0;  // the damping that factorised
   int64_t dead_columns = 0;
+  torch::Tensor keep;         // bool [out, in] when `prune` or `keep` was given, else undefined
 };
 
 // `w` [out, in]; `hessian` [in, in] (float32 or float64, symmetric). BadInput naming `tensor` for
-// NaN/Inf, a width the groups do not divide, or a Hessian that no damping makes positive definite.
+// NaN/Inf, a width the groups (or the N:M structure) do not divide, N:M with actorder, or a Hessian
+// that no damping makes positive definite.
 GptqResult gptq_quantize(const torch::Tensor& w, const torch::Tensor& hessian, const GptqOptions& o,
                          const std::string& tensor);
 

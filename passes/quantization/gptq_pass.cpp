@@ -61,6 +61,7 @@ class GptqPass final : public Pass {
       o.block_size = block_size_;
       o.dampening_frac = dampening_frac_;
       o.static_groups = static_groups_;
+      o.keep = s->mask;  // an earlier pruning's zeros stay zero (their error spread like the rest)
       auto r = gptq_quantize(s->weight, stats.of(*s).hessian(), o, s->name);
       spdlog::debug("gptq {}: loss {:.4g}, dampening_frac {}, {} dead columns", s->name, r.loss, r.dampening_frac,
                     r.dead_columns);
