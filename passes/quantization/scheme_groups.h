@@ -35,6 +35,8 @@ class SchemeGroups {
   const SchemeGroup* group_of(const model::LinearSlot& s, const std::vector<SchemeGroup>& groups,
                               const std::string& where) const;
   WeightQuantOptions options_for(const SchemeGroup& g) const;
+  // Whether neither `scheme` nor `config_groups` was given (a pass where quantizing is optional).
+  bool empty() const { return preset_.empty() && config_groups_.empty(); }
   // Whether a group quantizes its inputs with static (calibrated) scales: the pass then needs the
   // input ranges of the calibration sweep (Requirements::range).
   bool has_static_activations() const;

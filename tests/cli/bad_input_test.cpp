@@ -8,23 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
 #include "tests/test_util.h"
 
 using namespace cli_test;
 
 namespace {
-
-// Exit code 2, a message on stderr containing every piece of `needles`, nothing on the output path.
-void require_bad_input(const CliResult& r, const std::vector<std::string>& needles, const fs::path& out = {}) {
-  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
-  CHECK(r.code == 2);
-  CHECK_THAT(r.err, Catch::StartsWith("compressor: error: "));
-  for (const auto& n : needles) CHECK_THAT(r.err, Catch::Contains(n));
-  // A bad-input error is not a crash: no "internal error" wording.
-  CHECK_THAT(r.all(), !Catch::Contains("internal error"));
-  if (!out.empty()) CHECK(files_under(out).empty());
-}
 
 CliResult run_recipe(const fs::path& recipe) { return run_cli({"run", recipe.string()}); }
 

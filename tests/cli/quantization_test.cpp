@@ -4,20 +4,12 @@
 
 #include <string>
 
+#include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
 
 using namespace cli_test;
 
 namespace {
-
-void require_bad_input(const CliResult& r, const std::vector<std::string>& needles, const fs::path& out) {
-  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
-  CHECK(r.code == 2);
-  CHECK_THAT(r.err, Catch::StartsWith("compressor: error: "));
-  for (const auto& n : needles) CHECK_THAT(r.err, Catch::Contains(n));
-  CHECK_THAT(r.all(), !Catch::Contains("internal error"));
-  CHECK(files_under(out).empty());
-}
 
 const std::string kGroup16 = "{num_bits: 4, type: int, symmetric: true, strategy: group, group_size: 16}";
 
