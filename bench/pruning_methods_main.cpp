@@ -3,6 +3,7 @@
 // load, evaluated once after compression. The default variants are magnitude, Wanda and SparseGPT
 // at 50% unstructured and at 2:4 on every linear of the blocks (lm_head ignored).
 //   build/bench/bench_pruning_methods RECIPE [--set key=value]... [--variant "NAME={pass: {...}}"]...
+//                                     [--variant "NAME=[{pass: {...}}, {pass: {...}}]"]...
 //                                     [--dump-calibration FILE] [--json OUT]
 // --dump-calibration writes the recipe's calibration windows (input_ids [N, T] int64) as
 // safetensors (and the model's tokenizer files into tokenizer/ beside it) and exits, so a peer tool (bench/llmcompressor_wanda.py) calibrates on exactly the
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
     const auto& registry = passes::builtin_registry();
     auto plan_for = [&](const std::string& pass) {
       auto o = overrides;
-      if (!pass.empty()) o.push_back("stages.0.passes.0=" + pass);
+      // A flow list ("[{sparsegpt: ...}, {gptq: ...}]") replaces the stage's passes; a map its first.
+      if (!pass.empty()) o.push_back((pass.front() == '[' ? "stages.0.passes=" : "stages.0.passes.0=") + pass);
       return recipe::resolve_recipe(argv[1], o, registry);
     };
     nlohmann::json rows = nlohmann::json::array();

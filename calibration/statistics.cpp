@@ -18,6 +18,8 @@ Requirements& Requirements::merge(const Requirements& o) {
   hessian = hessian || o.hessian;
   hessian_fp64 = hessian_fp64 || o.hessian_fp64;
   probe_samples = std::max(probe_samples, o.probe_samples);
+  // The finer of two samples serves both.
+  if (o.sample_stride > 0) sample_stride = sample_stride > 0 ? std::min(sample_stride, o.sample_stride) : o.sample_stride;
   for (double p : o.abs_percentiles) {
     if (std::find(abs_percentiles.begin(), abs_percentiles.end(), p) == abs_percentiles.end()) abs_percentiles.push_back(p);
   }
@@ -65,6 +67,7 @@ void GroupStats::scale_inputs(const torch::Tensor& s) {
     const auto d = inv.to(xtx_upper.scalar_type());
     xtx_upper.mul_(d.unsqueeze(1)).mul_(d.unsqueeze(0));
   }
+  if (row_sample.defined()) row_sample.mul_(inv.to(torch::kFloat32));
   percentile_sum = torch::Tensor();
 }
 
@@ -186,6 +189,13 @@ void accumulate(GroupStats& g, const torch::Tensor& x, const Requirements& req) 
   if (!req.abs_percentiles.empty()) {
     auto p = percentiles_of(f32.abs().reshape({-1}), req.abs_percentiles) * static_cast<double>(n);
     g.percentile_sum = g.percentile_sum.defined() ? g.percentile_sum.add_(p) : p;
+  }
+  if (const int64_t stride = req.sample_stride; stride > 0) {
+    const int64_t first = (stride - g.rows % stride) % stride;  // the next row index that is a multiple
+    if (first < n) {
+      const auto picked = f32.index_select(0, torch::arange(first, n, stride));
+      g.row_sample = g.row_sample.defined() ? torch::cat({g.row_sample, picked}) : picked;
+    }
   }
   g.rows += n;
 }

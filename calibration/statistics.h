@@ -29,9 +29,13 @@ struct Requirements {
   // Keep this many calibration sequences whole at each block's input (BlockStats::probe), for a
   // pass that runs candidates through the block's segments (AWQ's module objective). 0: none.
   int64_t probe_samples = 0;
+  // Keep every sample_stride-th real row of each group's input (GroupStats::row_sample), so a
+  // compressed layer's output error can be measured on real inputs. 0: none.
+  int64_t sample_stride = 0;
 
   bool any() const {
-    return channel_norms || abs_max || abs_mean || range || hessian || !abs_percentiles.empty() || probe_samples > 0;
+    return channel_norms || abs_max || abs_mean || range || hessian || !abs_percentiles.empty() || probe_samples > 0 ||
+           sample_stride > 0;
   }
   Requirements& merge(const Requirements& o);
 };
@@ -48,6 +52,9 @@ struct GroupStats {
   // diagonal stays zero. syrk computes one triangle, half the flops of a GEMM; hessian() mirrors it.
   torch::Tensor xtx_upper;
   torch::Tensor percentile_sum;  // float64 [P]: Σ over batches of rows · percentile, per abs_percentiles
+  // float32 [k, in]: the real rows whose index (counted over every batch) is a multiple of
+  // Requirements::sample_stride.
+  torch::Tensor row_sample;
 
   // ‖X_j‖₂ per input channel, float32 [in].
   torch::Tensor channel_norms() const;

@@ -238,6 +238,7 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
     per_group = per_group && b->pass->compresses_per_group();
   }
   const auto& samples = calibration_samples(names);
+  req.sample_stride = error_sample_stride(samples.real_tokens());
   calibration::SequentialOptions options;
   // Propagating through a block whose function the sweep kept would recompute the outputs the
   // capture already had: one forward per block instead of two.
@@ -262,22 +263,24 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
     }
     return mine;
   };
+  // Each pass's slots compressed, with what it did to each recorded for the manifest.
+  auto compress = [&](BoundPass& b, model::BlockView& block, calibration::BlockStats& stats,
+                      const std::vector<model::LinearSlot*>& mine) {
+    if (mine.empty()) return;
+    const LayerSnapshot before(mine, stats);
+    b.pass->compress_block(block, mine, stats, context_);
+    before.record(stage.name, b.spec->type, stats, layer_records_);
+  };
   if (options.sequential && per_group) {
     calibration::run_sequential_per_group(*model_, samples.ids, samples.mask, req, options,
                                           [&](model::BlockView& block, calibration::BlockStats& stats, size_t g) {
-                                            for (auto* b : sweep) {
-                                              auto mine = slots_of(*b, block, g);
-                                              if (!mine.empty()) b->pass->compress_block(block, mine, stats, context_);
-                                            }
+                                            for (auto* b : sweep) compress(*b, block, stats, slots_of(*b, block, g));
                                           });
     return;
   }
   calibration::run_sequential(*model_, samples.ids, samples.mask, req, options,
                               [&](model::BlockView& block, calibration::BlockStats& stats) {
-                                for (auto* b : sweep) {
-                                  auto mine = slots_of(*b, block, std::nullopt);
-                                  if (!mine.empty()) b->pass->compress_block(block, mine, stats, context_);
-                                }
+                                for (auto* b : sweep) compress(*b, block, stats, slots_of(*b, block, std::nullopt));
                               });
 }
 
@@ -294,6 +297,7 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
     size_t slots = 0;
     if (sweep.empty()) {
       bound[i].pass->apply(*model_, bound[i].slots, context_);
+      record_sparsity(stage.name, bound[i].spec->type, bound[i].slots, layer_records_);
       type = bound[i].spec->type;
       slots = bound[i].slots.size();
       ++i;
@@ -358,6 +362,7 @@ nlohmann::json Session::write_artifact(const eval::Metrics& before, const eval::
   in.manifest["recipe"] = canonical_recipe;
   in.extra_files = tokenizer_files();
   in.manifest["metrics"] = {{"before", before}, {"after", after}};
+  in.manifest["layers"] = layers_json(layer_records_);
   // Timings are not in the manifest: two runs of one recipe must give byte-identical artifacts.
   // They go to run.json beside it (see timings_json()).
   return formats::write_artifact(plan_.output.path, in);

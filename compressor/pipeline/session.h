@@ -17,6 +17,7 @@
 #include "compressor/eval/gate.h"
 #include "compressor/eval/metrics.h"
 #include "compressor/model/model.h"
+#include "compressor/pipeline/layer_report.h"
 #include "passes/context.h"
 #include "passes/registry.h"
 #include "compressor/recipe/plan.h"
@@ -65,6 +66,8 @@ class Session {
   std::vector<std::pair<std::string, std::string>> tokenizer_files() const;
   // Fraction of zero weights per slot (for reports).
   std::vector<std::pair<std::string, double>> slot_sparsity() const;
+  // Each pass's effect on each slot so far (the manifest's "layers").
+  const std::vector<LayerRecord>& layer_records() const { return layer_records_; }
 
  private:
   struct BoundPass;
@@ -90,6 +93,7 @@ class Session {
   void warn_if_calibration_overlaps() const;
   double probe_accuracy(const EvalData& data, const std::string& name, const ProgressFn& progress);
   std::vector<StageTiming> timings_;
+  std::vector<LayerRecord> layer_records_;  // what every pass did to every slot, in order
 };
 
 }  // namespace compressor::pipeline

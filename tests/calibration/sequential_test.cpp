@@ -193,6 +193,24 @@ TEST_CASE("calibration: column statistics over batches and strided inputs equal 
   }
 }
 
+TEST_CASE("calibration: the row sample is every k-th row counted over batches, and follows a fold", "[calibration][statistics]") {
+  calibration::GroupStats g;
+  calibration::Requirements r;
+  r.sample_stride = 3;
+  const auto a = torch::randn({7, 5}), b = torch::randn({5, 4}).t(), c = torch::randn({1, 5}), d = torch::randn({6, 5});
+  for (const auto& x : {a, b, c, d}) calibration::accumulate(g, x, r);
+  const auto all = torch::cat({a, b, c, d});  // 18 rows: 0, 3, ..., 15
+  REQUIRE(g.row_sample.defined());
+  CHECK(torch::equal(g.row_sample, all.index_select(0, torch::arange(0, 18, 3))));
+  const auto s = torch::rand({5}) + 0.5;
+  g.scale_inputs(s);
+  CHECK(torch::allclose(g.row_sample, all.index_select(0, torch::arange(0, 18, 3)) / s.to(torch::kFloat32)));
+  // Without the requirement nothing is kept.
+  calibration::GroupStats none;
+  calibration::accumulate(none, a, calibration::Requirements{});
+  CHECK_FALSE(none.row_sample.defined());
+}
+
 TEST_CASE("calibration: the Hessian is whole and symmetric over batches and strided inputs", "[calibration]") {
   // accumulate() keeps one triangle (syrk); hessian() must still be the full 2/n XᵀX.
   calibration::GroupStats g;

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "formats/artifact_manifest.h"
 #include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
 
@@ -56,11 +57,29 @@ TEST_CASE("sparsegpt prunes through the CLI, unstructured and 2:4, below magnitu
     REQUIRE(sg.code == 0);
     auto ins = run_cli({"inspect", spec.output.string()});
     for (const char* t : kLinears) CHECK(inspect_sparsity(ins.out, t) == "50.00");
+    // The manifest records what the pass did to each layer, measured on the calibration rows.
+    const auto layers = compressor::formats::read_manifest(spec.output).at("layers");
+    for (const char* t : kQuantizedLinears) {
+      INFO(t);
+      REQUIRE(layers.contains(t));
+      const auto& e = layers.at(t).at(0);
+      CHECK(e.at("pass") == "sparsegpt");
+      CHECK(e.at("stage") == "prune");
+      CHECK(e.at("sparsity").get<double>() == 0.5);
+      CHECK(e.at("reconstruction_error").get<double>() > 0);
+      CHECK(e.at("reconstruction_error").get<double>() < 1);
+      CHECK(e.at("error_rows").get<int64_t>() > 0);
+    }
     spec.pass = std::string("magnitude: {sparsity: 0.5, mask_structure: '") + structure + "'}";
     spec.output = w.dir / "magnitude";
     auto mag = run_cli({"run", w.write_recipe(spec, "magnitude.yaml").string()});
     REQUIRE(mag.code == 0);
     CHECK(ppl(sg, 2) < ppl(mag, 2));
+    // A data-free pass has no inputs to measure on: sparsity only.
+    const auto mag_manifest = compressor::formats::read_manifest(spec.output);
+    const auto& m = mag_manifest.at("layers").at(kQuantizedLinears[0]).at(0);
+    CHECK(m.at("pass") == "magnitude");
+    CHECK_FALSE(m.contains("reconstruction_error"));
   }
 }
 
@@ -92,6 +111,14 @@ TEST_CASE("sparsegpt with a scheme prunes and quantizes in one sweep, and gptq k
   INFO(seq.all());
   REQUIRE(seq.code == 0);
   check_half_zero(run_cli({"inspect", spec.output.string()}).out);
+  // One record per pass and layer, in order; GPTQ's error is relative to the pruned weights it got.
+  const auto manifest = compressor::formats::read_manifest(spec.output);
+  const auto& records = manifest.at("layers").at(kQuantizedLinears[2]);
+  REQUIRE(records.size() == 2);
+  CHECK(records.at(0).at("pass") == "wanda");
+  CHECK(records.at(1).at("pass") == "gptq");
+  CHECK(records.at(1).at("sparsity").get<double>() >= 0.5);
+  CHECK(records.at(1).at("reconstruction_error").get<double>() < records.at(0).at("reconstruction_error").get<double>());
 }
 
 TEST_CASE("sparsegpt: bad options are named with their key", "[cli][sparsegpt][bad-input]") {
