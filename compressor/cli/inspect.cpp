@@ -1,7 +1,11 @@
 #include "compressor/cli/inspect.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "compressor/base/error.h"
 #include "compressor/base/shape.h"
@@ -19,6 +23,48 @@ double zero_fraction(const torch::Tensor& t) {
   return static_cast<double>((t == 0).sum().item<int64_t>()) / static_cast<double>(t.numel());
 }
 
+// Per stage and pass, from the manifest's "layers": how many layers, their mean sparsity after the
+// pass, and the mean and worst relative output error on the calibration rows.
+void print_layer_summary(const nlohmann::json& layers) {
+  struct Summary {
+    int64_t layers = 0, measured = 0;
+    double sparsity = 0, error = 0, worst = -1;
+    std::string worst_layer;
+  };
+  std::vector<std::pair<std::string, Summary>> passes;  // in the order they first appear
+  for (const auto& [layer, records] : layers.items()) {
+    for (const auto& r : records) {
+      const std::string key = r.value("stage", "?") + " / " + r.value("pass", "?");
+      auto it = std::find_if(passes.begin(), passes.end(), [&](const auto& p) { return p.first == key; });
+      if (it == passes.end()) it = passes.insert(passes.end(), {key, Summary{}});
+      auto& s = it->second;
+      ++s.layers;
+      s.sparsity += r.value("sparsity", 0.0);
+      if (r.contains("reconstruction_error")) {
+        const double e = r["reconstruction_error"].get<double>();
+        ++s.measured;
+        s.error += e;
+        if (e > s.worst) {
+          s.worst = e;
+          s.worst_layer = layer;
+        }
+      }
+    }
+  }
+  if (passes.empty()) return;
+  std::printf("\n%-28s %7s %9s %12s  %s\n", "stage / pass", "layers", "sparsity", "mean error", "worst layer (error)");
+  for (const auto& [key, s] : passes) {
+    const double n = static_cast<double>(s.layers);
+    if (s.measured) {
+      std::printf("%-28s %7lld %8.2f%% %12.4g  %s (%.4g)\n", key.c_str(), static_cast<long long>(s.layers),
+                  100 * s.sparsity / n, s.error / static_cast<double>(s.measured), s.worst_layer.c_str(), s.worst);
+    } else {
+      std::printf("%-28s %7lld %8.2f%% %12s\n", key.c_str(), static_cast<long long>(s.layers), 100 * s.sparsity / n, "-");
+    }
+  }
+  std::printf("(error: ||WX - W'X||^2 / ||WX||^2 on calibration rows, per layer, as each pass found and left it)\n");
+}
+
 void print_artifact(const std::filesystem::path& path) {
   formats::verify_artifact(path);
   const auto m = formats::read_manifest(path);
@@ -31,6 +77,7 @@ void print_artifact(const std::filesystem::path& path) {
     eval::Metrics after = m["metrics"].value("after", eval::Metrics{});
     if (!before.empty()) std::printf("\n%s", eval::metrics_table(before, after).c_str());
   }
+  if (m.contains("layers")) print_layer_summary(m["layers"]);
   std::printf("\n%-44s %-16s %-12s %9s %9s\n", "tensor", "encoding", "shape", "bits/wt", "sparsity");
   int64_t total = 0, bytes = 0, quantized = 0, quantized_bytes = 0;
   double zeros = 0;

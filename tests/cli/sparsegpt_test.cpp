@@ -57,6 +57,7 @@ TEST_CASE("sparsegpt prunes through the CLI, unstructured and 2:4, below magnitu
     REQUIRE(sg.code == 0);
     auto ins = run_cli({"inspect", spec.output.string()});
     for (const char* t : kLinears) CHECK(inspect_sparsity(ins.out, t) == "50.00");
+    CHECK_THAT(ins.out, Catch::Contains("prune / sparsegpt") && Catch::Contains("mean error"));
     // The manifest records what the pass did to each layer, measured on the calibration rows.
     const auto layers = compressor::formats::read_manifest(spec.output).at("layers");
     for (const char* t : kQuantizedLinears) {
