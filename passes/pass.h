@@ -40,6 +40,17 @@ class Pass {
   // run_sequential_per_group), each group calibrated with the block's earlier groups compressed.
   virtual bool compresses_per_group() const { return false; }
 
+  // What the pass needs measured on the dense model, every block, before its sweep compresses
+  // anything (OWL's outlier ratios compare all blocks). Nothing, by default.
+  virtual calibration::Requirements dense_requirements() const { return {}; }
+  // Called once before the sweep when dense_requirements() asks for anything, with every block's
+  // statistics from the model as the sweep starts (calibration::collect_dense_stats).
+  virtual void prepare(const model::Model& model, const std::vector<model::LinearSlot*>& slots,
+                       const std::vector<calibration::BlockStats>& dense) {
+    (void)model;
+    (void)slots;
+    (void)dense;
+  }
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,

@@ -239,6 +239,16 @@ void Session::run_data_aware(const std::vector<BoundPass*>& sweep, const recipe:
   }
   const auto& samples = calibration_samples(names);
   req.sample_stride = error_sample_stride(samples.real_tokens());
+  // Passes that compare all blocks first (OWL) see the model as the sweep starts, in one forward.
+  calibration::Requirements dense_req;
+  for (auto* b : sweep) dense_req.merge(b->pass->dense_requirements());
+  if (dense_req.any()) {
+    const auto dense = calibration::collect_dense_stats(*model_, samples.ids, samples.mask, dense_req,
+                                                        plan_.calibration.batch_size);
+    for (auto* b : sweep) {
+      if (b->pass->dense_requirements().any()) b->pass->prepare(*model_, b->slots, dense);
+    }
+  }
   calibration::SequentialOptions options;
   // Propagating through a block whose function the sweep kept would recompute the outputs the
   // capture already had: one forward per block instead of two.

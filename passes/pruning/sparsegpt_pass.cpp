@@ -8,6 +8,7 @@
 #include "passes/obs/column_sweep.h"
 #include "passes/pruning/mask.h"
 #include "passes/pruning/mask_structure.h"
+#include "passes/pruning/owl.h"
 #include "passes/pruning/sparsegpt.h"
 #include "passes/quantization/gptq.h"
 #include "passes/quantization/scheme_groups.h"
@@ -24,7 +25,8 @@ class SparseGptPass final : public Pass {
         block_size_(o.get_int("block_size")),
         dampening_frac_(o.get_float("dampening_frac")),
         true_sequential_(o.get_bool("true_sequential")),
-        groups_(o, "sparsegpt") {}
+        groups_(o, "sparsegpt"),
+        layer_sparsity_(o, "sparsegpt") {}
   std::string_view name() const override { return "sparsegpt"; }
 
   calibration::Requirements requirements() const override {
@@ -39,6 +41,7 @@ class SparseGptPass final : public Pass {
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
     const auto structure = structure_.check(sparsity_, slots, where);
+    layer_sparsity_.check(structure.unstructured(), where);
     if (groups_.empty()) return;
     groups_.check(slots, where, /*allow_actorder=*/true);
     for (const auto& g : groups_.parse(where, /*allow_actorder=*/true)) {
@@ -50,10 +53,16 @@ class SparseGptPass final : public Pass {
     }
   }
 
-  void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
+  calibration::Requirements dense_requirements() const override { return layer_sparsity_.dense_requirements(); }
+  void prepare(const model::Model& model, const std::vector<model::LinearSlot*>& slots,
+               const std::vector<calibration::BlockStats>& dense) override {
+    layer_sparsity_.prepare(model, slots, dense);
+  }
+
+  void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
                       calibration::BlockStats& stats, Context&) override {
     SparseGptOptions o;
-    o.sparsity = sparsity_;
+    o.sparsity = layer_sparsity_.at(block.index);
     o.structure = structure_.get();
     o.block_size = block_size_;
     o.dampening_frac = dampening_frac_;
@@ -96,6 +105,7 @@ class SparseGptPass final : public Pass {
   double dampening_frac_;
   bool true_sequential_;
   SchemeGroups groups_;
+  LayerSparsity layer_sparsity_;
 };
 
 }  // namespace
@@ -117,6 +127,7 @@ PassInfo sparsegpt_pass_info() {
                   "(llm-compressor)",
                   true),
   };
+  for (auto& spec : LayerSparsity::options()) info.options.push_back(std::move(spec));
   // Optional: quantize in the same sweep (the paper's joint mode); without them the pass only prunes.
   for (auto spec : scheme_group_options()) {
     if (spec.key == "scheme") spec.help = "quantize while pruning, in the same sweep: " + spec.help +

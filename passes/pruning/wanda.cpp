@@ -1,6 +1,7 @@
 #include "passes/pruning/wanda.h"
 
 #include "passes/pruning/mask.h"
+#include "passes/pruning/owl.h"
 
 namespace compressor::passes {
 
@@ -9,12 +10,14 @@ namespace {
 class WandaPass final : public Pass {
  public:
   explicit WandaPass(const OptionValues& o)
-      : sparsity_(o.get_float("sparsity")), structure_(o.get_string("mask_structure"), "wanda.mask_structure") {}
+      : sparsity_(o.get_float("sparsity")),
+        structure_(o.get_string("mask_structure"), "wanda.mask_structure"),
+        layer_sparsity_(o, "wanda") {}
   std::string_view name() const override { return "wanda"; }
 
   void check(const model::Model&, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
-    structure_.check(sparsity_, slots, where);
+    layer_sparsity_.check(structure_.check(sparsity_, slots, where).unstructured(), where);
   }
 
   calibration::Requirements requirements() const override {
@@ -22,15 +25,22 @@ class WandaPass final : public Pass {
     r.channel_norms = true;
     return r;
   }
+  calibration::Requirements dense_requirements() const override { return layer_sparsity_.dense_requirements(); }
+  void prepare(const model::Model& model, const std::vector<model::LinearSlot*>& slots,
+               const std::vector<calibration::BlockStats>& dense) override {
+    layer_sparsity_.prepare(model, slots, dense);
+  }
 
-  void compress_block(model::BlockView&, const std::vector<model::LinearSlot*>& slots,
+  void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,
                       calibration::BlockStats& stats, Context&) override {
-    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity_, structure_.get());
+    const double sparsity = layer_sparsity_.at(block.index);
+    for (auto* s : slots) wanda_prune(*s, stats.of(*s).channel_norms(), sparsity, structure_.get());
   }
 
  private:
   double sparsity_;
   MaskStructureOption structure_;
+  LayerSparsity layer_sparsity_;
 };
 
 }  // namespace
@@ -51,6 +61,7 @@ PassInfo wanda_pass_info() {
       string_option("mask_structure", "\"0:0\" unstructured, or \"N:M\": keep N of every M inputs (e.g. \"2:4\")",
                     std::string("0:0")),
   };
+  for (auto& spec : LayerSparsity::options()) info.options.push_back(std::move(spec));
   info.create = [](const OptionValues& o) { return std::make_unique<WandaPass>(o); };
   return info;
 }
