@@ -151,3 +151,19 @@ TEST_CASE("sparsegpt: bad options are named with their key", "[cli][sparsegpt][b
   spec.pass = "sparsegpt: {sparsity: 0.5}";
   require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"sparsegpt", "needs calibration data"}, w.out);
 }
+
+TEST_CASE("sparsegpt: inputs that overflow make a Hessian with Inf, named by block and layer", "[cli][sparsegpt][bad-input]") {
+  auto w = make_workspace("sparsegpt-overflow");
+  // A first MLP so large that its outputs' squares overflow float32: the Hessian of c_proj is Inf.
+  const auto model = w.dir / "overflow-model";
+  copy_without_manifest(w.model, model, [](std::vector<compressor::formats::StoredTensor>& ts) {
+    auto& t = find_tensor(ts, "transformer.h.0.mlp.c_fc.weight").tensor;
+    t.mul_(1e30);
+  });
+  auto spec = w.spec();
+  spec.model = model;
+  spec.extra = calibration_block(w);
+  spec.pass = "sparsegpt: {sparsity: 0.5}";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  require_bad_input(r, {"block 0", "c_proj"}, w.out);
+}
