@@ -23,4 +23,17 @@ inline void require_bad_input(const CliResult& r, const std::vector<std::string>
   if (!out.empty()) CHECK(files_under(out).empty());
 }
 
+// Each case's pass (YAML flow) as the recipe's one pass: require_bad_input with its needles and
+// the recipe's location.
+inline void require_bad_passes(const Workspace& w, RecipeSpec spec,
+                               const std::vector<std::pair<std::string, std::vector<std::string>>>& cases) {
+  for (const auto& [pass, needles] : cases) {
+    INFO(pass);
+    spec.pass = pass;
+    auto located = needles;
+    located.push_back("recipe.yaml:");
+    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), located, w.out);
+  }
+}
+
 }  // namespace cli_test

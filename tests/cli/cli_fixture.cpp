@@ -247,6 +247,10 @@ std::string table_value(const std::string& output, const std::string& metric, in
   return {};
 }
 
+std::string calibration_block(const Workspace& w) {
+  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
+}
+
 std::string inspect_sparsity(const std::string& output, const std::string& name) {
   std::istringstream in(output);
   std::string line;

@@ -83,6 +83,9 @@ struct Workspace {
 
 Workspace make_workspace(const std::string& tag, const TinyShape& shape = {}, int64_t train_steps = 0);
 
+// A calibration block on the workspace's text: 8 samples of 32 tokens, sequential.
+std::string calibration_block(const Workspace& w);
+
 // Every regular file under `p` (recursively), or `p` itself when it is a file; empty if absent.
 std::vector<fs::path> files_under(const fs::path& p);
 

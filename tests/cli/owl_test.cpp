@@ -14,10 +14,6 @@ using namespace cli_test;
 
 namespace {
 
-std::string calibration_block(const Workspace& w) {
-  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
-}
-
 // The sparsity the manifest records for `layer`'s last pass.
 double layer_sparsity(const nlohmann::json& manifest, const std::string& layer) {
   return manifest.at("layers").at(layer).back().at("sparsity").get<double>();
@@ -64,11 +60,5 @@ TEST_CASE("owl: bad options are named with their key", "[cli][owl][bad-input]") 
       // Checked once the blocks' ratios are known: 0.9 + 0.2 leaves block 0 or 1 above 1.
       {"wanda: {sparsity: 0.9, sparsity_profile: owl, owl_m: 1.5, owl_lambda: 0.2}", {"wanda.owl_lambda", "block", "outside [0, 1)"}},
   };
-  for (const auto& [pass, needles] : cases) {
-    INFO(pass);
-    spec.pass = pass;
-    auto needles_at = needles;
-    needles_at.push_back("recipe.yaml:");
-    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles_at, w.out);
-  }
+  require_bad_passes(w, spec, cases);
 }

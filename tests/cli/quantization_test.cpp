@@ -61,11 +61,7 @@ TEST_CASE("quantization: bad schemes are named with their key", "[cli][quantizat
       {"quantization: {config_groups: {g: {targets: [Linear], weights: " + kGroup16 + "}}, scale_dtype: float8}",
        {"quantization.scale_dtype", "float8"}},
   };
-  for (const auto& [pass, needles] : cases) {
-    INFO(pass);
-    spec.pass = pass;
-    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
-  }
+  require_bad_passes(w, spec, cases);
 }
 
 TEST_CASE("quantization: a config group that matches nothing is a warning naming it", "[cli][quantization]") {
@@ -80,9 +76,6 @@ TEST_CASE("quantization: a config group that matches nothing is a warning naming
 }
 
 namespace {
-std::string calibration_block(const Workspace& w) {
-  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
-}
 }  // namespace
 
 TEST_CASE("gptq runs in the sequential driver, writes a packed artifact and costs less than round to nearest",
@@ -146,11 +139,7 @@ TEST_CASE("gptq: bad options are named with their key", "[cli][quantization][gpt
        {"gptq.config_groups.g.input_activations", "dynamic only"}},
       {"gptq: {scheme: W4A16}", {"transformer.h.0.attn.c_attn", "group_size 128", "width 32"}},
   };
-  for (const auto& [pass, needles] : cases) {
-    INFO(pass);
-    spec.pass = pass;
-    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
-  }
+  require_bad_passes(w, spec, cases);
   // Without calibration data GPTQ has no Hessian.
   spec.extra.clear();
   spec.pass = "gptq: {" + g + "}";
@@ -239,11 +228,7 @@ TEST_CASE("awq: bad options are named with their key", "[cli][quantization][awq]
       {"awq: {scheme: W4A16}", {"transformer.h.0.attn.c_attn", "group_size 128", "width 32"}},
       {"awq: {scheme: W4A17}", {"awq.scheme", "W4A17"}},
   };
-  for (const auto& [pass, needles] : cases) {
-    INFO(pass);
-    spec.pass = pass;
-    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles, w.out);
-  }
+  require_bad_passes(w, spec, cases);
   spec.extra.clear();
   spec.pass = "awq: {" + g + "}";
   require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"awq", "needs calibration data"}, w.out);

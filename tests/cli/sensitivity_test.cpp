@@ -17,10 +17,6 @@ namespace {
 
 const std::string kGroup16 = "{num_bits: 4, type: int, symmetric: true, strategy: group, group_size: 16}";
 
-std::string calibration_block(const Workspace& w) {
-  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
-}
-
 fs::path sensitivity_recipe(const Workspace& w) {
   auto spec = w.spec();
   spec.extra = calibration_block(w);

@@ -21,10 +21,6 @@ const char* const kQuantizedLinears[] = {"transformer.h.0.attn.c_attn", "transfo
                                          "transformer.h.1.mlp.c_fc", "transformer.h.1.mlp.c_proj"};
 const std::string kGroup16 = "{num_bits: 4, type: int, symmetric: false, strategy: group, group_size: 16}";
 
-std::string calibration_block(const Workspace& w) {
-  return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
-}
-
 double ppl(const CliResult& r, int column) {
   const auto v = table_value(r.out, kPpl, column);
   REQUIRE_FALSE(v.empty());
@@ -140,13 +136,7 @@ TEST_CASE("sparsegpt: bad options are named with their key", "[cli][sparsegpt][b
       {"sparsegpt: {scheme: W4A16}", {"transformer.h.0.attn.c_attn", "group_size 128", "width 32"}},
       {"sparsegpt: {scheme: W4A16, " + g + "}", {"sparsegpt", "either scheme or config_groups"}},
   };
-  for (const auto& [pass, needles] : cases) {
-    INFO(pass);
-    spec.pass = pass;
-    auto needles_at = needles;
-    needles_at.push_back("recipe.yaml:");
-    require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), needles_at, w.out);
-  }
+  require_bad_passes(w, spec, cases);
   spec.extra.clear();
   spec.pass = "sparsegpt: {sparsity: 0.5}";
   require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"sparsegpt", "needs calibration data"}, w.out);

@@ -15,24 +15,17 @@
 #include "passes/quantization/gptq.h"
 #include "passes/quantization/weight_quantizer.h"
 #include "tests/catch_util.h"
+#include "tests/pipeline/sparsegpt_reference.h"
 
 using namespace compressor;
 using passes::MaskStructure;
+using sparsegpt_reference::choose_mask;
+using sparsegpt_reference::correlated_inputs;
+using sparsegpt_reference::hessian_of;
+using sparsegpt_reference::inverse_factor;
+using sparsegpt_reference::relative_output_error;
 
 namespace {
-
-torch::Tensor correlated_inputs(int64_t n, int64_t in, uint64_t seed) {
-  torch::manual_seed(seed);
-  const auto mix = torch::randn({in, in}, torch::kFloat64) * 0.3 + torch::eye(in, torch::kFloat64);
-  return torch::randn({n, in}, torch::kFloat64).mm(mix) * (torch::rand({1, in}, torch::kFloat64) * 3 + 0.1);
-}
-
-torch::Tensor hessian_of(const torch::Tensor& x) { return x.t().mm(x) * (2.0 / static_cast<double>(x.size(0))); }
-
-double output_error(const torch::Tensor& w, const torch::Tensor& w_hat, const torch::Tensor& x) {
-  const auto y = w.to(torch::kFloat64).mm(x.t()), y_hat = w_hat.to(torch::kFloat64).mm(x.t());
-  return (y - y_hat).pow(2).sum().item<double>() / y.pow(2).sum().item<double>();
-}
 
 quant::QuantArgs int4(quant::Strategy strategy, int64_t group = 0) {
   quant::QuantArgs a;
@@ -62,9 +55,7 @@ passes::GptqOptions joint(const quant::QuantArgs& a, double sparsity, MaskStruct
 std::pair<torch::Tensor, torch::Tensor> joint_reference(const torch::Tensor& w0, const torch::Tensor& h, const quant::QuantArgs& a,
                               double sparsity, const MaskStructure& s, int64_t B) {
   const int64_t rows = w0.size(0), cols = w0.size(1);
-  auto hd = h.clone();
-  hd.diagonal().add_(0.01 * h.diagonal().mean().item<double>());
-  const auto u = torch::linalg_cholesky(torch::inverse(hd)).t().contiguous();
+  const auto u = inverse_factor(h, 0.01);
   auto w = w0.to(torch::kFloat64).clone();
   auto pruned = torch::zeros({rows, cols}, torch::kBool);
   const bool grouped = a.strategy == quant::Strategy::group;
@@ -73,30 +64,8 @@ std::pair<torch::Tensor, torch::Tensor> joint_reference(const torch::Tensor& w0,
     p[static_cast<size_t>(r)] = quant::int_qparams(w0[r].min().item<float>(), w0[r].max().item<float>(), a.num_bits,
                                                    a.symmetric, quant::ScaleDtype::f16);
   }
-  auto score = [&](int64_t r, int64_t c) {
-    if (pruned[r][c].item<bool>()) return -1.0;
-    const double v = w[r][c].item<double>(), d = u[c][c].item<double>();
-    return v * v / (d * d);
-  };
   for (int64_t c = 0; c < cols; ++c) {
-    if (s.unstructured() && c % B == 0) {
-      const int64_t c2 = std::min(cols, c + B);
-      std::vector<std::tuple<double, int64_t, int64_t>> all;  // (score, -col, -row): ties prune later first
-      for (int64_t j = c; j < c2; ++j) {
-        for (int64_t r = 0; r < rows; ++r) all.emplace_back(score(r, j), -j, -r);
-      }
-      std::sort(all.begin(), all.end());
-      const int64_t k = passes::prune_count(sparsity, static_cast<int64_t>(all.size()));
-      for (int64_t i = 0; i < k; ++i) pruned[-std::get<2>(all[i])][-std::get<1>(all[i])] = true;
-    }
-    if (!s.unstructured() && c % s.m == 0) {
-      for (int64_t r = 0; r < rows; ++r) {
-        std::vector<std::pair<double, int64_t>> g;
-        for (int64_t j = c; j < c + s.m; ++j) g.emplace_back(score(r, j), -j);
-        std::sort(g.begin(), g.end());
-        for (int64_t i = 0; i < s.m - s.n; ++i) pruned[r][-g[i].second] = true;
-      }
-    }
+    choose_mask(pruned, w, u, c, sparsity, s, B);
     if (grouped && c % a.group_size == 0) {
       for (int64_t r = 0; r < rows; ++r) {
         std::vector<float> kept;
@@ -188,8 +157,8 @@ TEST_CASE("sparsegpt quantizing: one sweep beats pruning then rounding, and GPTQ
     const auto deq = formats::dequantize(then_gptq.q);
     CHECK(torch::equal(then_gptq.keep, pruned.keep));
     CHECK((deq.masked_select(pruned.keep.logical_not()) == 0).all().item<bool>());
-    const double e_one = output_error(w, formats::dequantize(one.q), x), e_rtn = output_error(w, pruned_then_rtn, x),
-                 e_seq = output_error(w, deq, x);
+    const double e_one = relative_output_error(w, formats::dequantize(one.q), x), e_rtn = relative_output_error(w, pruned_then_rtn, x),
+                 e_seq = relative_output_error(w, deq, x);
     INFO("joint " << e_one << ", sparsegpt then gptq " << e_seq << ", sparsegpt then rtn " << e_rtn);
     CHECK(e_one < e_rtn);
     CHECK(e_seq < e_rtn);

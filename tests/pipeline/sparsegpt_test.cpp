@@ -9,27 +9,18 @@
 
 #include "passes/pruning/mask.h"
 #include "passes/pruning/sparsegpt.h"
+#include "tests/pipeline/sparsegpt_reference.h"
 
 using namespace compressor;
 using passes::MaskStructure;
 using passes::SparseGptOptions;
+using sparsegpt_reference::choose_mask;
+using sparsegpt_reference::correlated_inputs;
+using sparsegpt_reference::hessian_of;
+using sparsegpt_reference::inverse_factor;
+using sparsegpt_reference::relative_output_error;
 
 namespace {
-
-// Inputs with correlated channels (as real activations are), [n, in], and H = 2/n · XᵀX.
-torch::Tensor correlated_inputs(int64_t n, int64_t in, uint64_t seed) {
-  torch::manual_seed(seed);
-  const auto mix = torch::randn({in, in}, torch::kFloat64) * 0.3 + torch::eye(in, torch::kFloat64);
-  return torch::randn({n, in}, torch::kFloat64).mm(mix) * (torch::rand({1, in}, torch::kFloat64) * 3 + 0.1);
-}
-
-torch::Tensor hessian_of(const torch::Tensor& x) { return x.t().mm(x) * (2.0 / static_cast<double>(x.size(0))); }
-
-// ‖WXᵀ − ŴXᵀ‖² / ‖WXᵀ‖².
-double reconstruction_error(const torch::Tensor& w, const torch::Tensor& w_hat, const torch::Tensor& x) {
-  const auto y = w.to(torch::kFloat64).mm(x.t()), y_hat = w_hat.to(torch::kFloat64).mm(x.t());
-  return (y - y_hat).pow(2).sum().item<double>() / y.pow(2).sum().item<double>();
-}
 
 // The paper's Algorithm 1 in float64 without lazy batching: every column's error updates all later
 // columns at once; the mask is chosen as the tested code chooses it (per block of B columns, or
@@ -37,35 +28,11 @@ double reconstruction_error(const torch::Tensor& w, const torch::Tensor& w_hat, 
 torch::Tensor algorithm_1(const torch::Tensor& w0, const torch::Tensor& h, double damp, double sparsity,
                           const MaskStructure& s, int64_t B) {
   const int64_t rows = w0.size(0), cols = w0.size(1);
-  auto hd = h.clone();
-  hd.diagonal().add_(damp * h.diagonal().mean().item<double>());
-  // U: upper Cholesky factor of H⁻¹.
-  const auto u = torch::linalg_cholesky(torch::inverse(hd)).t().contiguous();
+  const auto u = inverse_factor(h, damp);
   auto w = w0.to(torch::kFloat64).clone();
   auto pruned = torch::zeros({rows, cols}, torch::kBool);
-  auto score = [&](int64_t r, int64_t c) {
-    const double v = w[r][c].item<double>(), d = u[c][c].item<double>();
-    return v * v / (d * d);
-  };
   for (int64_t c = 0; c < cols; ++c) {
-    if (s.unstructured() && c % B == 0) {
-      const int64_t c2 = std::min(cols, c + B);
-      std::vector<std::tuple<double, int64_t, int64_t>> all;  // (score, -col, -row): ties prune later first
-      for (int64_t j = c; j < c2; ++j) {
-        for (int64_t r = 0; r < rows; ++r) all.emplace_back(score(r, j), -j, -r);
-      }
-      std::sort(all.begin(), all.end());
-      const int64_t k = passes::prune_count(sparsity, static_cast<int64_t>(all.size()));
-      for (int64_t i = 0; i < k; ++i) pruned[-std::get<2>(all[i])][-std::get<1>(all[i])] = true;
-    }
-    if (!s.unstructured() && c % s.m == 0) {
-      for (int64_t r = 0; r < rows; ++r) {
-        std::vector<std::pair<double, int64_t>> g;
-        for (int64_t j = c; j < c + s.m; ++j) g.emplace_back(score(r, j), -j);
-        std::sort(g.begin(), g.end());
-        for (int64_t i = 0; i < s.m - s.n; ++i) pruned[r][-g[i].second] = true;
-      }
-    }
+    choose_mask(pruned, w, u, c, sparsity, s, B);
     for (int64_t r = 0; r < rows; ++r) {
       if (!pruned[r][c].item<bool>()) continue;
       const double e = w[r][c].item<double>() / u[c][c].item<double>();
@@ -158,8 +125,8 @@ TEST_CASE("sparsegpt: lower reconstruction error than magnitude and Wanda at 50%
     const auto sg = passes::sparsegpt_prune(w, h, {}, o, "w");
     const auto magnitude = w * passes::keep_by_score_per_row(w.abs(), 0.5, structure);
     const auto wanda = w * passes::keep_by_score_per_row(w.abs() * norms.unsqueeze(0), 0.5, structure);
-    const double e_sg = reconstruction_error(w, sg.weight, x), e_mag = reconstruction_error(w, magnitude, x),
-                 e_wanda = reconstruction_error(w, wanda, x);
+    const double e_sg = relative_output_error(w, sg.weight, x), e_mag = relative_output_error(w, magnitude, x),
+                 e_wanda = relative_output_error(w, wanda, x);
     INFO("sparsegpt " << e_sg << ", wanda " << e_wanda << ", magnitude " << e_mag);
     CHECK(e_sg < e_wanda);
     CHECK(e_sg < e_mag);
