@@ -18,7 +18,10 @@ namespace {
 std::unique_ptr<passes::Pass> make_wanda(double sparsity, const std::string& structure) {
   const auto* info = passes::builtin_registry().find("wanda");
   REQUIRE(info);
-  passes::OptionValues o;
+  passes::OptionValues o;  // resolved values carry every declared key: the defaults, then ours
+  for (const auto& spec : info->options) {
+    if (spec.default_value) o.set(spec.key, *spec.default_value);
+  }
   o.set("sparsity", sparsity);
   o.set("mask_structure", structure);
   return info->create(o);
