@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <torch/torch.h>
+
 #include "passes/pruning/mask.h"
 #include "passes/pruning/mask_structure.h"
 
@@ -25,6 +27,15 @@ struct MaskOptions {
   double sparsity = 0;     // unstructured only
   MaskStructure structure;  // 0:0 unstructured, or N:M
 };
+
+// The sweep's `pruned` ([cols, rows] in processing order, 1 = pruned) from a keep mask (bool
+// [rows, cols], true = kept; undefined: nothing pruned). `order[i]` is the column processed i-th;
+// empty: the columns in order.
+std::vector<uint8_t> pruned_from_keep(const torch::Tensor& keep, int64_t rows, int64_t cols,
+                                      const std::vector<int64_t>& order = {});
+// The keep mask (bool [rows, cols]) that `pruned` describes.
+torch::Tensor keep_from_pruned(const std::vector<uint8_t>& pruned, int64_t rows, int64_t cols,
+                               const std::vector<int64_t>& order = {});
 
 template <typename T>
 class ObsMask {

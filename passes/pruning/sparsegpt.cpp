@@ -39,12 +39,7 @@ SparseGptResult run(const torch::Tensor& weight, const torch::Tensor& hessian, c
   }
   auto h = hessian.to(torch::kFloat64).contiguous().clone();
   torch::Tensor wt = weight.detach().t().to(dtype).contiguous();  // [cols, rows]: a column per row of memory
-  std::vector<uint8_t> pruned(static_cast<size_t>(cols * rows), 0);
-  if (keep.defined()) {
-    const auto k = keep.to(torch::kBool).t().contiguous();
-    const bool* kp = k.data_ptr<bool>();
-    for (size_t i = 0; i < pruned.size(); ++i) pruned[i] = kp[i] ? 0 : 1;
-  }
+  auto pruned = obs::pruned_from_keep(keep, rows, cols);
 
   SparseGptResult result;
   const auto prepared = obs::prepare(h, wt, o.dampening_frac, tensor);
@@ -58,10 +53,7 @@ SparseGptResult run(const torch::Tensor& weight, const torch::Tensor& hessian, c
   result.loss = obs::sweep<T>(wt, u, block, policy);
 
   result.weight = wt.t().to(torch::kFloat32).contiguous();
-  auto keep_t = torch::empty({cols, rows}, torch::kBool);
-  bool* kp = keep_t.data_ptr<bool>();
-  for (size_t i = 0; i < pruned.size(); ++i) kp[i] = pruned[i] == 0;
-  result.keep = keep_t.t().contiguous();
+  result.keep = obs::keep_from_pruned(pruned, rows, cols);
   return result;
 }
 

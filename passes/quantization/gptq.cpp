@@ -132,15 +132,7 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
   std::vector<uint8_t> pruned;
   std::unique_ptr<obs::ObsMask<T>> mask;
   if (o.prune || o.keep.defined()) {
-    pruned.assign(static_cast<size_t>(cols * rows), 0);
-    if (o.keep.defined()) {
-      const auto k = o.keep.to(torch::kBool).contiguous();
-      const bool* kp = k.data_ptr<bool>();
-      for (int64_t i = 0; i < cols; ++i) {
-        const int64_t c = order[static_cast<size_t>(i)];
-        for (int64_t r = 0; r < rows; ++r) pruned[static_cast<size_t>(i * rows + r)] = kp[r * cols + c] ? 0 : 1;
-      }
-    }
+    pruned = obs::pruned_from_keep(o.keep, rows, cols, order);
     mask = std::make_unique<obs::ObsMask<T>>(wt.data_ptr<T>(), u.data_ptr<T>(), cols, rows,
                                              o.prune.value_or(obs::MaskOptions{}), pruned);
   }
@@ -205,14 +197,7 @@ GptqResult run(const torch::Tensor& weight, const torch::Tensor& hessian, const 
     }
   });
   if (layout.g_idx) q.g_idx = torch::tensor(*layout.g_idx, torch::kInt32);
-  if (mask) {
-    result.keep = torch::empty({rows, cols}, torch::kBool);
-    bool* kp = result.keep.data_ptr<bool>();
-    for (int64_t i = 0; i < cols; ++i) {
-      const int64_t c = order[static_cast<size_t>(i)];
-      for (int64_t r = 0; r < rows; ++r) kp[r * cols + c] = pruned[static_cast<size_t>(i * rows + r)] == 0;
-    }
-  }
+  if (mask) result.keep = obs::keep_from_pruned(pruned, rows, cols, order);
   q.scale = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kFloat32);
   if (layout.has_zero_point) q.zero_point = torch::empty({layout.scale_rows, layout.scale_cols}, torch::kInt32);
   for (int64_t k = 0; k < units; ++k) {
