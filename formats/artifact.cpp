@@ -1,11 +1,14 @@
 #include "formats/artifact.h"
 
+#include <optional>
+
 #include "compressor/base/error.h"
 #include "compressor/base/atomic_file.h"
 #include "compressor/base/sha256.h"
 #include "compressor/version.h"
 #include "formats/compressed_tensors.h"
 #include "formats/safetensors.h"
+#include "formats/sparse_parts.h"
 
 namespace compressor::formats {
 
@@ -60,36 +63,79 @@ nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
   nlohmann::json tensors = nlohmann::json::object();
   std::vector<StoredTensor> stored;
   std::vector<std::pair<std::string, const QuantizedTensor*>> modules;
+  const SparseFormat sparse = input.sparse_format;
+  std::vector<std::string> sparse_targets, sparse_ignore;
+  double sparse_zeros = 0, sparse_weights = 0;
+  // One module's parts: the first (the codes or values) carries the module's encoding, logical
+  // shape, size and sparsity; `bpw` < 0 means "from the bytes stored".
+  auto add_module = [&](const std::string& module, std::vector<StoredTensor> parts, const std::string& encoding,
+                        int64_t rows, int64_t cols, double bpw, double sparsity, bool sparse_layout) {
+    if (bpw < 0) {
+      int64_t bytes = 0;
+      for (const auto& p : parts) bytes += static_cast<int64_t>(p.tensor.nbytes());
+      bpw = 8.0 * static_cast<double>(bytes) / static_cast<double>(rows * cols);
+    }
+    bool first = true;
+    for (auto& part : parts) {
+      auto entry = tensor_entry(part);
+      entry["module"] = module;
+      if (first) {
+        entry["encoding"] = encoding;
+        entry["weight_shape"] = {rows, cols};
+        entry["bits_per_weight"] = bpw;
+        entry["sparsity"] = sparsity;
+        if (sparse_layout) entry["sparse_format"] = sparse_format_name(sparse);
+      } else {
+        entry["encoding"] = encoding_name(to_torch(part.dtype));  // f16 scales, I32 packed zero points, ...
+        entry["sparsity"] = zero_fraction(part.tensor);
+      }
+      first = false;
+      tensors[part.name] = entry;
+      stored.push_back(std::move(part));
+    }
+    if (sparse != SparseFormat::dense) {
+      (sparse_layout ? sparse_targets : sparse_ignore).push_back(module);
+      if (sparse_layout) {
+        sparse_zeros += sparsity * static_cast<double>(rows * cols);
+        sparse_weights += static_cast<double>(rows * cols);
+      }
+    }
+  };
   static const std::string kWeight = ".weight";
+  auto module_of = [&](const std::string& name) -> std::optional<std::string> {
+    if (name.size() <= kWeight.size() || name.compare(name.size() - kWeight.size(), kWeight.size(), kWeight) != 0) {
+      return std::nullopt;
+    }
+    return name.substr(0, name.size() - kWeight.size());
+  };
   for (const auto& [name, t] : input.tensors) {
     if (auto q = input.quantized.find(name); q != input.quantized.end()) {
-      if (name.size() <= kWeight.size() || name.compare(name.size() - kWeight.size(), kWeight.size(), kWeight) != 0) {
-        throw InternalError(dir.string(), "quantized tensor '" + name + "' is not a module's .weight");
-      }
-      const std::string module = name.substr(0, name.size() - kWeight.size());
+      const auto module = module_of(name);
+      if (!module) throw InternalError(dir.string(), "quantized tensor '" + name + "' is not a module's .weight");
       const QuantizedTensor& qt = *q->second;
-      modules.emplace_back(module, &qt);
-      const auto layout = qt.layout(module);
-      const std::string encoding = quant::encoding_name(qt.args);
-      const double bpw = quant::bits_per_weight(layout, qt.args, qt.scale_dtype);
-      bool first = true;
-      for (auto& part : compress(module, qt)) {
-        auto entry = tensor_entry(part);
-        entry["module"] = module;
-        if (first) {  // the codes: the module's encoding, size and sparsity
-          entry["encoding"] = encoding;
-          entry["weight_shape"] = {layout.rows, layout.cols};
-          entry["bits_per_weight"] = bpw;
-          entry["sparsity"] = zero_fraction(dequantize(qt));
-        } else {
-          entry["encoding"] = encoding_name(to_torch(part.dtype));  // f16 scales, I32 packed zero points, ...
-          entry["sparsity"] = zero_fraction(part.tensor);
-        }
-        first = false;
-        tensors[part.name] = entry;
-        stored.push_back(std::move(part));
+      modules.emplace_back(*module, &qt);
+      const auto layout = qt.layout(*module);
+      auto parts = compress(*module, qt);
+      const double sparsity = zero_fraction(dequantize(qt));
+      if (auto sp = sparse != SparseFormat::dense ? sparse_quantized_parts(*module, qt, parts, sparse) : std::nullopt) {
+        add_module(*module, std::move(*sp), quant::encoding_name(qt.args), layout.rows, layout.cols, -1, sparsity, true);
+      } else {
+        add_module(*module, std::move(parts), quant::encoding_name(qt.args), layout.rows, layout.cols,
+                   quant::bits_per_weight(layout, qt.args, qt.scale_dtype), sparsity, false);
       }
       continue;
+    }
+    if (sparse != SparseFormat::dense) {
+      if (auto lw = input.linear_weights.find(name); lw != input.linear_weights.end()) {
+        const auto module = module_of(name);
+        if (!module) throw InternalError(dir.string(), "linear weight '" + name + "' is not a module's .weight");
+        auto e = encode(lw->second, floating);
+        if (auto sp = sparse_dense_parts(*module, e, sparse)) {
+          add_module(*module, std::move(*sp), encoding_name(e.scalar_type()), e.size(0), e.size(1), -1, zero_fraction(e), true);
+          continue;
+        }
+        sparse_ignore.push_back(*module);
+      }
     }
     // One tensor at a time is encoded and hashed.
     auto e = encode(t, floating);
@@ -101,7 +147,22 @@ nlohmann::json write_artifact(const fs::path& dir, const ArtifactInput& input) {
     tensors[name] = entry;
     stored.push_back(std::move(part));
   }
+  if (sparse != SparseFormat::dense && sparse_targets.empty()) {
+    throw BadInput("output.sparse_format",
+                   std::string("'") + sparse_format_name(sparse) + "' suits no linear weight of the model: " +
+                       (sparse == SparseFormat::two_four
+                            ? "none has at most 2 non-zeros in every 4 adjacent inputs (prune with mask_structure: \"2:4\")"
+                            : "none has enough zeros for a bitmask to be smaller than its dense storage") +
+                       "; leave output.sparse_format at dense");
+  }
   if (!modules.empty()) config["quantization_config"] = quantization_config_json(modules, input.dense_linears);
+  if (!sparse_targets.empty()) {
+    if (!config.contains("quantization_config")) {
+      config["quantization_config"] = {{"quant_method", "compressed-tensors"}, {"format", "dense"}, {"version", "0.19.0"}};
+    }
+    config["quantization_config"]["sparsity_config"] =
+        sparsity_config_json(sparse, sparse_targets, sparse_ignore, sparse_zeros / sparse_weights);
+  }
   manifest["model_config"] = config;
   manifest["tensors"] = tensors;
   base::write_file_atomic(dir / "config.json", config.dump(2) + "\n");
@@ -131,13 +192,13 @@ std::vector<StoredWeight> stored_weights(const nlohmann::json& manifest) {
     const int64_t bytes = n * static_cast<int64_t>(dtype_size(dt));
     const std::string module = t.value("module", "");
     if (module.empty()) {
-      out.push_back({name, t.value("encoding", ""), shape, n, bytes, t.value("sparsity", 0.0)});
+      out.push_back({name, t.value("encoding", ""), shape, n, bytes, t.value("sparsity", 0.0), ""});
       continue;
     }
     auto it = module_row.find(module);
     if (it == module_row.end()) {
       it = module_row.emplace(module, out.size()).first;
-      out.push_back({module, "", {}, 0, 0, 0});
+      out.push_back({module, "", {}, 0, 0, 0, ""});
     }
     auto& row = out[it->second];
     row.bytes += bytes;
@@ -147,6 +208,7 @@ std::vector<StoredWeight> stored_weights(const nlohmann::json& manifest) {
       row.weights = 1;
       for (auto d : row.shape) row.weights *= d;
       row.sparsity = t.value("sparsity", 0.0);
+      row.sparse_format = t.value("sparse_format", "");
     }
   }
   return out;

@@ -21,6 +21,7 @@
 
 #include "formats/artifact_manifest.h"
 #include "formats/quantized_tensor.h"
+#include "formats/sparse_layout.h"
 
 namespace compressor::formats {
 
@@ -34,6 +35,13 @@ struct ArtifactInput {
   std::map<std::string, const QuantizedTensor*> quantized;
   // Linear modules left dense: quantization_config's `ignore` when anything is quantized.
   std::vector<std::string> dense_linears;
+  // Linear weights stored in a compressed-tensors sparse layout wherever it suits them
+  // (formats/sparse_parts.h; listed in quantization_config.sparsity_config); dense keeps every
+  // weight as it is. BadInput naming output.sparse_format when it suits no linear at all.
+  SparseFormat sparse_format = SparseFormat::dense;
+  // Each dense linear's "x.weight" -> its [out, in] weight (GPT-2's Conv1D transposed back), which
+  // a sparse layout stores as quantized weights are stored: [out, in] whatever the checkpoint's.
+  std::map<std::string, torch::Tensor> linear_weights;
   nlohmann::json manifest = nlohmann::json::object();  // caller's fields (recipe, metrics, stages)
   // Files written beside the weights, e.g. the tokenizer ("tokenizer.json" -> content).
   std::vector<std::pair<std::string, std::string>> extra_files;
@@ -54,6 +62,7 @@ struct StoredWeight {
   int64_t weights = 0;   // elements of the logical shape
   int64_t bytes = 0;     // bytes stored for it, all parts
   double sparsity = 0;   // fraction of exact zeros (of the dequantized values)
+  std::string sparse_format;  // "sparse-24-bitmask" or "sparse-bitmask" when stored so, else empty
   double bits_per_weight() const { return weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(weights) : 0; }
 };
 // From a manifest (format 0 or 1), in file order of the first part.

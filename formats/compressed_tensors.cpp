@@ -1,12 +1,14 @@
 #include "formats/compressed_tensors.h"
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <tuple>
 
 #include "compressor/base/error.h"
 #include "compressor/base/shape.h"
 #include "compressor/quant/packing.h"
+#include "formats/sparse_layout.h"
 
 namespace compressor::formats {
 
@@ -209,10 +211,35 @@ QuantizedTensor decompress(const CheckpointTensors& ckpt, const std::string& mod
       throw BadInput(ckpt.file_of(module + ".weight_shape").string(),
                      "tensor '" + module + ".weight_shape' holds a non-positive size");
     }
+    // A 2:4 weight's packed codes are its kept ones (formats/sparse_layout.h).
+    const bool two_four = has_sparse_weight(ckpt.parts(), module);
+    const auto [dense_rows, dense_cols] =
+        two_four ? read_sparse_shape(ckpt.parts(), module, ckpt.root().string()) : std::pair<int64_t, int64_t>{rows, cols};
+    if (two_four && (dense_rows != rows || dense_cols != 2 * cols)) {
+      throw BadInput(ckpt.file_of(module + ".weight_shape").string(),
+                     "tensor '" + module + ".weight_shape' says the kept codes are " + base::shape_string({rows, cols}) +
+                         " but '" + module + ".shape' makes a 2:4 weight " + base::shape_string({dense_rows, dense_cols}) +
+                         ", which keeps " + base::shape_string({dense_rows, dense_cols / 2}));
+    }
     const auto packed = read_part(ckpt, module + ".weight_packed", {DType::I32},
                                   {rows, quant::packed_words(cols, a.num_bits)}, enc + " of a [" + std::to_string(rows) +
                                                                                        ", " + std::to_string(cols) + "] weight");
     codes = unpack_rows(packed, rows, cols, a.num_bits);
+    if (two_four) {
+      const auto dense = expand_two_four(ckpt.parts(), module, static_cast<const uint8_t*>(codes.data_ptr()), dense_rows,
+                                         dense_cols, 1, ckpt.root().string());
+      cols = dense_cols;
+      codes = torch::empty({rows, cols}, torch::kInt8);
+      std::memcpy(codes.data_ptr(), dense.data(), dense.size());
+    }
+  } else if ((q.format == "int-quantized" || q.format == "naive-quantized" || q.format == "float-quantized") &&
+             !ckpt.contains(module + ".weight") && has_sparse_weight(ckpt.parts(), module)) {
+    // Codes in a sparse layout (compressed-tensors compresses module.weight after quantizing it).
+    const auto d = sparse_decompress(ckpt.parts(), module, {is_int ? DType::I8 : DType::F8_E4M3}, ckpt.root().string());
+    rows = d.rows;
+    cols = d.cols;
+    codes = torch::empty({rows, cols}, is_int ? torch::kInt8 : torch::kUInt8);
+    std::memcpy(codes.data_ptr(), d.bytes.data(), d.bytes.size());
   } else if (q.format == "int-quantized" || q.format == "naive-quantized" || q.format == "float-quantized") {
     if (!ckpt.contains(module + ".weight")) {
       throw BadInput(ckpt.root().string(), "tensor '" + module + ".weight' is missing: " + enc + " needs it");

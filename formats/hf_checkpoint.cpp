@@ -178,6 +178,16 @@ void CheckpointTensors::release_pages(const std::string& name) const {
   files_[owner_.at(name)]->release_pages(name);
 }
 
+FindPart CheckpointTensors::parts() const {
+  return [this](const std::string& name) -> std::optional<PartView> {
+    auto it = owner_.find(name);
+    if (it == owner_.end()) return std::nullopt;
+    const auto& file = *files_[it->second];
+    const auto& info = file.info(name);
+    return PartView{info, file.data(info), file.where(name)};
+  };
+}
+
 std::vector<std::string> CheckpointTensors::names() const {
   std::vector<std::string> out;
   out.reserve(owner_.size());

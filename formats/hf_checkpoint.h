@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/safetensors.h"
+#include "formats/sparse_layout.h"
 
 namespace compressor::formats {
 
@@ -22,6 +23,9 @@ class CheckpointTensors {
   torch::Tensor tensor(const std::string& name) const;        // zero-copy view where possible
   // After copying a tensor out: its mapped pages go back (SafetensorsFile::release_pages).
   void release_pages(const std::string& name) const;
+  // The tensors as raw mapped bytes, for the torch-free layout readers (formats/sparse_layout.h).
+  // The views live as long as this object.
+  FindPart parts() const;
   std::vector<std::string> names() const;                      // sorted
   const std::filesystem::path& file_of(const std::string& name) const;
   uint64_t total_bytes() const;

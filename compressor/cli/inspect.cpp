@@ -78,7 +78,7 @@ void print_artifact(const std::filesystem::path& path) {
     if (!before.empty()) std::printf("\n%s", eval::metrics_table(before, after).c_str());
   }
   if (m.contains("layers")) print_layer_summary(m["layers"]);
-  std::printf("\n%-44s %-16s %-12s %9s %9s\n", "tensor", "encoding", "shape", "bits/wt", "sparsity");
+  std::printf("\n%-44s %-20s %-12s %9s %9s\n", "tensor", "encoding", "shape", "bits/wt", "sparsity");
   int64_t total = 0, bytes = 0, quantized = 0, quantized_bytes = 0;
   double zeros = 0;
   for (const auto& w : formats::stored_weights(m)) {
@@ -89,7 +89,11 @@ void print_artifact(const std::filesystem::path& path) {
       quantized += w.weights;
       quantized_bytes += w.bytes;
     }
-    std::printf("%-44s %-16s %-12s %9.3f %8.2f%%\n", w.name.c_str(), w.encoding.c_str(), base::shape_string(w.shape).c_str(),
+    // A sparse layout shows after the encoding of its values: "int4_g128_sym+2:4", "f16+bitmask".
+    const std::string encoding = w.encoding + (w.sparse_format == "sparse-24-bitmask" ? "+2:4"
+                                               : w.sparse_format.empty()             ? ""
+                                                                                     : "+bitmask");
+    std::printf("%-44s %-20s %-12s %9.3f %8.2f%%\n", w.name.c_str(), encoding.c_str(), base::shape_string(w.shape).c_str(),
                 w.bits_per_weight(), 100 * w.sparsity);
   }
   auto bpw = [](int64_t b, int64_t n) { return n ? 8.0 * static_cast<double>(b) / static_cast<double>(n) : 0.0; };

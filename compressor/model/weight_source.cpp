@@ -1,5 +1,6 @@
 #include "compressor/model/weight_source.h"
 
+#include <cstring>
 #include <optional>
 
 #include "compressor/base/error.h"
@@ -7,6 +8,7 @@
 #include "compressor/base/shape.h"
 #include "compressor/model/architecture.h"
 #include "formats/compressed_tensors.h"
+#include "formats/sparse_layout.h"
 
 namespace compressor::model {
 
@@ -24,19 +26,56 @@ class CheckpointWeights final : public WeightSource {
     }
   }
   bool has(const std::string& name) const override {
-    return ckpt_.contains(prefix_ + name) || compressed_module(prefix_ + name).has_value();
+    return ckpt_.contains(prefix_ + name) || compressed_module(prefix_ + name).has_value() ||
+           sparse_module(prefix_ + name).has_value();
   }
   torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double, bool prefixed) override {
     const std::string full = (prefixed ? prefix_ : "") + name;
     if (auto module = compressed_module(full)) return dequantized(*module, shape, /*transposed=*/false);
+    if (auto module = sparse_module(full)) return sparse(*module, shape, /*transposed=*/false);
     return load_weight(ckpt_, full, shape);
   }
   torch::Tensor get_transposed(const std::string& name, const std::vector<int64_t>& shape, double) override {
     if (auto module = compressed_module(prefix_ + name)) return dequantized(*module, shape, /*transposed=*/true);
+    if (auto module = sparse_module(prefix_ + name)) return sparse(*module, shape, /*transposed=*/true);
     return load_weight(ckpt_, prefix_ + name, shape, /*transpose=*/true);
   }
 
  private:
+  static std::optional<std::string> module_of(const std::string& name) {
+    static const std::string suffix = ".weight";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return std::nullopt;
+    }
+    return name.substr(0, name.size() - suffix.size());
+  }
+
+  // "x.weight" of a float weight stored in a sparse layout (x.compressed + x.bitmask): "x".
+  std::optional<std::string> sparse_module(const std::string& name) const {
+    auto module = module_of(name);
+    if (!module || ckpt_.contains(name) || !formats::has_sparse_weight(ckpt_.parts(), *module)) return std::nullopt;
+    return module;
+  }
+
+  // The float32 weight of a sparse-layout module, [out, in] as stored (so, like a compressed
+  // weight, already in the layout get_transposed returns).
+  torch::Tensor sparse(const std::string& module, const std::vector<int64_t>& shape, bool transposed) const {
+    using formats::DType;
+    const auto d = formats::sparse_decompress(ckpt_.parts(), module, {DType::F32, DType::F16, DType::BF16},
+                                              ckpt_.root().string());
+    const std::vector<int64_t> stored{d.rows, d.cols};
+    const std::vector<int64_t> expected = transposed ? std::vector<int64_t>{shape.at(1), shape.at(0)} : shape;
+    if (stored != expected) {
+      throw BadInput(ckpt_.root().string(), "sparse weight '" + module + "' is " + base::shape_string(stored) +
+                                                " [out, in], the config implies " + base::shape_string(expected));
+    }
+    auto w = torch::empty(stored, formats::to_torch(d.dtype));
+    std::memcpy(w.data_ptr(), d.bytes.data(), d.bytes.size());
+    w = w.to(torch::kFloat32);
+    if (!base::all_finite(w)) throw BadInput(ckpt_.root().string(), "sparse weight '" + module + "' holds NaN or Inf");
+    return w;
+  }
+
   // "x.weight" of a module stored compressed: "x". (int- and float-quantized modules keep their
   // codes under "x.weight" itself, so the weight_scale beside it is what tells.)
   std::optional<std::string> compressed_module(const std::string& name) const {

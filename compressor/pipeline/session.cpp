@@ -373,9 +373,20 @@ nlohmann::json Session::write_artifact(const eval::Metrics& before, const eval::
   in.extra_files = tokenizer_files();
   in.manifest["metrics"] = {{"before", before}, {"after", after}};
   in.manifest["layers"] = layers_json(layer_records_);
+  in.sparse_format = *formats::parse_sparse_format(plan_.output.sparse_format);  // resolve checked the name
+  if (in.sparse_format != formats::SparseFormat::dense) {
+    for (const auto& s : model_->slots()) {
+      if ((s.is_linear() || s.role == model::TensorRole::LmHead) && !s.quantized) in.linear_weights[s.name + ".weight"] = s.weight.detach();
+    }
+  }
   // Timings are not in the manifest: two runs of one recipe must give byte-identical artifacts.
   // They go to run.json beside it (see timings_json()).
-  return formats::write_artifact(plan_.output.path, in);
+  try {
+    return formats::write_artifact(plan_.output.path, in);
+  } catch (const BadInput& e) {
+    if (e.where() != "output.sparse_format") throw;
+    throw BadInput(plan_.output.sparse_format_where.str(), e.detail());
+  }
 }
 
 }  // namespace compressor::pipeline

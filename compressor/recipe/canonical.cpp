@@ -196,6 +196,8 @@ std::string canonical_yaml(const Plan& plan, const PassCatalog& passes) {
     out << YAML::Key << "output" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "path" << YAML::Value << plan.output.path.string();
     out << YAML::Key << "dtype" << YAML::Value << plan.output.dtype;
+    // Only when asked for, so the recipes of dense artifacts read as they always did.
+    if (plan.output.sparse_format != "dense") out << YAML::Key << "sparse_format" << YAML::Value << plan.output.sparse_format;
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

@@ -109,7 +109,11 @@ struct ValidateSpec {
 struct OutputSpec {
   std::filesystem::path path;  // artifact directory: model.safetensors + config.json
   std::string dtype = "f32";   // dense tensor encoding: f32 | f16 | bf16
+  // Linear weights in a compressed-tensors sparse layout where it suits them: dense |
+  // sparse-24-bitmask | sparse-bitmask (formats/sparse_layout.h).
+  std::string sparse_format = "dense";
   Location where;
+  Location sparse_format_where;
 };
 
 struct Plan {

@@ -217,11 +217,16 @@ ValidateSpec resolve_validate(const Field& f, const EvaluateSpec& eval) {
 }
 
 OutputSpec resolve_output(const Field& f) {
-  MapReader m(f, {"path", "dtype"});
+  MapReader m(f, {"path", "dtype", "sparse_format"});
   OutputSpec spec;
   spec.where = f.key_where();
   spec.path = read_path(m.require("path"));
   if (auto v = m.get("dtype")) spec.dtype = read_choice(*v, {"f32", "f16", "bf16"});
+  spec.sparse_format_where = spec.where;
+  if (auto v = m.get("sparse_format")) {
+    spec.sparse_format = read_choice(*v, {"dense", "sparse-24-bitmask", "sparse-bitmask"});
+    spec.sparse_format_where = v->key_where();
+  }
   return spec;
 }
 
