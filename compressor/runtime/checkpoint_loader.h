@@ -33,7 +33,7 @@ struct CheckpointLoader {
   }
   bool has_module(const std::string& module) const {
     return file->contains(module + ".weight") || file->contains(module + ".weight_packed") ||
-           file->contains(module + ".weight_scale");
+           file->contains(module + ".weight_scale") || file->contains(module + ".bitmask");
   }
 };
 

@@ -50,6 +50,7 @@ class Exporter {
       case WeightStorage::dense16: return w.bf16 ? GgmlType::BF16 : GgmlType::F16;  // carried over, 16 bits
       case WeightStorage::fp8_bytes: throw BadInput(where, "llama.cpp has no FP8 tensor type" + suggestion);
       case WeightStorage::packed:
+      case WeightStorage::packed_2of4:  // read through code_row, dense
       case WeightStorage::int_bytes: break;
     }
     if (!w.input_order.empty() || w.layout.g_idx)

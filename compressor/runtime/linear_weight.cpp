@@ -9,6 +9,8 @@
 #include "compressor/quant/float_formats.h"
 #include "compressor/quant/fp8_codec.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/gemv_2of4.h"
+#include "formats/sparse_layout.h"
 
 namespace compressor::runtime {
 
@@ -80,6 +82,14 @@ T load_int(DType d, const uint8_t* p) {
   }
 }
 
+formats::FindPart parts_of(const SafetensorsReader& file) {
+  return [&file](const std::string& name) -> std::optional<formats::PartView> {
+    if (!file.contains(name)) return std::nullopt;
+    const auto& info = file.info(name);
+    return formats::PartView{info, file.data(info), file.where(name)};
+  };
+}
+
 std::vector<float> widen_all(const SafetensorsReader& file, const TensorInfo& info) {
   const int64_t n = static_cast<int64_t>((info.end - info.begin) / formats::dtype_size(info.dtype));
   std::vector<float> out(static_cast<size_t>(n));
@@ -105,10 +115,54 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
     w.rows = load_int<int64_t>(shape.dtype, sp);
     w.cols = load_int<int64_t>(shape.dtype, sp + step);
     if (w.rows <= 0 || w.cols <= 0) throw BadInput(file.where(module + ".weight_shape"), "holds a non-positive size");
+    // 2:4: weight_packed holds the kept codes, module.bitmask where they go.
+    const auto find = parts_of(file);
+    const bool two_four = formats::has_sparse_weight(find, module);
+    const auto [rows, cols] =
+        two_four ? formats::read_sparse_shape(find, module, file.path().string()) : std::pair<int64_t, int64_t>{w.rows, w.cols};
+    if (two_four && (rows != w.rows || cols != 2 * w.cols)) {
+      throw BadInput(file.where(module + ".weight_shape"),
+                     "says the kept codes are " + shape_text({w.rows, w.cols}) + " but '" + module +
+                         ".shape' makes a 2:4 weight " + shape_text({rows, cols}) + ", which keeps " +
+                         shape_text({rows, cols / 2}));
+    }
     const auto& packed = part(file, module + ".weight_packed", {DType::I32},
                               {w.rows, quant::packed_words(w.cols, a.num_bits)}, enc);
     w.storage = WeightStorage::packed;
     w.packed = reinterpret_cast<const int32_t*>(file.data(packed));
+    if (two_four) {
+      // The kept codes and the mask into the 2:4 kernel's chunks (their own memory: the mapped
+      // pages go back), or, for widths other than 4 bits, expanded to the dense packed codes.
+      const uint8_t* mask = formats::two_four_mask(find, module, rows, cols, file.path().string());
+      std::vector<int8_t> kept(static_cast<size_t>(w.rows * w.cols));
+      quant::unpack_int32(w.packed, w.rows, w.cols, a.num_bits, kept.data());
+      w.cols = cols;
+      if (a.num_bits == 4) {
+        auto chunks = pack_2of4_chunks(kept.data(), mask, rows, cols);
+        w.storage = WeightStorage::packed_2of4;
+        w.bytes = chunks->data();
+        w.owned = chunks;
+      } else {
+        const auto dense = formats::expand_two_four(find, module, reinterpret_cast<const uint8_t*>(kept.data()), rows, cols,
+                                                    1, file.path().string());
+        auto words = std::make_shared<const std::vector<int32_t>>(
+            quant::pack_int32(reinterpret_cast<const int8_t*>(dense.data()), rows, cols, a.num_bits));
+        w.packed = words->data();
+        w.owned = words;
+      }
+      file.release_pages(module + ".weight_packed");
+      file.release_pages(module + ".bitmask");
+    }
+  } else if ((format == "int-quantized" || format == "naive-quantized" || format == "float-quantized") &&
+             !file.contains(module + ".weight") && formats::has_sparse_weight(parts_of(file), module)) {
+    // Codes in a sparse layout, expanded to the dense codes the kernels read.
+    auto d = formats::sparse_decompress(parts_of(file), module, {is_int ? DType::I8 : DType::F8_E4M3}, file.path().string());
+    w.rows = d.rows;
+    w.cols = d.cols;
+    w.storage = is_int ? WeightStorage::int_bytes : WeightStorage::fp8_bytes;
+    auto bytes = std::make_shared<const std::vector<uint8_t>>(std::move(d.bytes));
+    w.bytes = bytes->data();
+    w.owned = bytes;
   } else if (format == "int-quantized" || format == "naive-quantized" || format == "float-quantized") {
     if (!file.contains(module + ".weight")) {
       throw BadInput(file.path().string(), "tensor '" + module + ".weight' is missing: " + enc + " needs it");
@@ -188,6 +242,7 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
 // input_order says where each stored column came from. Otherwise leaves the weight as it is.
 void sort_columns_by_group(LinearWeight& w) {
   if (!w.layout.g_idx) return;
+  if (w.storage == WeightStorage::packed_2of4) w.expand_2of4();  // sorted columns are no longer 2:4
   const auto& g = *w.layout.g_idx;
   std::vector<int32_t> order(static_cast<size_t>(w.cols));
   for (int64_t c = 0; c < w.cols; ++c) order[static_cast<size_t>(c)] = static_cast<int32_t>(c);
@@ -230,6 +285,7 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
   w.name = module;
   w.file = file;
   const bool compressed = file->contains(module + ".weight_packed") || file->contains(module + ".weight_scale");
+  const bool sparse = !compressed && !file->contains(module + ".weight") && formats::has_sparse_weight(parts_of(*file), module);
   if (compressed) {
     const auto* group = config ? config->group_for(module) : nullptr;
     if (!group) {
@@ -237,6 +293,9 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
                                                 (config ? "has no group for it" : "is missing"));
     }
     load_quantized(w, *file, module, group->scheme);
+    // 2:4 codes stay as stored where the 2:4 kernel runs them; elsewhere (another CPU, another
+    // scheme) they run as the dense codes they expand to.
+    if (w.storage == WeightStorage::packed_2of4 && !gemv_2of4_supports(w)) w.expand_2of4();
     sort_columns_by_group(w);
     if (w.storage == WeightStorage::int_bytes && w.args.num_bits == 8) {
       w.code_sums.resize(static_cast<size_t>(w.rows));
@@ -251,6 +310,28 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
       throw BadInput(file->path().string(), module + " is [" + std::to_string(w.rows) + ", " + std::to_string(w.cols) +
                                                 "] but config.json implies [" + std::to_string(expected_rows) + ", " +
                                                 std::to_string(expected_cols) + "]");
+    }
+  } else if (sparse) {
+    // A float weight in a sparse layout, stored [out, in] whatever the model's own layout; expanded
+    // once to the dense storage the kernels read.
+    auto d = formats::sparse_decompress(parts_of(*file), module, {DType::F32, DType::F16, DType::BF16}, file->path().string());
+    if (d.rows != expected_rows || d.cols != expected_cols) {
+      throw BadInput(file->path().string(), module + " is " + shape_text({d.rows, d.cols}) + " but config.json implies " +
+                                                shape_text({expected_rows, expected_cols}));
+    }
+    w.rows = d.rows;
+    w.cols = d.cols;
+    w.encoding = d.dtype == DType::F32 ? "f32" : d.dtype == DType::F16 ? "f16" : "bf16";
+    if (d.dtype == DType::F32) {
+      w.dense.assign(static_cast<size_t>(w.rows * w.cols), 0.0f);
+      std::memcpy(w.dense.data(), d.bytes.data(), d.bytes.size());
+    } else {
+      w.storage = WeightStorage::dense16;
+      w.bf16 = d.dtype == DType::BF16;
+      auto owned = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(w.rows * w.cols));
+      std::memcpy(owned->data(), d.bytes.data(), d.bytes.size());
+      w.half = owned->data();
+      w.owned = std::move(owned);
     }
   } else {
     w.rows = expected_rows;
@@ -309,6 +390,7 @@ void LinearWeight::dequantize_row(int64_t r, float* out) const {
       for (int64_t c = 0; c < cols; ++c) out[c] = quant::dequantize_fp8(bytes[r * cols + c], scale[layout.unit(r, c)]);
       return;
     case WeightStorage::packed:
+    case WeightStorage::packed_2of4:
     case WeightStorage::int_bytes: {
       thread_local std::vector<int8_t> codes;  // one row of codes, reused across calls
       codes.resize(static_cast<size_t>(cols));
@@ -331,7 +413,19 @@ void LinearWeight::embedding_row(int64_t r, float* out) const {
   for (int64_t i = 0; i < cols; ++i) out[input_order[static_cast<size_t>(i)]] = stored[static_cast<size_t>(i)];
 }
 
+void LinearWeight::expand_2of4() {
+  if (storage != WeightStorage::packed_2of4) throw InternalError(name, "expand_2of4 on a weight that is not 2:4");
+  std::vector<int8_t> codes(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) code_row(r, codes.data() + r * cols);
+  auto words = std::make_shared<const std::vector<int32_t>>(quant::pack_int32(codes.data(), rows, cols, args.num_bits));
+  packed = words->data();
+  owned = words;
+  bytes = nullptr;
+  storage = WeightStorage::packed;
+}
+
 void LinearWeight::code_row(int64_t r, int8_t* out) const {
+  if (storage == WeightStorage::packed_2of4) return unpack_2of4_row(bytes, r, cols, out);
   if (storage == WeightStorage::packed) {
     quant::unpack_int32(packed + r * quant::packed_words(cols, args.num_bits), 1, cols, args.num_bits, out);
   } else if (storage == WeightStorage::int_bytes) {

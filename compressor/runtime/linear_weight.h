@@ -28,6 +28,10 @@ enum class WeightStorage {
   packed,     // `packed` int32 [rows, packed_words(cols, bits)], compressed-tensors' pack-quantized
   int_bytes,  // `bytes` int8 codes [rows, cols] (int-quantized, e.g. W8A8)
   fp8_bytes,  // `bytes` FP8 E4M3 bit patterns [rows, cols] (float-quantized, naive-quantized)
+  // 2:4 int4 (formats/sparse_layout.h), `bytes` in kernels/gemv_2of4.h's chunks: each 128 columns'
+  // 64 kept codes and their 128-bit mask (a pruned weight's code is 0). Half the codes move, plus
+  // one bit per weight.
+  packed_2of4,
 };
 
 struct LinearWeight {
@@ -70,8 +74,10 @@ struct LinearWeight {
   void dequantize_row(int64_t r, float* out) const;
   // Row r in the model's column order: an embedding lookup.
   void embedding_row(int64_t r, float* out) const;
-  // Row r's integer codes into out[cols] (packed and int_bytes storages only).
+  // Row r's integer codes into out[cols] (packed, packed_2of4 and int_bytes storages only).
   void code_row(int64_t r, int8_t* out) const;
+  // packed_2of4 as the packed storage of the same codes (what the kernels without a 2:4 path read).
+  void expand_2of4();
 };
 
 // Reads `module`'s weight (and `module.bias` when present) from `file`:

@@ -59,6 +59,7 @@ int64_t linear_bytes(const LinearWeight& w) {
     case WeightStorage::dense: codes = w.rows * w.cols * 4; break;
     case WeightStorage::dense16: codes = w.rows * w.cols * 2; break;
     case WeightStorage::packed: codes = w.rows * quant::packed_words(w.cols, w.args.num_bits) * 4; break;
+    case WeightStorage::packed_2of4: codes = w.rows * ((w.cols + 127) / 128) * 48; break;  // kernels/gemv_2of4.h
     case WeightStorage::int_bytes:
     case WeightStorage::fp8_bytes: codes = w.rows * w.cols; break;
   }

@@ -189,6 +189,7 @@ std::string recipe_yaml(const RecipeSpec& s) {
     << "  metrics: [perplexity, bits_per_byte]\n";
   if (!s.validate.empty()) y << "validate:\n  max_drop: " << s.validate << "\n";
   if (!s.output.empty()) y << "output:\n  path: " << s.output.string() << "\n  dtype: f32\n";
+  if (!s.output.empty() && !s.sparse_format.empty()) y << "  sparse_format: " << s.sparse_format << "\n";
   y << s.extra;
   return y.str();
 }

@@ -69,6 +69,7 @@ struct RecipeSpec {
   std::string pass = "magnitude: {sparsity: 0.5}";  // the one pass of stage 'prune' (YAML flow)
   std::string validate;    // YAML flow map for validate.max_drop, e.g. "{perplexity: 25%}"; empty: no gate
   fs::path output;         // output.path (empty: no output block)
+  std::string sparse_format;  // output.sparse_format (empty: not written)
   std::string extra;       // more top-level YAML appended verbatim (e.g. a calibration block)
 };
 

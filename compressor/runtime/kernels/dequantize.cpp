@@ -49,6 +49,8 @@ void dequantize_rows(const LinearWeight& w, int64_t r0, int64_t r1, float* out) 
   for (int64_t r = r0; r < r1; ++r) {
     if (w.storage == WeightStorage::packed) {
       unpack_row(w, r, codes.data());
+    } else if (w.storage == WeightStorage::packed_2of4) {
+      w.code_row(r, codes.data());
     } else {
       std::memcpy(codes.data(), w.bytes + r * w.cols, static_cast<size_t>(w.cols));
     }

@@ -5,6 +5,7 @@
 
 #include "compressor/base/error.h"
 #include "compressor/runtime/kernels/gemm_int8.h"
+#include "compressor/runtime/kernels/gemv_2of4.h"
 #include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
@@ -28,10 +29,11 @@ const std::string& kernel_set() {
 namespace {
 
 bool any_gemv_supports(const LinearWeight& w) {
-  return gemv_limbs_supports(w) || gemv_avx512_supports(w) || gemv_avx2_supports(w);
+  return gemv_2of4_supports(w) || gemv_limbs_supports(w) || gemv_avx512_supports(w) || gemv_avx2_supports(w);
 }
 
 void gemv(const LinearWeight& w, const Matrix& x, Matrix& y) {
+  if (gemv_2of4_supports(w)) return gemv_2of4(w, x, y);    // 2:4 int4: the kept codes and the mask as stored
   if (gemv_limbs_supports(w)) return gemv_limbs(w, x, y);  // W4A16, W8A16: integer dot products, float32's precision
   if (gemv_vnni_supports(w)) return gemv_vnni(w, x, y);    // W8A8: integer dot products
   const Matrix quantized_input = w.input_args ? quantize_input(w, x) : Matrix();

@@ -91,6 +91,15 @@ DeviceLinear::DeviceLinear(const LinearWeight& w) : name_(w.name) {
         view_.words_per_row = quant::packed_words(w.cols, w.args.num_bits);
         data_ = DeviceBuffer::upload(w.packed, static_cast<size_t>(w.rows * view_.words_per_row) * sizeof(int32_t));
         break;
+      case WeightStorage::packed_2of4: {  // the device kernels have no 2:4 path: the dense codes go up
+        LinearWeight dense = w;
+        dense.expand_2of4();
+        view_.kind = ElementKind::packed;
+        view_.num_bits = w.args.num_bits;
+        view_.words_per_row = quant::packed_words(w.cols, w.args.num_bits);
+        data_ = DeviceBuffer::upload(dense.packed, static_cast<size_t>(w.rows * view_.words_per_row) * sizeof(int32_t));
+        break;
+      }
       case WeightStorage::int_bytes:
         view_.kind = ElementKind::int_bytes;
         view_.num_bits = w.args.num_bits;
