@@ -7,7 +7,9 @@
 // cache-resident: each kernel's compute ceiling), cold (weights rotated through more than 1 GiB so
 // every call reads DRAM) and hot (one weight, cache-resident where it fits), as GB/s of the bytes
 // each call must read and as a fraction of the measured bandwidth; OpenBLAS's sgemv (the f32
-// baseline LibTorch would run) beside ours. Best of 5 repetitions each.
+// baseline LibTorch would run) beside ours; and int4 g128 2:4 (gemv_2of4: half the codes and a
+// mask bit per weight, 3.25 bits with its f32 scales against 4.25) beside the dense int4 kernels.
+// Best of 5 repetitions each.
 //   build/bench/bench_runtime_gemv [LABEL-PART]
 #include <cblas.h>
 #include <omp.h>
@@ -21,6 +23,7 @@
 #include "bench/bench_util.h"
 #include "bench/runtime_weights.h"
 #include "compressor/quant/packing.h"
+#include "compressor/runtime/kernels/gemv_2of4.h"
 #include "compressor/runtime/kernels/gemv_avx2.h"
 #include "compressor/runtime/kernels/gemv_avx512.h"
 #include "compressor/runtime/kernels/gemv_limbs.h"
@@ -55,6 +58,29 @@ LinearWeight packed_weight(int bits, int64_t rows, int64_t cols, std::vector<int
   return w;
 }
 
+// 2:4 int4 g128: random kept codes, two of every four columns, in gemv_2of4's chunks.
+LinearWeight two_four_weight(int64_t rows, int64_t cols, std::shared_ptr<const std::vector<uint8_t>>& chunks,
+                             std::mt19937& rng) {
+  std::vector<int8_t> kept(rows * cols / 2);
+  std::vector<uint8_t> mask(rows * cols / 8);
+  std::uniform_int_distribution<int> code(-8, 7), pick(0, 5);
+  for (auto& c : kept) c = static_cast<int8_t>(code(rng));
+  static const uint8_t kPairs[6] = {0x3, 0x5, 0x9, 0x6, 0xA, 0xC};  // two bits of four
+  for (auto& m : mask) m = static_cast<uint8_t>(kPairs[pick(rng)] | (kPairs[pick(rng)] << 4));
+  chunks = pack_2of4_chunks(kept.data(), mask.data(), rows, cols);
+  LinearWeight w;
+  w.rows = rows;
+  w.cols = cols;
+  w.storage = WeightStorage::packed_2of4;
+  w.bytes = chunks->data();
+  w.args.num_bits = 4;
+  w.args.strategy = quant::Strategy::group;
+  w.args.group_size = 128;
+  w.layout = quant::weight_layout(w.args, "pack-quantized", rows, cols, "bench");
+  w.scale.assign(rows * cols / 128, 0.01f);
+  return w;
+}
+
 LinearWeight f32_weight(int64_t rows, int64_t cols, std::mt19937& rng) {
   LinearWeight w;
   w.rows = rows;
@@ -76,10 +102,11 @@ int main(int argc, char** argv) {
   std::printf("DRAM read (1 GiB, best of 5): %.1f GB/s on 1 thread, %.1f GB/s on 2\n\n", bw1, bw2);
   std::printf("| kernel | shape | threads | cold µs | cold GB/s | of DRAM | hot µs | hot GB/s |\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096}, {11008, 4096}, {512, 4096}}) {
-    enum class Path { int4_float, int4_limbs, int4_avx2, int8, int8_limbs, int8_avx2, w8a8_float, w8a8_vnni, f32, f32_avx2, sgemv };
+    enum class Path { int4_float, int4_limbs, int4_2of4, int4_avx2, int8, int8_limbs, int8_avx2, w8a8_float, w8a8_vnni, f32, f32_avx2, sgemv };
     const std::pair<const char*, Path> kinds[] = {
         {"int4 g128 float FMA (ours, the path before)", Path::int4_float},
         {"int4 g128 integer limbs (ours)", Path::int4_limbs},
+        {"int4 g128 2:4 (ours, gemv_2of4)", Path::int4_2of4},
         {"int4 g128 AVX2 float FMA (ours, CPUs without AVX-512)", Path::int4_avx2},
         {"int8 channel float FMA (ours, the path before)", Path::int8},
         {"int8 channel integer limbs (ours)", Path::int8_limbs},
@@ -91,6 +118,7 @@ int main(int argc, char** argv) {
         {"f32 (OpenBLAS sgemv)", Path::sgemv}};
     for (const auto& [kind, path] : kinds) {
       if (std::string(kind).find(only) == std::string::npos) continue;
+      const bool two_four = path == Path::int4_2of4;
       const bool int4 = path == Path::int4_float || path == Path::int4_limbs || path == Path::int4_avx2;
       const bool avx2 = path == Path::int4_avx2 || path == Path::int8_avx2 || path == Path::f32_avx2;
       const bool w8a8 = path == Path::w8a8_float || path == Path::w8a8_vnni;
@@ -101,14 +129,22 @@ int main(int argc, char** argv) {
           !gemv_limbs_supports(packed_weight(4, 16, 128, *std::make_unique<std::vector<int32_t>>(), rng))) {
         continue;
       }
+      std::vector<std::shared_ptr<const std::vector<uint8_t>>> chunks;
+      if (two_four) {
+        std::shared_ptr<const std::vector<uint8_t>> probe;
+        if (!gemv_2of4_supports(two_four_weight(16, 128, probe, rng))) continue;
+      }
       std::vector<std::vector<int32_t>> packed;
       std::vector<LinearWeight> ws;
-      const int64_t one = int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4
+      const int64_t one = two_four ? rows * cols / 128 * (k2of4ChunkBytes + 4)
+                          : int4 ? rows * quant::packed_words(cols, 4) * 4 + rows * cols / 128 * 4
                           : int8 ? rows * cols + rows * 4
                                  : rows * cols * 4;
       const int64_t copies = std::max<int64_t>(2, kColdBytes / one + 1);
       packed.resize(copies);
-      for (int64_t i = 0; i < copies; ++i) ws.push_back(int4   ? packed_weight(4, rows, cols, packed[i], rng)
+      chunks.resize(copies);
+      for (int64_t i = 0; i < copies; ++i) ws.push_back(two_four ? two_four_weight(rows, cols, chunks[i], rng)
+                                                : int4   ? packed_weight(4, rows, cols, packed[i], rng)
                                                 : w8a8 ? bench::w8a8_weight(rows, cols, packed[i], rng)
                                                 : int8 ? packed_weight(8, rows, cols, packed[i], rng)
                                                        : f32_weight(rows, cols, rng));
@@ -126,6 +162,8 @@ int main(int argc, char** argv) {
           gemv_avx512(w, quantize_input(w, x), y);
         } else if (avx2) {
           gemv_avx2(w, x, y);
+        } else if (two_four) {
+          gemv_2of4(w, x, y);
         } else if (path == Path::int4_limbs || path == Path::int8_limbs) {
           gemv_limbs(w, x, y);
         } else {

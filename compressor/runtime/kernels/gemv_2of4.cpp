@@ -176,6 +176,27 @@ void unpack_2of4_row(const uint8_t* chunks, int64_t r, int64_t cols, int8_t* out
   }
 }
 
+void decode_2of4_row(const uint8_t* chunks, int64_t r, int64_t cols, int8_t* out) {
+  static const bool cpu = isa_allows(Isa::avx512) && __builtin_cpu_supports("avx512vbmi2");
+  if (!cpu) return unpack_2of4_row(chunks, r, cols, out);
+  const int64_t n = chunks_of(cols);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m512i eight = _mm512_set1_epi8(8);
+  for (int64_t k = 0; k < n; ++k) {
+    const uint8_t* ch = chunks + (r * n + k) * k2of4ChunkBytes;
+    const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch));
+    const __m256i half[2] = {_mm256_and_si256(packed, nibble), _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble)};
+    for (int h = 0; h < 2; ++h) {
+      const int64_t c0 = k * k2of4ChunkCols + 64 * h, left = cols - c0;
+      if (left <= 0) break;
+      uint64_t m;
+      std::memcpy(&m, ch + 32 + 8 * h, 8);
+      const __m512i q = _mm512_sub_epi8(_mm512_mask_expand_epi8(eight, m, _mm512_castsi256_si512(half[h])), eight);
+      _mm512_mask_storeu_epi8(out + c0, left >= 64 ? ~__mmask64(0) : (__mmask64(1) << left) - 1, q);
+    }
+  }
+}
+
 bool gemv_2of4_supports(const LinearWeight& w) {
   static const bool cpu = isa_allows(Isa::avx512) && __builtin_cpu_supports("avx512vbmi2") &&
                           __builtin_cpu_supports("avx512vnni");

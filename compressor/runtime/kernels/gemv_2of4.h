@@ -32,6 +32,9 @@ std::shared_ptr<const std::vector<uint8_t>> pack_2of4_chunks(const int8_t* kept,
                                                              int64_t cols);
 // Row r's codes from that storage into out[cols] (pruned: 0); the scalar reference of the layout.
 void unpack_2of4_row(const uint8_t* chunks, int64_t r, int64_t cols, int8_t* out);
+// The same with vpexpandb where the CPU has AVX-512 VBMI2 (what dequantizing for a prompt's sgemm
+// reads), the reference elsewhere.
+void decode_2of4_row(const uint8_t* chunks, int64_t r, int64_t cols, int8_t* out);
 
 // Whether this CPU has AVX-512 VBMI2, VNNI and BW, and `w` is packed_2of4 (4-bit), symmetric,
 // without an input scheme or g_idx, with one scale per row or groups of 64 or a multiple of 128.
