@@ -131,25 +131,27 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
     w.storage = WeightStorage::packed;
     w.packed = reinterpret_cast<const int32_t*>(file.data(packed));
     if (two_four) {
-      // The kept codes and the mask into the 2:4 kernel's chunks (their own memory: the mapped
-      // pages go back), or, for widths other than 4 bits, expanded to the dense packed codes.
+      // Expanded once to the dense packed codes the int4 kernels read. (The 2:4 kernel,
+      // kernels/gemv_2of4.h, runs the kept codes as stored but measured 5% slower than the dense
+      // kernel on SmolLM2 int4 g64 decode, docs/benchmarks.md: both do six vpdpbusd per 128
+      // columns, and decode here is bound by them, not by the bytes.)
       const uint8_t* mask = formats::two_four_mask(find, module, rows, cols, file.path().string());
       std::vector<int8_t> kept(static_cast<size_t>(w.rows * w.cols));
       quant::unpack_int32(w.packed, w.rows, w.cols, a.num_bits, kept.data());
       w.cols = cols;
-      if (a.num_bits == 4) {
-        auto chunks = pack_2of4_chunks(kept.data(), mask, rows, cols);
-        w.storage = WeightStorage::packed_2of4;
-        w.bytes = chunks->data();
-        w.owned = chunks;
-      } else {
-        const auto dense = formats::expand_two_four(find, module, reinterpret_cast<const uint8_t*>(kept.data()), rows, cols,
-                                                    1, file.path().string());
-        auto words = std::make_shared<const std::vector<int32_t>>(
-            quant::pack_int32(reinterpret_cast<const int8_t*>(dense.data()), rows, cols, a.num_bits));
-        w.packed = words->data();
-        w.owned = words;
+      const int64_t rb = formats::bitmask_row_bytes(cols);
+      std::vector<int8_t> dense(static_cast<size_t>(rows * cols), 0);
+      const int8_t* next = kept.data();
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t b = 0; b < rb; ++b) {  // the set bits of each mask byte, lowest first
+          for (unsigned m = mask[r * rb + b]; m; m &= m - 1) {
+            dense[static_cast<size_t>(r * cols + 8 * b + __builtin_ctz(m))] = *next++;
+          }
+        }
       }
+      auto words = std::make_shared<const std::vector<int32_t>>(quant::pack_int32(dense.data(), rows, cols, a.num_bits));
+      w.packed = words->data();
+      w.owned = words;
       file.release_pages(module + ".weight_packed");
       file.release_pages(module + ".bitmask");
     }
@@ -293,9 +295,6 @@ LinearWeight load_linear(const std::shared_ptr<const SafetensorsReader>& file, c
                                                 (config ? "has no group for it" : "is missing"));
     }
     load_quantized(w, *file, module, group->scheme);
-    // 2:4 codes stay as stored where the 2:4 kernel runs them; elsewhere (another CPU, another
-    // scheme) they run as the dense codes they expand to.
-    if (w.storage == WeightStorage::packed_2of4 && !gemv_2of4_supports(w)) w.expand_2of4();
     sort_columns_by_group(w);
     if (w.storage == WeightStorage::int_bytes && w.args.num_bits == 8) {
       w.code_sums.resize(static_cast<size_t>(w.rows));

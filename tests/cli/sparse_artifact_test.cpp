@@ -64,7 +64,7 @@ TEST_CASE("sparse artifacts: smaller, read back exactly by LibTorch and the runt
       {"w8a8-bitmask", "magnitude: {sparsity: 0.5}\n      - quantization: {scheme: W8A8}", "sparse-bitmask", "compressed"},
       {"fp8-2of4", kMagnitude24 + "\n      - quantization: {scheme: FP8_DYNAMIC}", "sparse-24-bitmask", "compressed"},
       {"int4-2of4", kMagnitude24 + "\n      - " + int4, "sparse-24-bitmask", "weight_packed"},
-      // One scale per row: the runtime keeps these codes as stored and decodes with gemv_2of4.
+      // One scale per row (the 2:4 int4 layout at any width).
       {"int4ch-2of4", kMagnitude24 + "\n      - " + int4ch, "sparse-24-bitmask", "weight_packed"},
   };
   for (const auto& c : cases) {
