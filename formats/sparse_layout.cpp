@@ -193,11 +193,12 @@ std::vector<uint8_t> expand_two_four(const FindPart& find, const std::string& mo
   std::vector<uint8_t> out(static_cast<size_t>(rows * cols) * elem_size, 0);
   const uint8_t* from = kept;
   for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* m = mask + r * rb;
-    for (int64_t c = 0; c < cols; ++c) {
-      if (!bit(m, c)) continue;
-      std::memcpy(out.data() + static_cast<size_t>(r * cols + c) * elem_size, from, elem_size);
-      from += elem_size;
+    for (int64_t b = 0; b < rb; ++b) {  // the set bits of each mask byte, lowest first
+      for (unsigned m = mask[r * rb + b]; m; m &= m - 1) {
+        const int64_t c = 8 * b + __builtin_ctz(m);
+        std::memcpy(out.data() + static_cast<size_t>(r * cols + c) * elem_size, from, elem_size);
+        from += elem_size;
+      }
     }
   }
   return out;

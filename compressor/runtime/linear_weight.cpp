@@ -135,21 +135,13 @@ void load_quantized(LinearWeight& w, const SafetensorsReader& file, const std::s
       // kernels/gemv_2of4.h, runs the kept codes as stored but measured 5% slower than the dense
       // kernel on SmolLM2 int4 g64 decode, docs/benchmarks.md: both do six vpdpbusd per 128
       // columns, and decode here is bound by them, not by the bytes.)
-      const uint8_t* mask = formats::two_four_mask(find, module, rows, cols, file.path().string());
       std::vector<int8_t> kept(static_cast<size_t>(w.rows * w.cols));
       quant::unpack_int32(w.packed, w.rows, w.cols, a.num_bits, kept.data());
+      const auto expanded = formats::expand_two_four(find, module, reinterpret_cast<const uint8_t*>(kept.data()), rows,
+                                                     cols, 1, file.path().string());
+      const auto* dense = reinterpret_cast<const int8_t*>(expanded.data());
       w.cols = cols;
-      const int64_t rb = formats::bitmask_row_bytes(cols);
-      std::vector<int8_t> dense(static_cast<size_t>(rows * cols), 0);
-      const int8_t* next = kept.data();
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t b = 0; b < rb; ++b) {  // the set bits of each mask byte, lowest first
-          for (unsigned m = mask[r * rb + b]; m; m &= m - 1) {
-            dense[static_cast<size_t>(r * cols + 8 * b + __builtin_ctz(m))] = *next++;
-          }
-        }
-      }
-      auto words = std::make_shared<const std::vector<int32_t>>(quant::pack_int32(dense.data(), rows, cols, a.num_bits));
+      auto words = std::make_shared<const std::vector<int32_t>>(quant::pack_int32(dense, rows, cols, a.num_bits));
       w.packed = words->data();
       w.owned = words;
       file.release_pages(module + ".weight_packed");
