@@ -28,9 +28,10 @@ enum class WeightStorage {
   packed,     // `packed` int32 [rows, packed_words(cols, bits)], compressed-tensors' pack-quantized
   int_bytes,  // `bytes` int8 codes [rows, cols] (int-quantized, e.g. W8A8)
   fp8_bytes,  // `bytes` FP8 E4M3 bit patterns [rows, cols] (float-quantized, naive-quantized)
-  // 2:4 int4 (formats/sparse_layout.h), `bytes` in kernels/gemv_2of4.h's chunks: each 128 columns'
-  // 64 kept codes and their 128-bit mask (a pruned weight's code is 0). Half the codes move, plus
-  // one bit per weight.
+  // 2:4 int4, `bytes` in kernels/gemv_2of4.h's chunks: each 128 columns' 64 kept codes and their
+  // 128-bit mask (a pruned weight's code is 0). Half the codes move, plus one bit per weight. The
+  // loader does not make it yet (a 2:4 artifact loads as `packed`: gemv_2of4 measured no faster
+  // than the dense int4 kernel, docs/benchmarks.md); the kernels' tests and bench do.
   packed_2of4,
 };
 
@@ -86,6 +87,8 @@ struct LinearWeight {
 //   of the wrong dtype, or when the config has no group for it. A `module.weight_g_idx` whose
 //   groups hold group_size columns each has its columns sorted by group (input_order); any other
 //   g_idx is kept in the layout, where the scalar references honour it (the fast kernels decline);
+// - a weight in a sparse layout (module.bitmask; formats/sparse_layout.h), quantized or not,
+//   expanded once to the storage its dense form has; BadInput naming the part that disagrees;
 // - else the dense `module.weight` ([out, in]; [in, out] when `conv1d`, as GPT-2 stores it).
 // `expected_rows` / `expected_cols` (the model's config) are checked too.
 LinearWeight load_linear(const std::shared_ptr<const formats::SafetensorsReader>& file, const std::string& module,
