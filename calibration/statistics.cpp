@@ -71,6 +71,16 @@ void GroupStats::scale_inputs(const torch::Tensor& s) {
   percentile_sum = torch::Tensor();
 }
 
+void GroupStats::keep_inputs(const torch::Tensor& keep) {
+  torch::NoGradGuard no_grad;
+  for (auto* t : {&sum_squares, &abs_sum, &abs_max, &min_value, &max_value}) {
+    if (t->defined()) *t = t->index_select(0, keep);
+  }
+  if (xtx_upper.defined()) xtx_upper = xtx_upper.index_select(0, keep).index_select(1, keep);
+  if (row_sample.defined()) row_sample = row_sample.index_select(1, keep);
+  percentile_sum = torch::Tensor();
+}
+
 namespace {
 
 // Percentiles p (in (0, 100]) of the values `a` (1-D), numpy's linear interpolation: the value at

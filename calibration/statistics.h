@@ -72,6 +72,10 @@ struct GroupStats {
   // inputs they will get. Percentiles of all elements cannot follow a per-channel scale; they are
   // dropped (reading them afterwards is an InternalError).
   void scale_inputs(const torch::Tensor& s);
+  // The statistics of input channels `keep` (int64, ascending) only: what removing the others
+  // (structured pruning's heads and neurons) leaves. A kept sub-block of the upper triangle is
+  // the upper triangle of the kept channels. Percentiles are dropped as scale_inputs drops them.
+  void keep_inputs(const torch::Tensor& keep);
 };
 
 struct BlockStats {

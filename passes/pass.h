@@ -40,6 +40,9 @@ class Pass {
   // run_sequential_per_group), each group calibrated with the block's earlier groups compressed.
   virtual bool compresses_per_group() const { return false; }
 
+  // Whether compress_block changes the shapes of the block's linears (structured pruning): such a
+  // pass runs in a sweep of its own, since other passes' statistics would describe the old inputs.
+  virtual bool changes_shapes() const { return false; }
   // What the pass needs measured on the dense model, every block, before its sweep compresses
   // anything (OWL's outlier ratios compare all blocks). Nothing, by default.
   virtual calibration::Requirements dense_requirements() const { return {}; }

@@ -2,6 +2,7 @@
 #include "passes/registry.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/sparsegpt_pass.h"
+#include "passes/pruning/structured_pass.h"
 #include "passes/pruning/wanda.h"
 #include "passes/quantization/awq_pass.h"
 #include "passes/quantization/gptq_pass.h"
@@ -14,6 +15,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::magnitude_pass_info());
   registry.add(passes::wanda_pass_info());
   registry.add(passes::sparsegpt_pass_info());
+  registry.add(passes::structured_pass_info());
   registry.add(passes::quantization_pass_info());
   registry.add(passes::awq_pass_info());
   registry.add(passes::gptq_pass_info());

@@ -82,6 +82,22 @@ class BertModel final : public Model {
     return hidden.reshape({-1, c_.hidden}).index_select(0, rows);
   }
 
+  AttentionHeads attention_heads(int) const override { return {c_.heads, c_.heads, c_.hidden / c_.heads}; }
+  // transformers derives the head size from the hidden size and the head count (hidden_size / num_attention_heads),
+  // so no config.json describes this architecture with heads removed.
+  std::string head_removal_unsupported() const override {
+    return "removing attention heads needs a config.json transformers can load, and bert's derives the head size "
+           "from the hidden size and the head count (MLP neurons can be removed)";
+  }
+  void shapes_changed() override {
+    const int64_t width = mlp_neurons(0);
+    for (int i = 1; i < num_blocks(); ++i) {
+      if (mlp_neurons(i) != width) return;
+    }
+    c_.intermediate = width;
+    config_.raw["intermediate_size"] = width;
+  }
+
   using Model::add_block_groups;
   using Model::add_norm;
   using Model::add_slot;

@@ -69,6 +69,22 @@ class Gpt2Model final : public Model {
     return lm_head(hidden, rows, lm_head_ ? *lm_head_ : wte_, [&](const torch::Tensor& x) { return norm(lnf_, x); });
   }
 
+  AttentionHeads attention_heads(int) const override { return {c_.n_head, c_.n_head, c_.n_embd / c_.n_head}; }
+  // transformers derives the head size from the hidden size and the head count (n_embd / n_head),
+  // so no config.json describes this architecture with heads removed.
+  std::string head_removal_unsupported() const override {
+    return "removing attention heads needs a config.json transformers can load, and gpt2's derives the head size "
+           "from the hidden size and the head count (n_embd / n_head; MLP neurons can be removed)";
+  }
+  void shapes_changed() override {
+    const int64_t width = mlp_neurons(0);
+    for (int i = 1; i < num_blocks(); ++i) {
+      if (mlp_neurons(i) != width) return;
+    }
+    c_.n_inner = width;
+    config_.raw["n_inner"] = width;
+  }
+
   using Model::add_block_groups;
   using Model::add_norm;
   using Model::add_slot;

@@ -48,7 +48,9 @@ class LlamaModel final : public Model {
       case 0:  // -> q, k, v
         return norm(l.ln1, x);
       case 1: {  // -> o
-        const int64_t B = x.size(0), T = x.size(1), H = c_.num_attention_heads, KV = c_.num_key_value_heads;
+        // Counts from the weights: structured pruning changes them block by block.
+        const auto a = attention_heads(i);
+        const int64_t B = x.size(0), T = x.size(1), H = a.heads, KV = a.kv_heads;
         auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, T, n, c_.head_dim}).transpose(1, 2); };
         auto q = ops::apply_rope(heads(linear(l.q, prev), H), in.rope_cos, in.rope_sin);   // [B, H, T, hd]
         auto k = ops::apply_rope(heads(linear(l.k, prev), KV), in.rope_cos, in.rope_sin);  // [B, KV, T, hd]
@@ -71,6 +73,29 @@ class LlamaModel final : public Model {
 
   torch::Tensor head(const torch::Tensor& hidden, const torch::Tensor& rows) const override {
     return lm_head(hidden, rows, lm_head_ ? *lm_head_ : embed_, [&](const torch::Tensor& x) { return norm(final_norm_, x); });
+  }
+
+  AttentionHeads attention_heads(int block) const override {
+    const auto& l = layers_.at(static_cast<size_t>(block));
+    return {slots_[l.q].out_features() / c_.head_dim, slots_[l.k].out_features() / c_.head_dim, c_.head_dim};
+  }
+
+  // config.json says one head count and one MLP width for every layer, and head_dim explicitly once
+  // heads are gone (hidden_size / heads no longer gives it).
+  void shapes_changed() override {
+    const auto first = attention_heads(0);
+    const int64_t width = mlp_neurons(0);
+    for (int i = 1; i < num_blocks(); ++i) {
+      const auto a = attention_heads(i);
+      if (a.heads != first.heads || a.kv_heads != first.kv_heads || mlp_neurons(i) != width) return;
+    }
+    c_.num_attention_heads = first.heads;
+    c_.num_key_value_heads = first.kv_heads;
+    c_.intermediate_size = width;
+    config_.raw["num_attention_heads"] = first.heads;
+    config_.raw["num_key_value_heads"] = first.kv_heads;
+    config_.raw["intermediate_size"] = width;
+    if (first.heads * c_.head_dim != c_.hidden_size) config_.raw["head_dim"] = c_.head_dim;
   }
 
   using Model::add_block_groups;

@@ -30,6 +30,7 @@ BlockView Model::block(int i) {
   }
   BlockView v;
   v.index = i;
+  v.model = this;
   for (auto& s : slots_) {
     if (s.block == i) v.linears.push_back(&s);
   }
@@ -139,6 +140,113 @@ size_t Model::add_norm(const std::string& name, int block, torch::Tensor weight,
 }
 
 void Model::add_block_groups(std::vector<InputGroup> groups) { layout_.push_back({std::move(groups)}); }
+
+namespace {
+// `t` (a parameter or mask) replaced in place by its rows / columns `keep`.
+void shrink(torch::Tensor& t, int64_t dim, const torch::Tensor& keep) {
+  torch::NoGradGuard no_grad;
+  auto kept = t.index_select(dim, keep).contiguous();
+  t.set_(kept);
+}
+}  // namespace
+
+void Model::keep_rows(size_t slot, const torch::Tensor& keep) {
+  auto& s = slots_.at(slot);
+  if (s.quantized) throw InternalError(s.name, "rows removed from a quantized weight");
+  shrink(s.weight, 0, keep);
+  if (s.bias) shrink(*s.bias, 0, keep);
+  if (s.mask.defined()) shrink(s.mask, 0, keep);
+  s.touch();
+}
+
+void Model::keep_columns(size_t slot, const torch::Tensor& keep) {
+  auto& s = slots_.at(slot);
+  if (s.quantized) throw InternalError(s.name, "columns removed from a quantized weight");
+  shrink(s.weight, 1, keep);
+  if (s.mask.defined()) shrink(s.mask, 1, keep);
+  s.touch();
+}
+
+const InputGroup& Model::group_named(int block, const std::string& name) const {
+  for (const auto& g : input_groups(block)) {
+    if (g.name == name) return g;
+  }
+  throw InternalError(architecture(), "block " + std::to_string(block) + " has no input group " + name);
+}
+
+namespace {
+// Ascending indices of [0, n) without `removed` (each in range, no repeats).
+torch::Tensor kept_indices(int64_t n, const std::vector<int64_t>& removed, const std::string& what) {
+  std::vector<char> gone(static_cast<size_t>(n), 0);
+  for (int64_t r : removed) {
+    if (r < 0 || r >= n || gone[static_cast<size_t>(r)]) {
+      throw InternalError(what, "index " + std::to_string(r) + " of " + std::to_string(n) + " removed twice or out of range");
+    }
+    gone[static_cast<size_t>(r)] = 1;
+  }
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!gone[static_cast<size_t>(i)]) keep.push_back(i);
+  }
+  if (keep.empty()) throw InternalError(what, "every one of " + std::to_string(n) + " removed");
+  return torch::tensor(keep, torch::kInt64);
+}
+
+// The row indices of `units` consecutive blocks of `width` rows each, for the kept units.
+torch::Tensor expand_units(const torch::Tensor& kept_units, int64_t width) {
+  return (kept_units.unsqueeze(1) * width + torch::arange(width, torch::kInt64).unsqueeze(0)).reshape({-1});
+}
+}  // namespace
+
+int64_t Model::mlp_neurons(int block) const { return slots_.at(group_named(block, "mlp_out").slots.front()).in_features(); }
+
+void Model::remove_neurons(int block, const std::vector<int64_t>& neurons) {
+  if (neurons.empty()) return;
+  const auto keep = kept_indices(mlp_neurons(block), neurons, architecture() + " block " + std::to_string(block) + " neurons");
+  for (size_t s : group_named(block, "mlp_in").slots) keep_rows(s, keep);
+  for (size_t s : group_named(block, "mlp_out").slots) keep_columns(s, keep);
+  shapes_changed();
+}
+
+void Model::remove_heads(int block, const std::vector<int64_t>& heads) {
+  const auto why = head_removal_unsupported();
+  if (!why.empty()) throw BadInput(architecture(), why);
+  if (heads.empty()) return;
+  const auto a = attention_heads(block);
+  const std::string what = architecture() + " block " + std::to_string(block) + " heads";
+  const auto keep_q = kept_indices(a.heads, heads, what);
+  // Query head h reads key/value head h / (heads / kv_heads); that head stays while any reader does.
+  const int64_t per_kv = a.heads / a.kv_heads;
+  std::vector<int64_t> readers(static_cast<size_t>(a.kv_heads), 0), dead_kv;
+  for (int64_t h : std::vector<int64_t>(keep_q.data_ptr<int64_t>(), keep_q.data_ptr<int64_t>() + keep_q.numel())) {
+    ++readers[static_cast<size_t>(h / per_kv)];
+  }
+  int64_t group_size = 0;
+  for (int64_t g = 0; g < a.kv_heads; ++g) {
+    const int64_t n = readers[static_cast<size_t>(g)];
+    if (n == 0) {
+      dead_kv.push_back(g);
+    } else if (group_size != 0 && n != group_size) {
+      throw InternalError(what, "key/value groups left with " + std::to_string(group_size) + " and " +
+                                    std::to_string(n) + " query heads");
+    } else {
+      group_size = n;
+    }
+  }
+  const auto q_rows = expand_units(keep_q, a.head_dim);
+  const auto& in = group_named(block, "attn_in");
+  const auto& out = group_named(block, "attn_out");
+  // attn_in's leader is q, then k and v (each [heads · head_dim, hidden]).
+  if (in.slots.size() != 3) throw InternalError(what, "expected separate q, k and v linears");
+  keep_rows(in.slots[0], q_rows);
+  if (!dead_kv.empty()) {
+    const auto kv_rows = expand_units(kept_indices(a.kv_heads, dead_kv, what), a.head_dim);
+    keep_rows(in.slots[1], kv_rows);
+    keep_rows(in.slots[2], kv_rows);
+  }
+  for (size_t s : out.slots) keep_columns(s, q_rows);
+  shapes_changed();
+}
 
 std::vector<std::pair<std::string, torch::Tensor>> Model::checkpoint_tensors() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;

@@ -99,6 +99,7 @@ class Model;
 // One block's slots, norms and input groups.
 struct BlockView {
   int index = 0;
+  Model* model = nullptr;  // the model the block belongs to
   std::vector<LinearSlot*> linears;
   std::vector<NormSlot*> norms;
   std::vector<InputGroup> groups;
@@ -175,6 +176,27 @@ class Model {
   const std::vector<InputGroup>& input_groups(int i) const { return layout_.at(static_cast<size_t>(i)).groups; }
   torch::nn::Module& module() { return *module_; }
 
+  // Structured pruning (passes/pruning/structured.h) removes whole attention heads and MLP neurons,
+  // physically: the rows of the linears producing them and the columns of the linear reading them
+  // (weights, biases, masks) shrink in place, and config.json's counts follow once every block
+  // holds the same number (one count is all a Hugging Face config can say).
+  struct AttentionHeads {
+    int64_t heads = 0, kv_heads = 0, head_dim = 0;  // block's current query and key/value heads
+  };
+  virtual AttentionHeads attention_heads(int block) const = 0;
+  // Why this architecture's heads cannot be removed; empty when they can.
+  virtual std::string head_removal_unsupported() const { return {}; }
+  // Removes query heads `heads` (indices among block's current heads) with their rows of q and
+  // columns of o; a key/value head goes with them once no query head reads it any more.
+  virtual void remove_heads(int block, const std::vector<int64_t>& heads);
+  // Removes MLP neurons `neurons` (indices among the block's current ones): rows of the mlp_in
+  // group's linears (gate, up; c_fc; intermediate.dense), columns of mlp_out's (down).
+  void remove_neurons(int block, const std::vector<int64_t>& neurons);
+  // The slots of block i's input group `name` ("attn_out", "mlp_in", ...); InternalError if absent.
+  const InputGroup& group_named(int block, const std::string& name) const;
+  // The block's current MLP width.
+  int64_t mlp_neurons(int block) const;
+
   void set_linear_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
   // Slots' masks re-applied (pruned weights back to exactly zero), e.g. after an optimizer step.
   void apply_masks();
@@ -201,6 +223,13 @@ class Model {
   size_t add_norm(const std::string& name, int block, torch::Tensor weight, torch::Tensor bias);
   // Block i's input groups; slots and norms of the block are found by their block index.
   void add_block_groups(std::vector<InputGroup> groups);
+  // Keeps rows `keep` (int64 indices, ascending) of slot's weight, bias and mask, or its columns:
+  // the tensors shrink in place, so the module's parameters are the smaller ones.
+  void keep_rows(size_t slot, const torch::Tensor& keep);
+  void keep_columns(size_t slot, const torch::Tensor& keep);
+  // After remove_heads / remove_neurons: the architecture writes the new counts into config_ (and
+  // its parsed config) when every block agrees.
+  virtual void shapes_changed() = 0;
 
   HfConfig config_;
   std::shared_ptr<torch::nn::Module> module_;

@@ -19,9 +19,16 @@ void LayerSnapshot::record(const std::string& stage, const std::string& pass, co
                            std::vector<LayerRecord>& out) const {
   torch::NoGradGuard no_grad;
   for (const auto& e : entries_) {
-    LayerRecord r{stage, pass, e.slot->name, passes::zero_fraction(e.slot->weight), std::nullopt, 0};
+    // Sparsity counts against the weight before the pass, so rows or columns a structured pass
+    // removed count as pruned.
+    const auto& w = e.slot->weight;
+    const double kept = static_cast<double>(w.count_nonzero().item<int64_t>());
+    LayerRecord r{stage, pass, e.slot->name, 1.0 - kept / static_cast<double>(e.weight.numel()), std::nullopt, 0};
     const auto& after = stats.of(*e.slot).row_sample;
-    if (e.inputs.defined() && after.defined() && e.inputs.size(0) > 0) {
+    // A linear whose outputs were removed has no output error of its own: what it lost, the linear
+    // reading it measures (its inputs shrank with it).
+    const bool same_outputs = w.size(0) == e.weight.size(0);
+    if (e.inputs.defined() && after.defined() && e.inputs.size(0) > 0 && same_outputs) {
       // Float64 sums: the error of a light compression is a small difference of large outputs.
       const auto y = e.inputs.mm(e.weight.t()).to(torch::kFloat64);
       const auto y_hat = after.mm(e.slot->weight.detach().t()).to(torch::kFloat64);

@@ -302,7 +302,13 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
   for (size_t i = 0; i < bound.size();) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<BoundPass*> sweep;
-    for (size_t j = i; j < bound.size() && bound[j].pass->data_aware(); ++j) sweep.push_back(&bound[j]);
+    // A pass that changes shapes (structured) sweeps alone: the others' statistics would be of the old inputs.
+    for (size_t j = i; j < bound.size() && bound[j].pass->data_aware(); ++j) {
+      const bool alone = bound[j].pass->changes_shapes();
+      if (alone && !sweep.empty()) break;
+      sweep.push_back(&bound[j]);
+      if (alone) break;
+    }
     std::string type;
     size_t slots = 0;
     if (sweep.empty()) {
