@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <limits>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -284,6 +285,16 @@ void copy_without_manifest(const fs::path& dir, const fs::path& to,
   auto config = nlohmann::json::parse(read_bytes(dir / "config.json"));
   if (edit_config) edit_config(config);
   write_bytes(to / "config.json", config.dump(2));
+}
+
+std::string eval_perplexity(const fs::path& artifact, const fs::path& text, const std::string& engine) {
+  const auto r = run_cli({"eval", artifact.string(), "--text", text.string(), "--seq-len", std::to_string(kSeqLen),
+                          "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes), "--engine", engine});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex("perplexity ([0-9.]+)")));
+  return m[1];
 }
 
 }  // namespace cli_test

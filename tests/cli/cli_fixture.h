@@ -87,6 +87,9 @@ Workspace make_workspace(const std::string& tag, const TinyShape& shape = {}, in
 // A calibration block on the workspace's text: 8 samples of 32 tokens, sequential.
 std::string calibration_block(const Workspace& w);
 
+// `compressor eval ARTIFACT --text TEXT` with the test evaluation settings on `engine` (torch |
+// runtime): the perplexity it prints, as printed. A failed eval fails the test.
+std::string eval_perplexity(const fs::path& artifact, const fs::path& text, const std::string& engine);
 // Every regular file under `p` (recursively), or `p` itself when it is a file; empty if absent.
 std::vector<fs::path> files_under(const fs::path& p);
 

@@ -22,16 +22,6 @@ namespace {
 const std::string kPpl = std::string(kDataset) + "/perplexity";
 const std::string kMagnitude24 = "magnitude: {sparsity: 0.5, mask_structure: '2:4'}";
 
-std::string eval_perplexity(const fs::path& artifact, const fs::path& text, const std::string& engine) {
-  const auto r = run_cli({"eval", artifact.string(), "--text", text.string(), "--seq-len", std::to_string(kSeqLen),
-                          "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes), "--engine", engine});
-  INFO(r.all());
-  REQUIRE(r.code == 0);
-  std::smatch m;
-  REQUIRE(std::regex_search(r.out, m, std::regex("perplexity ([0-9.]+)")));
-  return m[1];
-}
-
 // The manifest's record of a linear's weight (its module's parts together; a dense f32 weight is
 // found under "<module>.weight").
 compressor::formats::StoredWeight weight_of(const fs::path& artifact, const std::string& module) {

@@ -19,14 +19,8 @@ namespace {
 
 const std::string kPpl = std::string(kDataset) + "/perplexity";
 
-double eval_perplexity(const fs::path& artifact, const fs::path& text, const std::string& engine) {
-  const auto r = run_cli({"eval", artifact.string(), "--text", text.string(), "--seq-len", std::to_string(kSeqLen),
-                          "--stride", std::to_string(kStride), "--max-bytes", std::to_string(kMaxBytes), "--engine", engine});
-  INFO(r.all());
-  REQUIRE(r.code == 0);
-  std::smatch m;
-  REQUIRE(std::regex_search(r.out, m, std::regex("perplexity ([0-9.]+)")));
-  return std::stod(m[1]);
+double ppl_of(const fs::path& artifact, const fs::path& text, const std::string& engine) {
+  return std::stod(eval_perplexity(artifact, text, engine));
 }
 
 nlohmann::json config_of(const fs::path& dir) {
@@ -61,9 +55,9 @@ TEST_CASE("structured removes heads and neurons from a Llama: smaller matrices, 
     CHECK_THAT(ins.out, Catch::Contains("model.layers.0.mlp.down_proj.weight") && Catch::Contains("[64, 96]"));
     // LibTorch reads the artifact back to the run's number; the runtime executes the same model.
     const double run_ppl = std::stod(table_value(r.out, kPpl, 2));
-    const double torch_ppl = eval_perplexity(spec.output, w.text, "torch");
+    const double torch_ppl = ppl_of(spec.output, w.text, "torch");
     CHECK(torch_ppl == Approx(run_ppl).epsilon(1e-4));
-    CHECK(eval_perplexity(spec.output, w.text, "runtime") == Approx(torch_ppl).epsilon(1e-3));
+    CHECK(ppl_of(spec.output, w.text, "runtime") == Approx(torch_ppl).epsilon(1e-3));
     // It hurts, but it is not broken.
     CHECK(run_ppl > std::stod(table_value(r.out, kPpl, 1)));
     CHECK(run_ppl < 300);
@@ -79,8 +73,8 @@ TEST_CASE("structured removes GPT-2's MLP neurons, n_inner follows", "[cli][stru
   INFO(r.all());
   REQUIRE(r.code == 0);
   CHECK(config_of(w.out).at("n_inner") == 48);
-  CHECK(eval_perplexity(w.out, w.text, "torch") == Approx(std::stod(table_value(r.out, kPpl, 2))).epsilon(1e-4));
-  CHECK(eval_perplexity(w.out, w.text, "runtime") == Approx(std::stod(table_value(r.out, kPpl, 2))).epsilon(1e-3));
+  CHECK(ppl_of(w.out, w.text, "torch") == Approx(std::stod(table_value(r.out, kPpl, 2))).epsilon(1e-4));
+  CHECK(ppl_of(w.out, w.text, "runtime") == Approx(std::stod(table_value(r.out, kPpl, 2))).epsilon(1e-3));
 }
 
 TEST_CASE("structured: bad options are named with their key", "[cli][structured][bad-input]") {
