@@ -98,11 +98,6 @@ class StructuredPass final : public Pass {
       require_targets({"mlp_in", "mlp_out"}, "neurons");
       removed_count(neurons_, model.mlp_neurons(0), "MLP neurons", where + ".neurons");
     }
-    for (const auto* s : slots) {
-      if (s->quantized) {
-        throw BadInput(where, "'" + s->name + "' is already quantized; remove heads and neurons before quantizing");
-      }
-    }
   }
 
   void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>&, calibration::BlockStats& stats,
