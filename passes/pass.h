@@ -7,6 +7,7 @@
 // compress_block(), which the sequential driver calls once per block with that block's statistics.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,9 @@ class Pass {
     (void)slots;
     (void)dense;
   }
+  // A pass that differentiates a loss (OBS's Fisher) asks for it here; the pipeline checks the
+  // request at load and sets Context::loss while the pass's apply() runs. None, by default.
+  virtual std::optional<calibration::LossRequest> loss_request() const { return std::nullopt; }
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,

@@ -1,5 +1,6 @@
 // Every built-in pass, in one place.
 #include "passes/registry.h"
+#include "passes/pruning/fisher_obs_pass.h"
 #include "passes/pruning/magnitude.h"
 #include "passes/pruning/sparsegpt_pass.h"
 #include "passes/pruning/structured_pass.h"
@@ -16,6 +17,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::wanda_pass_info());
   registry.add(passes::sparsegpt_pass_info());
   registry.add(passes::structured_pass_info());
+  registry.add(passes::fisher_obs_pass_info());
   registry.add(passes::quantization_pass_info());
   registry.add(passes::awq_pass_info());
   registry.add(passes::gptq_pass_info());

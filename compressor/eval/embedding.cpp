@@ -5,11 +5,15 @@
 namespace compressor::eval {
 
 torch::Tensor sentence_embedding(model::Model& encoder, const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  return sentence_embedding_with_grad(encoder, ids);
+}
+
+torch::Tensor sentence_embedding_with_grad(const model::Model& encoder, const torch::Tensor& ids) {
   if (encoder.is_causal_lm()) {
     throw BadInput("embedding", "sentence embeddings need an encoder, got " + encoder.architecture());
   }
   if (ids.dim() != 1 || ids.size(0) == 0) throw BadInput("embedding", "expected a non-empty 1-D list of token ids");
-  torch::NoGradGuard no_grad;
   // One sentence per forward: no padding, so no attention mask is needed and the mean runs over
   // exactly the sentence's tokens (what sentence-transformers' masked mean computes).
   auto hidden = encoder.forward(ids.unsqueeze(0))[0];  // [T, H]

@@ -19,6 +19,7 @@
 #include "compressor/base/atomic_file.h"
 #include "formats/artifact.h"
 #include "formats/gguf.h"
+#include "compressor/pipeline/loss_sources.h"
 #include "passes/pruning/mask.h"
 
 namespace compressor::pipeline {
@@ -27,6 +28,10 @@ struct Session::BoundPass {
   const recipe::PassSpec* spec;
   std::unique_ptr<passes::Pass> pass;
   std::vector<model::LinearSlot*> slots;
+  // The loss the pass differentiates (Pass::loss_request), resolved at load: "causal_lm", "probe"
+  // (then loss_dataset indexes the evaluate datasets) or empty.
+  std::string loss_kind;
+  size_t loss_dataset = 0;
 };
 
 Session::Session(recipe::Plan plan, const passes::PassRegistry& registry) : plan_(std::move(plan)), registry_(registry) {
@@ -52,7 +57,7 @@ void Session::load() {
     for (const auto& spec : stage.passes) {
       const auto* info = registry_.find(spec.type);
       if (!info) throw InternalError(spec.where.str(), "pass '" + spec.type + "' vanished from the registry");
-      BoundPass b{&spec, info->create(spec.options), {}};
+      BoundPass b{&spec, info->create(spec.options), {}, {}, 0};
       b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
       std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
       b.pass->check(*model_, view, spec.where.str());
@@ -83,11 +88,62 @@ void Session::load() {
 
   // Calibration data is read now when a pass needs it, so its errors come before any evaluation
   // (and after the evaluation texts, so an overlap between the two can be reported).
-  for (const auto& stage : bound_) {
-    for (const auto& b : stage) {
+  for (auto& stage : bound_) {
+    for (auto& b : stage) {
       if (b.pass->data_aware()) calibration_samples(b.spec->where.str());
+      resolve_loss(b);
     }
   }
+}
+
+void Session::resolve_loss(BoundPass& b) {
+  const auto request = b.pass->loss_request();
+  if (!request) return;
+  const std::string where = b.spec->where.str();
+  const bool causal = model_->is_causal_lm();
+  const std::string kind = request->kind == "auto" ? (causal ? "causal_lm" : "probe") : request->kind;
+  if (kind == "causal_lm") {
+    if (!causal) {
+      throw BadInput(where + ".loss", "causal_lm is a next-token loss, but " + model_->architecture() +
+                                          " is an encoder (use loss: probe with a probe dataset)");
+    }
+    calibration_samples(where);  // BadInput when the recipe has no calibration block
+  } else if (kind == "probe") {
+    if (causal) {
+      throw BadInput(where + ".loss", "probe is an encoder's task loss, but " + model_->architecture() +
+                                          " is a causal language model (use loss: causal_lm)");
+    }
+    std::vector<size_t> found;
+    for (size_t i = 0; i < plan_.evaluate.datasets.size(); ++i) {
+      const auto& d = plan_.evaluate.datasets[i];
+      if (d.task == "probe" && (request->dataset.empty() || d.name == request->dataset)) found.push_back(i);
+    }
+    if (found.empty() && request->dataset.empty()) {
+      throw BadInput(where + ".loss", "the probe loss needs an evaluate dataset with task: probe (its train file gives "
+                                      "the labelled rows to differentiate)");
+    }
+    if (found.empty()) {
+      throw BadInput(where + ".dataset", "no evaluate dataset named '" + request->dataset + "' has task: probe");
+    }
+    if (found.size() > 1) {
+      throw BadInput(where + ".dataset", "the recipe has " + std::to_string(found.size()) +
+                                             " probe datasets: name the one whose train file the loss uses");
+    }
+    b.loss_dataset = found.front();
+  } else {
+    throw InternalError(where + ".loss", "loss '" + kind + "'");
+  }
+  b.loss_kind = kind;
+}
+
+std::unique_ptr<calibration::LossSource> Session::make_loss(const BoundPass& b) {
+  if (b.loss_kind == "causal_lm") {
+    return causal_lm_loss(calibration_samples(b.spec->where.str()),
+                          plan_.calibration.where.str() + ".source: " + plan_.calibration.source.string());
+  }
+  const auto& d = plan_.evaluate.datasets.at(b.loss_dataset);
+  const auto& data = eval_data_.at(b.loss_dataset);
+  return probe_loss(*model_, data.train_ids, data.train_y, data.classes, d.train.string());
 }
 
 std::vector<model::LinearSlot*> Session::pass_slots(size_t stage, size_t pass) const {
@@ -312,7 +368,20 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
     std::string type;
     size_t slots = 0;
     if (sweep.empty()) {
-      bound[i].pass->apply(*model_, bound[i].slots, context_);
+      std::unique_ptr<calibration::LossSource> loss;
+      if (!bound[i].loss_kind.empty()) {
+        loss = make_loss(bound[i]);
+        spdlog::info("{}: {} ready in {:.1f}s", bound[i].spec->type, loss->describe(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+      context_.loss = loss.get();
+      try {
+        bound[i].pass->apply(*model_, bound[i].slots, context_);
+      } catch (...) {
+        context_.loss = nullptr;
+        throw;
+      }
+      context_.loss = nullptr;
       record_sparsity(stage.name, bound[i].spec->type, bound[i].slots, layer_records_);
       type = bound[i].spec->type;
       slots = bound[i].slots.size();

@@ -78,6 +78,9 @@ class Session {
   passes::Context context_;
   std::optional<calibration::CalibrationSet> calibration_;
   std::vector<std::vector<BoundPass>> bound_;  // per stage
+  // Checks a pass's loss request against the model and recipe (BadInput at the pass's location).
+  void resolve_loss(BoundPass& b);
+  std::unique_ptr<calibration::LossSource> make_loss(const BoundPass& b);
   void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.
   struct EvalData {

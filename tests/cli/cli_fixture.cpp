@@ -249,6 +249,25 @@ std::string table_value(const std::string& output, const std::string& metric, in
   return {};
 }
 
+fs::path make_tiny_bert(const fs::path& dir) {
+  fs::create_directories(dir);
+  const auto golden = test_util::source_dir() / "tests/golden/tiny-bert";
+  for (const char* f : {"config.json", "model.safetensors"}) {
+    fs::copy_file(golden / f, dir / f, fs::copy_options::overwrite_existing);
+  }
+  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  int n = 5;
+  for (const char* w : {"in", "the", "beginning", "god", "created", "heaven", "and", "earth", "was", "without", "form",
+                        "void", "light", "darkness", "said", "let", "there", "be", ",", "."}) {
+    vocab += std::string(w) + "\n";
+    ++n;
+  }
+  for (char c = 'a'; c <= 'z'; ++c, n += 2) vocab += std::string(1, c) + "\n##" + std::string(1, c) + "\n";
+  while (n < 100) vocab += "[unused" + std::to_string(n++) + "]\n";
+  write_bytes(dir / "vocab.txt", vocab);
+  return dir;
+}
+
 std::string calibration_block(const Workspace& w) {
   return "calibration:\n  source: " + w.text.string() + "\n  samples: 8\n  seq_len: 32\n  sequential: true\n";
 }

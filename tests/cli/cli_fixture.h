@@ -54,6 +54,11 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape = {}, uint64
 // untied head) written as `dir`/config.json + model.safetensors, trained as make_tiny_gpt2 trains.
 fs::path make_tiny_llama(const fs::path& dir, uint64_t seed = 0, int64_t train_steps = 0, const fs::path& text = {});
 
+// tests/golden/tiny-bert (hidden 32, vocabulary of 100) copied to `dir` with a vocab.txt of 100
+// WordPiece entries: [PAD] [UNK] [CLS] [SEP] [MASK], twenty KJV words, "," ".", and a..z with their
+// ##-continuations. Returns `dir`.
+fs::path make_tiny_bert(const fs::path& dir);
+
 // The first `bytes` bytes of models/kjv-gpt2/data/test.txt, cut back to a line end, as `path`.
 fs::path make_text(const fs::path& path, std::size_t bytes = 4096);
 

@@ -12,26 +12,6 @@ using namespace cli_test;
 
 namespace {
 
-// tests/golden/tiny-bert (vocabulary of 100) copied with a vocab.txt of 100 WordPiece entries.
-fs::path tiny_bert(const fs::path& dir) {
-  fs::create_directories(dir);
-  const auto golden = test_util::source_dir() / "tests/golden/tiny-bert";
-  for (const char* f : {"config.json", "model.safetensors"}) {
-    fs::copy_file(golden / f, dir / f, fs::copy_options::overwrite_existing);
-  }
-  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-  int n = 5;
-  for (const char* w : {"in", "the", "beginning", "god", "created", "heaven", "and", "earth", "was", "without", "form",
-                        "void", "light", "darkness", "said", "let", "there", "be", ",", "."}) {
-    vocab += std::string(w) + "\n";
-    ++n;
-  }
-  for (char c = 'a'; c <= 'z'; ++c, n += 2) vocab += std::string(1, c) + "\n##" + std::string(1, c) + "\n";
-  while (n < 100) vocab += "[unused" + std::to_string(n++) + "]\n";
-  write_bytes(dir / "vocab.txt", vocab);
-  return dir;
-}
-
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
   std::istringstream in(text);
@@ -43,7 +23,7 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 
 TEST_CASE("embed writes one unit-length embedding a line, the same at any batch size", "[cli][runtime]") {
   auto w = make_workspace("embed");
-  const auto model = tiny_bert(w.dir / "bert");
+  const auto model = make_tiny_bert(w.dir / "bert");
   const auto text = w.dir / "sentences.txt";
   write_bytes(text, "In the beginning God created the heaven and the earth.\n\nAnd the earth was without form, and void.\r\n"
                     "In the beginning God created the heaven and the earth.\n");
@@ -81,7 +61,7 @@ TEST_CASE("embed writes one unit-length embedding a line, the same at any batch 
 TEST_CASE("embed: bad texts, batches, models and outputs exit non-zero naming them, --out left intact",
           "[cli][runtime][bad-input]") {
   auto w = make_workspace("embed-bad");
-  const auto model = tiny_bert(w.dir / "bert");
+  const auto model = make_tiny_bert(w.dir / "bert");
   const auto keep = w.dir / "keep.jsonl";
   write_bytes(keep, "keep");
   const auto good = w.dir / "good.txt";
