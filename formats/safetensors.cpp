@@ -131,7 +131,9 @@ void write_safetensors_typed(const fs::path& path, const std::vector<StoredTenso
     if (!seen.insert(name).second) throw BadInput(twhere, "duplicate tensor name");
     if (!t.defined()) throw BadInput(twhere, "tensor is undefined");
     if (t.layout() != torch::kStrided) throw BadInput(twhere, "only dense tensors can be saved");
-    if (to_torch(dt) != t.scalar_type()) {
+    const bool converted = to_torch(dt) != t.scalar_type() && t.is_floating_point() &&
+                           c10::isFloatingType(to_torch(dt));
+    if (to_torch(dt) != t.scalar_type() && !converted) {
       throw InternalError(twhere, std::string("a ") + c10::toString(t.scalar_type()) + " tensor cannot be stored as " +
                                       dtype_name(dt));
     }
@@ -157,7 +159,7 @@ void write_safetensors_typed(const fs::path& path, const std::vector<StoredTenso
       if (t.numel() == 0) continue;
       // One contiguous CPU copy at a time (none when the tensor already is), so peak memory
       // is the largest tensor, not the checkpoint.
-      const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+      const torch::Tensor c = t.detach().to(torch::kCPU).to(to_torch(dt)).contiguous();
       write(c.data_ptr(), static_cast<std::size_t>(c.numel()) * c.element_size());
     }
   });

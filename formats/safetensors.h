@@ -42,7 +42,9 @@ void write_safetensors(const std::filesystem::path& path,
                        const std::map<std::string, std::string>& metadata = {});
 
 // A tensor with the dtype its header entry declares, for dtypes LibTorch lacks (F8_E4M3 written
-// from a uint8 tensor); `dtype` must have the tensor's element size.
+// from a uint8 tensor); `dtype` must have the tensor's element size. A floating tensor may also
+// declare another floating dtype (a float32 weight stored as BF16): it is converted when written,
+// one tensor at a time, so a caller need not hold a converted copy of every tensor.
 struct StoredTensor {
   std::string name;
   torch::Tensor tensor;

@@ -20,7 +20,7 @@ namespace {
 
 double zero_fraction(const torch::Tensor& t) {
   if (t.numel() == 0) return 0;
-  return static_cast<double>((t == 0).sum().item<int64_t>()) / static_cast<double>(t.numel());
+  return static_cast<double>(t.numel() - torch::count_nonzero(t).item<int64_t>()) / static_cast<double>(t.numel());
 }
 
 // Per stage and pass, from the manifest's "layers": how many layers, their mean sparsity after the
