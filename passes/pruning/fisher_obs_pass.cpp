@@ -49,7 +49,8 @@ class FisherObsPass final : public Pass {
         num_grads_(o.get_int("num_grads")),
         block_size_(o.get_int("fisher_block_size")),
         dampening_frac_(o.get_float("dampening_frac")),
-        update_(o.get_bool("update")) {
+        update_(o.get_bool("update")),
+        sequential_(o.get_bool("sequential")) {
     request_.kind = o.get_string("loss");
     request_.dataset = o.get_string("dataset");
   }
@@ -74,6 +75,12 @@ class FisherObsPass final : public Pass {
     const auto order = torch::randperm(loss.size(), torch::Generator(at::detail::createCPUGenerator(ctx.seed)),
                                        torch::kInt64)
                            .narrow(0, 0, m);
+    if (!sequential_) {  // one gradient pass for every slot, all from the model as the pass starts
+      spdlog::info("obs: {} gradients of the {}, one Fisher for all {} layers (sequential: false)", m,
+                   loss.describe(), slots.size());
+      prune_block(model, kAllBlocks, slots, loss, order, ctx);
+      return;
+    }
     std::map<int, std::vector<model::LinearSlot*>> by_block;  // block -1 (outside the blocks) comes first
     for (auto* s : slots) by_block[s->block].push_back(s);
     spdlog::info("obs: {} gradients per block of the {}, Fisher blocks of {}", m, loss.describe(), block_size_);
@@ -95,7 +102,9 @@ class FisherObsPass final : public Pass {
     }
     const int64_t m = order.size(0);
     const auto start = std::chrono::steady_clock::now();
-    const std::string label = block >= 0 ? "obs block " + std::to_string(block) : "obs outside the blocks";
+    const std::string label = block >= 0           ? "obs block " + std::to_string(block)
+                              : block == kAllBlocks ? std::string("obs all layers")
+                                                    : std::string("obs outside the blocks");
     {
       GradientsOnly only(model, weights);
       const auto* idx = order.data_ptr<int64_t>();
@@ -145,12 +154,14 @@ class FisherObsPass final : public Pass {
     const std::string first = slots.front()->name + (slots.size() > 1 ? ", ..." : "");
     return block >= 0 ? "block " + std::to_string(block) + " (" + first + ")" : first;
   }
+  static constexpr int kAllBlocks = -2;  // prune_block's `block` for sequential: false
 
   double sparsity_;
   MaskStructureOption structure_;
   int64_t num_grads_, block_size_;
   double dampening_frac_;
   bool update_;
+  bool sequential_;
   calibration::LossRequest request_;
 };
 
@@ -175,6 +186,10 @@ PassInfo fisher_obs_pass_info() {
                    0.01, 0.0, 1e6, /*min_inclusive=*/false),
       bool_option("update", "update the kept weights of each block to compensate (the OBS update); false: mask by "
                   "saliency only",
+                  true),
+      bool_option("sequential", "true: prune block by block, each from gradients taken with the earlier blocks pruned, "
+                  "holding one block's Fisher; false: every layer from one pass of gradients of the model as the pass "
+                  "starts (SparseML's one-shot; num_grads passes instead of one per block, all layers' Fisher held)",
                   true),
       choice_option("loss", "what is differentiated: auto (causal_lm for a causal LM, probe for an encoder), causal_lm "
                     "(next-token loss on the calibration samples) or probe (the probe task's cross-entropy on its "

@@ -8,6 +8,8 @@
 // blocks are pruned in order, each from m gradients taken with the earlier blocks already pruned
 // (sequential, like the calibration driver), so the Fisher held at a time is one block's:
 // O(block weights · B) floats, and the cost is m forward passes and partial backward passes per block.
+// `sequential: false` takes one pass of m gradients for every layer at once (SparseML's one-shot):
+// a block count fewer forward passes, every layer's Fisher held.
 #pragma once
 
 #include "passes/registry.h"

@@ -1,5 +1,6 @@
 // The `obs` pass (Optimal BERT Surgeon) through the real binary: a tiny trained GPT-2 pruned from
-// its next-token loss's Fisher, unstructured and 2:4, below magnitude's perplexity; the tiny BERT
+// its next-token loss's Fisher, unstructured (block by block and in one pass) and 2:4, below
+// magnitude's perplexity; the tiny BERT
 // pruned from a probe task's loss; and the bad-input cases with their recipe locations.
 #include <catch2/catch.hpp>
 
@@ -76,6 +77,16 @@ TEST_CASE("obs prunes a causal LM from its next-token loss, below magnitude's pe
     auto mag = run_cli({"run", w.write_recipe(spec, "magnitude.yaml").string()});
     REQUIRE(mag.code == 0);
     CHECK(ppl(obs) < ppl(mag));
+    if (structure[0] != '0') continue;
+    // One pass of gradients for every layer (SparseML's one-shot) prunes as exactly.
+    spec.pass = "obs: {sparsity: 0.5, num_grads: 8, fisher_block_size: 16, sequential: false}";
+    spec.output = w.dir / "obs-one-pass";
+    auto one = run_cli({"run", w.write_recipe(spec, "obs-one-pass.yaml").string()});
+    INFO(one.all());
+    REQUIRE(one.code == 0);
+    auto one_ins = run_cli({"inspect", spec.output.string()});
+    for (const char* t : kLinears) CHECK(inspect_sparsity(one_ins.out, t) == "50.00");
+    CHECK(ppl(one) < ppl(mag));
   }
 }
 
