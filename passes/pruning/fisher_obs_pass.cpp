@@ -64,6 +64,7 @@ class FisherObsPass final : public Pass {
   std::optional<calibration::LossRequest> loss_request() const override { return request_; }
 
   void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx) override {
+    if (slots.empty()) return;  // no gradient to take
     if (!ctx.loss) throw InternalError("obs", "the pipeline supplied no loss to differentiate");
     const auto& loss = *ctx.loss;
     const int64_t m = std::min(num_grads_, loss.size());
