@@ -142,6 +142,7 @@ struct Trainer::Impl {
   int64_t best_step = -1;
   int64_t evals_since_best = 0;
   int64_t last_checkpoint_step = -1;
+  std::string label;
 
   nlohmann::json full_identity(const Checkpointing& c) const {
     nlohmann::json shapes = nlohmann::json::array();
@@ -281,6 +282,8 @@ Trainer::Trainer(TrainerOptions options, TrainParams params, std::vector<Trainin
 
 Trainer::~Trainer() = default;
 
+void Trainer::set_label(std::string label) { impl_->label = std::move(label); }
+
 bool Trainer::has_checkpoint(const fs::path& dir) {
   return fs::is_regular_file(dir / "checkpoint" / "trainer.json") || fs::is_regular_file(dir / "checkpoint.old" / "trainer.json");
 }
@@ -294,7 +297,7 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
   if (resume) {
     if (!checkpointing) throw InternalError(where, "resume without a checkpoint directory");
     im.load(*checkpointing);
-    spdlog::info("{}: resuming at step {} of {} from {}", where, im.next_step, o.steps, checkpointing->dir.string());
+    spdlog::info("{}: resuming at step {} of {} from {}", im.label.empty() ? where : im.label, im.next_step, o.steps, checkpointing->dir.string());
   }
   TrainResult result;
   result.first_step = im.next_step;
@@ -323,7 +326,9 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
   for (auto* ob : im.observers) ob->on_train_begin(st);
 
   const auto start = std::chrono::steady_clock::now();
-  const int64_t log_every = std::max<int64_t>(1, o.steps / 20);
+  const std::string label = im.label.empty() ? where : im.label;
+  // A log line every 10 seconds at most, besides one per evaluation.
+  auto last_log = start;
   bool stop = false;
   while (im.next_step < o.steps && !stop) {
     const int64_t step = im.next_step;
@@ -388,14 +393,15 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
       } else {
         ++im.evals_since_best;
       }
-      spdlog::info("{}: step {}/{} loss {:.4f} validation {:.4f} (best {:.4f} at step {})", where, im.next_step, o.steps,
+      spdlog::info("{}: step {}/{} loss {:.4f} validation {:.4f} (best {:.4f} at step {})", label, im.next_step, o.steps,
                    st.loss, metric, im.best_metric, im.best_step + 1);
       if (o.early_stop_patience > 0 && im.evals_since_best >= o.early_stop_patience && !last) {
-        spdlog::info("{}: stopping early: {} evaluations without improvement", where, im.evals_since_best);
+        spdlog::info("{}: stopping early: {} evaluations without improvement", label, im.evals_since_best);
         stop = result.stopped_early = true;
       }
-    } else if (im.next_step % log_every == 0) {
-      spdlog::info("{}: step {}/{} loss {:.4f} lr {:.2e} {:.0f} tokens/s, ETA {:.0f}s", where, im.next_step, o.steps,
+    } else if (std::chrono::steady_clock::now() - last_log > std::chrono::seconds(10)) {
+      last_log = std::chrono::steady_clock::now();
+      spdlog::info("{}: step {}/{} loss {:.4f} lr {:.2e} {:.0f} tokens/s, ETA {:.0f}s", label, im.next_step, o.steps,
                    st.loss, st.lr, static_cast<double>(st.tokens - tokens_at_start) / std::max(1e-9, st.seconds),
                    st.eta_seconds);
     }

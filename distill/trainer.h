@@ -134,6 +134,9 @@ class Trainer {
   TrainResult run(const torch::Tensor& ids, const torch::Tensor& mask, const LossFn& loss, const EvalFn& evaluate,
                   const std::string& where, const Checkpointing* checkpointing = nullptr, bool resume = false);
 
+  // How log lines name this run (default: the `where` given to run()).
+  void set_label(std::string label);
+
   // Whether `dir` holds a checkpoint this trainer could resume.
   static bool has_checkpoint(const std::filesystem::path& dir);
 

@@ -15,6 +15,7 @@
 #include "calibration/statistics.h"
 #include "compressor/model/model.h"
 #include "passes/context.h"
+#include "passes/training/training_spec.h"
 
 namespace compressor::passes {
 
@@ -58,6 +59,9 @@ class Pass {
   // A pass that differentiates a loss (OBS's Fisher) asks for it here; the pipeline checks the
   // request at load and sets Context::loss while the pass's apply() runs. None, by default.
   virtual std::optional<calibration::LossRequest> loss_request() const { return std::nullopt; }
+  // A training pass (distillation) describes its run here; the pipeline runs the trainer with the
+  // teacher instead of calling apply(). Null for every one-shot pass.
+  virtual const TrainingSpec* training() const { return nullptr; }
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,

@@ -9,6 +9,7 @@
 #include "passes/quantization/gptq_pass.h"
 #include "passes/quantization/rtn.h"
 #include "passes/quantization/smoothquant.h"
+#include "passes/training/distillation_pass.h"
 
 namespace compressor::passes {
 
@@ -22,6 +23,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::awq_pass_info());
   registry.add(passes::gptq_pass_info());
   registry.add(passes::smoothquant_pass_info());
+  registry.add(passes::distillation_pass_info());
 }
 
 }  // namespace compressor::passes

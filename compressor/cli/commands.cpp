@@ -48,6 +48,9 @@ int run_cli(int argc, char** argv) {
   run->add_option("recipe", run_args.recipe, "recipe file (.yaml, .yml or .json)")->required();
   run->add_option("--set", run_args.overrides, "override a recipe value: key.path=value (repeatable)");
   run->add_flag("--dry-run", run_args.dry_run, "print the resolved plan as canonical YAML and exit");
+  run->add_flag("--resume", run_args.resume,
+                "continue training stages (distillation) from the checkpoints an interrupted run of this recipe left "
+                "in <output>.training/");
   auto* help_passes = app.add_subcommand("passes", "list every pass with its options, types, ranges and defaults");
   run->add_flag_callback("--help-passes", [] { std::exit(print_passes()); }, "list every pass and its options, then exit");
 

@@ -37,6 +37,7 @@ int run_recipe(const RunArgs& args, bool quiet) {
   if (plan.has_output) base::check_directory_creatable(plan.output.path, plan.output.where.str() + ".path");
 
   pipeline::Session session(plan, registry);
+  session.set_resume(args.resume);
   session.load();
   base::ProgressBar bar;
   auto progress = [&](const std::string& label, int64_t done, int64_t total) { bar.update(label, done, total); };
@@ -68,6 +69,9 @@ int run_recipe(const RunArgs& args, bool quiet) {
                           {"stages", session.timings_json()}};
     base::write_file_atomic(plan.output.path / "run.json", run.dump(2) + "\n");
     std::printf("\nwrote %s (%s)\n", plan.output.path.string().c_str(), plan.output.dtype.c_str());
+    // Training checkpoints exist to survive an interruption; the artifact is written, so they go.
+    std::error_code ec;
+    std::filesystem::remove_all(session.training_checkpoints(), ec);
   }
   return 0;
 }

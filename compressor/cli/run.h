@@ -8,6 +8,7 @@ struct RunArgs {
   std::string recipe;
   std::vector<std::string> overrides;
   bool dry_run = false;
+  bool resume = false;  // continue training stages from the checkpoints an interrupted run left
 };
 
 struct EvalArgs {

@@ -19,6 +19,7 @@
 #include "compressor/base/atomic_file.h"
 #include "formats/artifact.h"
 #include "formats/gguf.h"
+#include "compressor/pipeline/distillation_run.h"
 #include "compressor/pipeline/loss_sources.h"
 #include "passes/pruning/mask.h"
 
@@ -32,6 +33,8 @@ struct Session::BoundPass {
   // (then loss_dataset indexes the evaluate datasets) or empty.
   std::string loss_kind;
   size_t loss_dataset = 0;
+  // A training pass's windows, read at load.
+  std::optional<TrainingWindows> training;
 };
 
 Session::Session(recipe::Plan plan, const passes::PassRegistry& registry) : plan_(std::move(plan)), registry_(registry) {
@@ -57,7 +60,7 @@ void Session::load() {
     for (const auto& spec : stage.passes) {
       const auto* info = registry_.find(spec.type);
       if (!info) throw InternalError(spec.where.str(), "pass '" + spec.type + "' vanished from the registry");
-      BoundPass b{&spec, info->create(spec.options), {}, {}, 0};
+      BoundPass b{&spec, info->create(spec.options), {}, {}, 0, std::nullopt};
       b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
       std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
       b.pass->check(*model_, view, spec.where.str());
@@ -92,8 +95,94 @@ void Session::load() {
     for (auto& b : stage) {
       if (b.pass->data_aware()) calibration_samples(b.spec->where.str());
       resolve_loss(b);
+      resolve_training(b);
     }
   }
+}
+
+void Session::resolve_training(BoundPass& b) {
+  const auto* spec = b.pass->training();
+  if (!spec) return;
+  const std::string where = b.spec->where.str();
+  calibration::SourceOptions source;
+  std::string data_where = where + ".dataset";
+  if (spec->dataset.empty()) {
+    if (!plan_.calibration.enabled) {
+      throw BadInput(data_where, "names no training text and the recipe has no calibration block to train on "
+                                 "(set dataset: to a text file)");
+    }
+    const auto& c = plan_.calibration;
+    source = {c.source, c.format, c.text_field, c.tensor};
+    data_where = c.where.str() + ".source";
+  } else {
+    std::filesystem::path path = spec->dataset;
+    if (path.is_relative()) path = std::filesystem::path(plan_.source_file).parent_path() / path;
+    source.path = path;
+  }
+  if (!tokenizer_) tokenizer_ = calibration::tokenizer_for(*model_, plan_.model.path);
+  const auto documents = calibration::load_documents(source, tokenizer_.get(), model_->vocab_size(), data_where);
+  const auto tokens = documents.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(documents);
+  b.training = training_windows(tokens, spec->seq_len, spec->validation_windows,
+                                data_where + " (" + source.path.string() + ")");
+  spdlog::info("{}: {} training windows of {} tokens from {} ({} held out)", b.spec->type, b.training->train.size(0),
+               spec->seq_len + 1, source.path.string(), b.training->validation.size(0));
+  // The teacher is the model as loaded, before any stage changes it: a second copy, frozen.
+  if (!teacher_) {
+    teacher_ = model::load_model(plan_.model.path, plan_.model.architecture);
+    for (auto& p : teacher_->module().parameters()) p.requires_grad_(false);
+  }
+}
+
+std::filesystem::path Session::training_checkpoints() const {
+  if (!plan_.has_output) return {};
+  auto dir = plan_.output.path;
+  return dir.parent_path() / (dir.filename().string() + ".training");
+}
+
+// What must match for a checkpoint of stage `index` to be resumed: the model, the seed, and every
+// pass up to this stage with its options (locations left out: a comment moving lines changes nothing).
+nlohmann::json Session::training_identity(size_t index, const BoundPass& b) const {
+  nlohmann::json stages = nlohmann::json::array();
+  for (size_t i = 0; i <= index; ++i) {
+    nlohmann::json passes = nlohmann::json::array();
+    for (const auto& p : plan_.stages[i].passes) {
+      nlohmann::json options = nlohmann::json::object();
+      for (const auto& [k, v] : p.options.all()) options[k] = passes::to_string(v);
+      passes.push_back({{"type", p.type}, {"options", options}, {"targets", p.targets}, {"ignore", p.ignore}});
+    }
+    stages.push_back({{"name", plan_.stages[i].name}, {"passes", passes}});
+  }
+  return {{"model", plan_.model.path.string()},
+          {"seed", plan_.seed},
+          {"stages", stages},
+          {"training_windows", b.training->train.size(0)},
+          {"validation_windows", b.training->validation.size(0)}};
+}
+
+void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progress) {
+  const auto& stage = plan_.stages.at(index);
+  DistillationRun run{*model_,
+                      *teacher_,
+                      b.slots,
+                      *b.pass->training(),
+                      *b.training,
+                      plan_.seed,
+                      b.spec->where.str(),
+                      "stage '" + stage.name + "': " + b.spec->type,
+                      std::nullopt,
+                      resume_,
+                      progress};
+  const auto root = training_checkpoints();
+  if (!root.empty()) {
+    const auto dir = root / (std::to_string(index) + "-" + stage.name);
+    run.checkpointing = distill::Checkpointing{dir, training_identity(index, b), b.spec->where.str()};
+    // --resume continues a stage that left a checkpoint; one that finished left none to find, or
+    // a complete one, which resumes to its end at once.
+    run.resume = resume_ && distill::Trainer::has_checkpoint(dir);
+  } else if (resume_) {
+    throw BadInput(plan_.source_file, "--resume needs the recipe's output path: training checkpoints are kept beside it");
+  }
+  run_distillation(run);
 }
 
 void Session::resolve_loss(BoundPass& b) {
@@ -367,7 +456,13 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
     }
     std::string type;
     size_t slots = 0;
-    if (sweep.empty()) {
+    if (sweep.empty() && bound[i].pass->training()) {
+      run_training(index, bound[i], progress);
+      record_sparsity(stage.name, bound[i].spec->type, bound[i].slots, layer_records_);
+      type = bound[i].spec->type;
+      slots = bound[i].slots.size();
+      ++i;
+    } else if (sweep.empty()) {
       std::unique_ptr<calibration::LossSource> loss;
       if (!bound[i].loss_kind.empty()) {
         loss = make_loss(bound[i]);

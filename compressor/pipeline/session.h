@@ -57,6 +57,11 @@ class Session {
   // Writes the artifact; `before`/`after` metrics go into its manifest.
   nlohmann::json write_artifact(const eval::Metrics& before, const eval::Metrics& after, const std::string& canonical_recipe);
 
+  // Training stages continue from the checkpoints an interrupted run left (compressor run --resume).
+  void set_resume(bool resume) { resume_ = resume; }
+  // Where training stages keep their checkpoints: `<output>.training/` beside the artifact (one
+  // directory per stage); empty when the recipe writes no artifact.
+  std::filesystem::path training_checkpoints() const;
   model::Model& model() { return *model_; }
   // The slots pass `pass` of stage `stage` works on, as load() bound them.
   std::vector<model::LinearSlot*> pass_slots(size_t stage, size_t pass) const;
@@ -81,6 +86,12 @@ class Session {
   // Checks a pass's loss request against the model and recipe (BadInput at the pass's location).
   void resolve_loss(BoundPass& b);
   std::unique_ptr<calibration::LossSource> make_loss(const BoundPass& b);
+  // A training pass: its data read and windowed (BadInput at the pass), the teacher kept.
+  void resolve_training(BoundPass& b);
+  nlohmann::json training_identity(size_t index, const BoundPass& b) const;
+  void run_training(size_t index, BoundPass& b, const ProgressFn& progress);
+  std::unique_ptr<model::Model> teacher_;  // the model as loaded, when a stage trains
+  bool resume_ = false;
   void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.
   struct EvalData {

@@ -1,0 +1,179 @@
+#include "compressor/pipeline/distillation_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "compressor/base/error.h"
+#include "distill/losses.h"
+
+namespace compressor::pipeline {
+
+TrainingWindows training_windows(const torch::Tensor& tokens, int64_t seq_len, int64_t validation, const std::string& where) {
+  const int64_t n = tokens.numel() <= 1 ? 0 : (tokens.numel() - 1) / seq_len;
+  if (n < validation + 1) {
+    throw BadInput(where, "has " + std::to_string(tokens.numel()) + " tokens: too few for one training window of " +
+                              std::to_string(seq_len + 1) + " tokens besides the " + std::to_string(validation) +
+                              " held out for validation (" + std::to_string((validation + 1) * seq_len + 1) +
+                              " tokens at least)");
+  }
+  // unfold: window i = tokens[i·seq_len, i·seq_len + seq_len + 1).
+  const auto all = tokens.reshape({-1}).slice(0, 0, n * seq_len + 1).unfold(0, seq_len + 1, seq_len).contiguous();
+  return {all.slice(0, 0, n - validation), all.slice(0, n - validation)};
+}
+
+namespace {
+
+struct Forward {
+  torch::Tensor logits;
+  std::vector<torch::Tensor> blocks;  // each block's output, when asked for
+};
+
+Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks) {
+  Forward f;
+  model::BlockInputs in;
+  auto x = m.embed(model::Batch{ids, {}, {}}, &in);
+  for (int i = 0; i < m.num_blocks(); ++i) {
+    x = m.run_block(i, x, in);
+    if (with_blocks) f.blocks.push_back(x);
+  }
+  f.logits = m.head(x);
+  return f;
+}
+
+// Masks re-applied after every optimizer step, so pruned weights stay exactly zero.
+class KeepMasks : public distill::TrainingObserver {
+ public:
+  explicit KeepMasks(model::Model& m) : model_(m) {}
+  std::string name() const override { return "masks"; }
+  void on_step_end(const distill::TrainState&) override { model_.apply_masks(); }
+
+ private:
+  model::Model& model_;
+};
+
+class Progress : public distill::TrainingObserver {
+ public:
+  explicit Progress(std::function<void(const std::string&, int64_t, int64_t)> fn) : fn_(std::move(fn)) {}
+  std::string name() const override { return "progress"; }
+  void on_step_end(const distill::TrainState& s) override {
+    if (fn_) fn_("distillation", s.step + 1, s.steps);
+  }
+
+ private:
+  std::function<void(const std::string&, int64_t, int64_t)> fn_;
+};
+
+}  // namespace
+
+double validation_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < windows.size(0); i += batch) {
+    const auto w = windows.slice(0, i, std::min(i + batch, windows.size(0)));
+    const auto logits = model.forward(w.slice(1, 0, -1));
+    const auto labels = w.slice(1, 1);
+    total += distill::hard_label_loss(logits, labels).item<double>() * static_cast<double>(labels.numel());
+    tokens += labels.numel();
+  }
+  return total / static_cast<double>(tokens);
+}
+
+DistillationResult run_distillation(const DistillationRun& run) {
+  const auto& spec = run.spec;
+  distill::TrainerOptions o;
+  o.steps = spec.steps;
+  o.batch = spec.batch;
+  o.grad_accum = spec.grad_accum;
+  o.lr = spec.lr;
+  o.warmup_steps = spec.warmup_steps;
+  if (!distill::parse_schedule(spec.schedule, &o.schedule)) throw InternalError(run.where + ".schedule", spec.schedule);
+  o.min_lr_ratio = spec.min_lr_ratio;
+  o.weight_decay = spec.weight_decay;
+  o.grad_clip = spec.grad_clip;
+  o.seed = run.seed;
+  o.eval_every = spec.eval_every;
+  o.checkpoint_every = spec.checkpoint_every;
+  o.early_stop_patience = spec.early_stop_patience;
+
+  // Only the selected linears train; a tied head and embedding are one tensor, trained once.
+  distill::TrainParams params;
+  std::set<const void*> seen;
+  for (auto* slot : run.slots) {
+    if (slot->quantized) {
+      throw BadInput(run.where, "'" + slot->name + "' was quantized by an earlier stage: training its float weight "
+                                                   "would lose that (distil before quantizing, or leave it out with ignore)");
+    }
+    if (seen.insert(slot->weight.unsafeGetTensorImpl()).second) params.decay.push_back(slot->weight);
+    if (slot->bias && slot->bias->defined() && seen.insert(slot->bias->unsafeGetTensorImpl()).second) {
+      params.no_decay.push_back(*slot->bias);
+    }
+  }
+  // Everything else is frozen for the run (and every flag is put back afterwards).
+  std::vector<std::pair<torch::Tensor, bool>> flags;
+  for (auto& p : run.student.module().parameters()) {
+    flags.emplace_back(p, p.requires_grad());
+    p.requires_grad_(false);
+  }
+  struct Restore {
+    std::vector<std::pair<torch::Tensor, bool>>& flags;
+    ~Restore() {
+      for (auto& [t, f] : flags) t.requires_grad_(f);
+    }
+  } restore{flags};
+
+  DistillationResult result;
+  const int64_t eval_batch = std::max<int64_t>(1, spec.batch);
+  result.teacher_validation_loss = validation_loss(run.teacher, run.data.validation, eval_batch);
+  result.student_validation_before = validation_loss(run.student, run.data.validation, eval_batch);
+  spdlog::info("{}: validation loss before training: student {:.4f}, teacher {:.4f} nats/token ({} windows held out)",
+               run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
+
+  const bool hidden = spec.hidden_weight > 0;
+  auto& student = run.student;
+  const auto& teacher = run.teacher;
+  distill::LossFn loss = [&](const torch::Tensor& ids, const torch::Tensor& mask) {
+    const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
+    const auto label_mask = mask.defined() ? mask.slice(1, 1) : torch::Tensor();
+    Forward t;
+    {
+      torch::NoGradGuard no_grad;
+      t = forward(teacher, x, hidden);
+    }
+    const auto s = forward(student, x, hidden);
+    auto mixed = distill::mixed_distillation_loss(s.logits, t.logits, labels, spec.alpha, spec.temperature, label_mask);
+    distill::LossTerms terms{mixed.total, {{"ce", mixed.ce.item<double>()}, {"kd", mixed.kd.item<double>()}}};
+    if (hidden) {
+      const auto input_mask = mask.defined() ? mask.slice(1, 0, -1) : torch::Tensor();
+      torch::Tensor h = torch::zeros({}, torch::kFloat);
+      for (size_t i = 0; i < s.blocks.size(); ++i) h = h + distill::hidden_state_loss(s.blocks[i], t.blocks[i], input_mask);
+      h = h / static_cast<double>(s.blocks.size());
+      terms.total = terms.total + spec.hidden_weight * h;
+      terms.parts.emplace_back("hidden", h.item<double>());
+    }
+    return terms;
+  };
+  const distill::EvalFn evaluate = [&] { return validation_loss(student, run.data.validation, eval_batch); };
+
+  KeepMasks masks(student);
+  Progress progress(run.progress);
+  distill::Trainer trainer(o, std::move(params), {&masks, &progress});
+  trainer.set_label(run.label);
+  result.train = trainer.run(run.data.train, {}, loss, evaluate, run.where,
+                             run.checkpointing ? &*run.checkpointing : nullptr, run.resume);
+  result.student_validation_after = validation_loss(student, run.data.validation, eval_batch);
+  const double gap = result.student_validation_before - result.teacher_validation_loss;
+  // The share of the gap recovered means something only when there was a gap.
+  const std::string recovered =
+      gap > 1e-3 ? fmt::format("; {:.0f}% of the gap recovered",
+                               100 * (result.student_validation_before - result.student_validation_after) / gap)
+                 : std::string();
+  spdlog::info("{}: {} steps, {} tokens in {:.1f}s; validation loss {:.4f} -> {:.4f} (teacher {:.4f}{})", run.label,
+               result.train.steps_done - result.train.first_step, result.train.tokens, result.train.seconds,
+               result.student_validation_before, result.student_validation_after, result.teacher_validation_loss,
+               recovered);
+  return result;
+}
+
+}  // namespace compressor::pipeline

@@ -1,0 +1,57 @@
+// Runs a training pass (Pass::training()) on distill::Trainer: the session's compressed model is
+// the student, the uncompressed model it kept is the teacher. The selected linears train (their
+// weights and biases); everything else is frozen; masks are re-applied after every optimizer step.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "compressor/model/model.h"
+#include "distill/trainer.h"
+#include "passes/training/training_spec.h"
+
+namespace compressor::pipeline {
+
+struct TrainingWindows {
+  torch::Tensor train;  // int64 [N, seq_len + 1]: inputs are the first seq_len, labels the last seq_len
+  torch::Tensor validation;
+};
+
+// `tokens` (1-D) cut into consecutive windows of seq_len + 1 ids overlapping by one (so every
+// token but the first is a label once); the last `validation` windows are held out. BadInput at
+// `where` when there are too few tokens for one training window besides them.
+TrainingWindows training_windows(const torch::Tensor& tokens, int64_t seq_len, int64_t validation, const std::string& where);
+
+struct DistillationRun {
+  model::Model& student;
+  const model::Model& teacher;
+  std::vector<model::LinearSlot*> slots;  // what trains
+  const passes::TrainingSpec& spec;
+  const TrainingWindows& data;
+  uint64_t seed = 0;
+  std::string where;  // the pass's recipe location (errors)
+  std::string label;  // how logs name the run ("stage 'recover': distillation")
+  std::optional<distill::Checkpointing> checkpointing;
+  bool resume = false;
+  std::function<void(const std::string&, int64_t, int64_t)> progress;
+};
+
+struct DistillationResult {
+  distill::TrainResult train;
+  double teacher_validation_loss = 0;  // nats/token on the held-out windows
+  double student_validation_before = 0;
+  double student_validation_after = 0;
+};
+
+DistillationResult run_distillation(const DistillationRun& run);
+
+// Mean next-token cross-entropy (nats/token) of `model` on windows [N, seq_len + 1].
+double validation_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch);
+
+}  // namespace compressor::pipeline

@@ -1,0 +1,39 @@
+// What a training pass asks the pipeline to run (Pass::training()). The passes sit beside the
+// trainer (distill/), not above it, so a pass cannot call it: it describes the run, and the
+// pipeline runs distill::Trainer with the teacher, the data and the checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace compressor::passes {
+
+struct TrainingSpec {
+  // Optimisation (distill::TrainerOptions).
+  int64_t steps = 100;
+  int64_t batch = 8;
+  int64_t grad_accum = 1;
+  int64_t seq_len = 256;
+  double lr = 1e-4;
+  int64_t warmup_steps = 0;
+  std::string schedule = "cosine";
+  double min_lr_ratio = 0.0;
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;
+  int64_t eval_every = 0;
+  int64_t checkpoint_every = 0;
+  int64_t early_stop_patience = 0;
+
+  // The loss: alpha · CE(labels) + (1 − alpha) · T² · KL(teacher ‖ student), plus hidden_weight ·
+  // the mean over blocks of the MSE between each block's output in student and teacher.
+  double alpha = 0.5;
+  double temperature = 2.0;
+  double hidden_weight = 0.0;
+
+  // Training text (a path as the recipe wrote it, resolved against the recipe's directory; empty:
+  // the calibration source) and the windows at its end held out for validation.
+  std::string dataset;
+  int64_t validation_windows = 16;
+};
+
+}  // namespace compressor::passes

@@ -1,0 +1,149 @@
+// The `distillation` pass through the real binary: a tiny trained GPT-2 pruned 2:4 by magnitude
+// and distilled from its dense self wins back perplexity with its masks intact; a run whose gate
+// failed left its checkpoint, which --resume continues into the same weights as a fresh run; and
+// the bad-input cases, located.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "formats/safetensors.h"
+#include "tests/cli/bad_input_check.h"
+#include "tests/cli/cli_fixture.h"
+
+using namespace cli_test;
+
+namespace {
+
+const std::string kPpl = std::string(kDataset) + "/perplexity";
+
+double ppl(const CliResult& r) {
+  const auto v = table_value(r.out, kPpl, 2);
+  REQUIRE_FALSE(v.empty());
+  return std::stod(v);
+}
+
+// Training text disjoint from the evaluation text (which is test.txt's head): validation chapters.
+fs::path training_text(const fs::path& dir) {
+  std::string all = read_bytes(test_util::source_dir() / "models/kjv-gpt2/data/validation.txt");
+  write_bytes(dir / "train.txt", all.substr(0, 16384));
+  return dir / "train.txt";
+}
+
+// Magnitude 2:4, then distillation with small settings, `changes` replacing or adding options.
+std::string distill_pass(const std::map<std::string, std::string>& changes = {}) {
+  std::map<std::string, std::string> o{{"steps", "24"},       {"batch", "4"},       {"seq_len", "32"},
+                                       {"lr", "0.003"},       {"warmup_steps", "2"}, {"alpha", "0.0"},
+                                       {"temperature", "1.0"}, {"validation_windows", "4"}, {"dataset", "train.txt"}};
+  for (const auto& [k, v] : changes) o[k] = v;
+  std::string flow;
+  for (const auto& [k, v] : o) flow += (flow.empty() ? "" : ", ") + k + ": " + v;
+  return "magnitude: {sparsity: 0.5, mask_structure: '2:4'}\n      - distillation: {" + flow + "}";
+}
+
+}  // namespace
+
+// On the embedded kjv-gpt2: the tiny random models of the other tests are too weak for 2:4 to hurt.
+TEST_CASE("distillation wins back perplexity that 2:4 pruning lost and keeps the masks", "[cli][distillation]") {
+  auto w = make_workspace("distill");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.model = test_util::source_dir() / "models/kjv-gpt2";
+  spec.pass = "magnitude: {sparsity: 0.5, mask_structure: '2:4'}";
+  spec.output = w.dir / "pruned";
+  auto pruned = run_cli({"run", w.write_recipe(spec, "pruned.yaml").string()});
+  REQUIRE(pruned.code == 0);
+
+  spec.pass = distill_pass({{"lr", "0.0003"}});
+  spec.output = w.out;
+  auto distilled = run_cli({"--log-level", "info", "run", w.write_recipe(spec).string()});
+  INFO(distilled.all());
+  REQUIRE(distilled.code == 0);
+  CHECK_THAT(distilled.out, Catch::Contains("of the gap recovered"));
+  const double dense = std::stod(table_value(pruned.out, kPpl, 1));
+  CHECK(ppl(distilled) < ppl(pruned));
+  CHECK(ppl(distilled) > dense * 0.9);  // sanity: a real model, not a broken evaluation
+  auto ins = run_cli({"inspect", w.out.string()});
+  for (const char* t : {"transformer.h.0.attn.c_attn.weight", "transformer.h.1.mlp.c_proj.weight"}) {
+    CHECK(inspect_sparsity(ins.out, t) == "50.00");
+  }
+  // The checkpoints served their purpose once the artifact is written.
+  CHECK_FALSE(fs::exists(w.dir / "out.training"));
+}
+
+TEST_CASE("distillation: --resume continues from the checkpoint a stopped run left", "[cli][distillation]") {
+  auto w = make_workspace("distill-resume", {}, /*train_steps=*/40);
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.pass = distill_pass({{"checkpoint_every", "8"}});
+
+  // Reference: one uninterrupted run.
+  spec.output = w.dir / "whole";
+  auto whole = run_cli({"run", w.write_recipe(spec, "whole.yaml").string()});
+  REQUIRE(whole.code == 0);
+
+  // A run stopped after training (its gate cannot pass): no artifact, the checkpoint stays.
+  spec.output = w.out;
+  spec.validate = "{perplexity: 0%}";
+  auto stopped = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(stopped.all());
+  REQUIRE(stopped.code == 3);
+  REQUIRE(fs::is_regular_file(w.dir / "out.training" / "0-prune" / "checkpoint" / "trainer.json"));
+
+  // Another recipe (a different learning rate) may not continue it.
+  spec.validate.clear();
+  spec.pass = distill_pass({{"checkpoint_every", "8"}, {"lr", "0.001"}});
+  auto other = run_cli({"run", "--resume", w.write_recipe(spec, "other.yaml").string()});
+  require_bad_input(other, {"different recipe", "lr", "0.003 in the checkpoint", "other.yaml:"}, w.out);
+
+  // The same recipe without the gate resumes it: nothing left to train, the same weights.
+  spec.pass = distill_pass({{"checkpoint_every", "8"}});
+  auto resumed = run_cli({"--log-level", "info", "run", "--resume", w.write_recipe(spec).string()});
+  INFO(resumed.all());
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("resuming at step 24 of 24"));
+  // Bit for bit the weights of the uninterrupted run (the files differ in their manifest's paths).
+  const auto a = compressor::formats::SafetensorsFile::open(w.out / "model.safetensors");
+  const auto b = compressor::formats::SafetensorsFile::open(w.dir / "whole" / "model.safetensors");
+  for (const char* t : {"transformer.h.0.attn.c_attn.weight", "transformer.h.1.mlp.c_fc.weight", "transformer.wte.weight"}) {
+    INFO(t);
+    CHECK(torch::equal(a->tensor(t), b->tensor(t)));
+  }
+  CHECK(table_value(resumed.out, kPpl, 2) == table_value(whole.out, kPpl, 2));
+  CHECK_FALSE(fs::exists(w.dir / "out.training"));
+}
+
+TEST_CASE("distillation: bad options and data are located errors", "[cli][distillation][bad-input]") {
+  auto w = make_workspace("distill-bad");
+  training_text(w.dir);
+  write_bytes(w.dir / "short.txt", "In the beginning God created the heaven and the earth.\n");
+  require_bad_passes(w, w.spec(),
+                     {
+                         {distill_pass({{"temperature", "0"}}), {"temperature", "> 0"}},
+                         {distill_pass({{"alpha", "1.5"}}), {"alpha", "[0, 1]"}},
+                         {distill_pass({{"dataset", "missing.txt"}}), {"missing.txt"}},
+                         {distill_pass({{"dataset", "short.txt"}}), {"short.txt", "too few"}},
+                         {distill_pass({{"seq_len", "100"}}), {"seq_len", "64 positions"}},
+                         {distill_pass({{"warmup_steps", "30"}}), {"warmup_steps", "exceed"}},
+                     });
+  // A model whose activations overflow: the loss is NaN at the first step, which stops the run.
+  const auto overflow = w.dir / "overflow-model";
+  copy_without_manifest(w.model, overflow, [](std::vector<compressor::formats::StoredTensor>& ts) {
+    find_tensor(ts, "transformer.h.0.mlp.c_fc.weight").tensor.mul_(1e30);
+  });
+  auto spec = w.spec();
+  spec.model = overflow;
+  spec.pass = distill_pass();
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"recipe.yaml:", "training loss is NaN at step 0"},
+                    w.out);
+  // No dataset and no calibration block: nothing to train on.
+  spec = w.spec();
+  spec.pass = "distillation: {steps: 2, batch: 2, seq_len: 32}";
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}), {"dataset", "no calibration block"}, w.out);
+  // An encoder has no next-token targets.
+  const auto bert = make_tiny_bert(w.dir / "bert");
+  write_bytes(w.dir / "bert.yaml", "version: 1\nname: b\nmodel:\n  path: " + bert.string() +
+                                       "\nstages:\n  - name: s\n    passes:\n      - distillation: {dataset: train.txt}\n"
+                                       "output:\n  path: " + w.out.string() + "\n");
+  require_bad_input(run_cli({"run", (w.dir / "bert.yaml").string()}), {"bert.yaml:", "encoder"}, w.out);
+}
