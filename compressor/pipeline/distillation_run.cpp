@@ -41,17 +41,6 @@ Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_block
   return f;
 }
 
-// Masks re-applied after every optimizer step, so pruned weights stay exactly zero.
-class KeepMasks : public distill::TrainingObserver {
- public:
-  explicit KeepMasks(model::Model& m) : model_(m) {}
-  std::string name() const override { return "masks"; }
-  void on_step_end(const distill::TrainState&) override { model_.apply_masks(); }
-
- private:
-  model::Model& model_;
-};
-
 class Progress : public distill::TrainingObserver {
  public:
   explicit Progress(std::function<void(const std::string&, int64_t, int64_t)> fn) : fn_(std::move(fn)) {}
@@ -78,6 +67,31 @@ double validation_loss(const model::Model& model, const torch::Tensor& windows, 
     tokens += labels.numel();
   }
   return total / static_cast<double>(tokens);
+}
+
+distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec) {
+  const bool hidden = spec.hidden_weight > 0;
+  return [&student, &teacher, spec, hidden](const torch::Tensor& ids, const torch::Tensor& mask) {
+    const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
+    const auto label_mask = mask.defined() ? mask.slice(1, 1) : torch::Tensor();
+    Forward t;
+    {
+      torch::NoGradGuard no_grad;
+      t = forward(teacher, x, hidden);
+    }
+    const auto s = forward(student, x, hidden);
+    auto mixed = distill::mixed_distillation_loss(s.logits, t.logits, labels, spec.alpha, spec.temperature, label_mask);
+    distill::LossTerms terms{mixed.total, {{"ce", mixed.ce.item<double>()}, {"kd", mixed.kd.item<double>()}}};
+    if (hidden) {
+      const auto input_mask = mask.defined() ? mask.slice(1, 0, -1) : torch::Tensor();
+      torch::Tensor h = torch::zeros({}, torch::kFloat);
+      for (size_t i = 0; i < s.blocks.size(); ++i) h = h + distill::hidden_state_loss(s.blocks[i], t.blocks[i], input_mask);
+      h = h / static_cast<double>(s.blocks.size());
+      terms.total = terms.total + spec.hidden_weight * h;
+      terms.parts.emplace_back("hidden", h.item<double>());
+    }
+    return terms;
+  };
 }
 
 DistillationResult run_distillation(const DistillationRun& run) {
@@ -130,30 +144,8 @@ DistillationResult run_distillation(const DistillationRun& run) {
   spdlog::info("{}: validation loss before training: student {:.4f}, teacher {:.4f} nats/token ({} windows held out)",
                run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
 
-  const bool hidden = spec.hidden_weight > 0;
   auto& student = run.student;
-  const auto& teacher = run.teacher;
-  distill::LossFn loss = [&](const torch::Tensor& ids, const torch::Tensor& mask) {
-    const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
-    const auto label_mask = mask.defined() ? mask.slice(1, 1) : torch::Tensor();
-    Forward t;
-    {
-      torch::NoGradGuard no_grad;
-      t = forward(teacher, x, hidden);
-    }
-    const auto s = forward(student, x, hidden);
-    auto mixed = distill::mixed_distillation_loss(s.logits, t.logits, labels, spec.alpha, spec.temperature, label_mask);
-    distill::LossTerms terms{mixed.total, {{"ce", mixed.ce.item<double>()}, {"kd", mixed.kd.item<double>()}}};
-    if (hidden) {
-      const auto input_mask = mask.defined() ? mask.slice(1, 0, -1) : torch::Tensor();
-      torch::Tensor h = torch::zeros({}, torch::kFloat);
-      for (size_t i = 0; i < s.blocks.size(); ++i) h = h + distill::hidden_state_loss(s.blocks[i], t.blocks[i], input_mask);
-      h = h / static_cast<double>(s.blocks.size());
-      terms.total = terms.total + spec.hidden_weight * h;
-      terms.parts.emplace_back("hidden", h.item<double>());
-    }
-    return terms;
-  };
+  const distill::LossFn loss = distillation_loss(student, run.teacher, spec);
   const distill::EvalFn evaluate = [&] { return validation_loss(student, run.data.validation, eval_batch); };
 
   KeepMasks masks(student);

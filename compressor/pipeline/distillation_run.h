@@ -42,6 +42,17 @@ struct DistillationRun {
   std::function<void(const std::string&, int64_t, int64_t)> progress;
 };
 
+// Masks re-applied after every optimizer step, so pruned weights stay exactly zero.
+class KeepMasks : public distill::TrainingObserver {
+ public:
+  explicit KeepMasks(model::Model& m) : model_(m) {}
+  std::string name() const override { return "masks"; }
+  void on_step_end(const distill::TrainState&) override { model_.apply_masks(); }
+
+ private:
+  model::Model& model_;
+};
+
 struct DistillationResult {
   distill::TrainResult train;
   double teacher_validation_loss = 0;  // nats/token on the held-out windows
@@ -50,6 +61,11 @@ struct DistillationResult {
 };
 
 DistillationResult run_distillation(const DistillationRun& run);
+
+// The training loss of a micro-batch of windows [B, seq_len + 1]: alpha · CE + (1 − alpha) · T² ·
+// KL against the teacher's logits (computed without a graph), plus hidden_weight · the mean over
+// blocks of the hidden-state MSE when hidden_weight > 0. Parts: ce, kd (and hidden).
+distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec);
 
 // Mean next-token cross-entropy (nats/token) of `model` on windows [N, seq_len + 1].
 double validation_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch);
