@@ -3,7 +3,7 @@
 // forward/backward/clip/AdamW step on the same model and batches, in the same run, interleaved;
 // and the distillation loss (a teacher forward more) for reference.
 //   build/bench/bench_training_throughput [--model models/kjv-gpt2] [--text models/kjv-gpt2/data/validation.txt]
-//       [--batch 8] [--seq-len 256] [--steps 10] [--rounds 3]
+//       [--batch 8] [--seq-len 256] [--steps 10] [--rounds 3] [--threads N (LibTorch's intra-op threads)]
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     else if (a == "--seq-len") seq_len = std::stoll(v);
     else if (a == "--steps") steps = std::stoll(v);
     else if (a == "--rounds") rounds = std::stoll(v);
+    else if (a == "--threads") at::set_num_threads(std::stoi(v));
   }
   auto student = model::load_model(model_dir);
   auto teacher = model::load_model(model_dir);
