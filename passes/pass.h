@@ -62,6 +62,9 @@ class Pass {
   // A training pass (distillation) describes its run here; the pipeline runs the trainer with the
   // teacher instead of calling apply(). Null for every one-shot pass.
   virtual const TrainingSpec* training() const { return nullptr; }
+  // A pass that changes how the stage's training pass trains its slots (qat): the training pass
+  // runs it; it does nothing on its own. Null for every other pass.
+  virtual const QatSpec* qat() const { return nullptr; }
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,

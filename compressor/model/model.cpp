@@ -287,6 +287,9 @@ torch::Tensor Model::linear(const LinearSlot& slot, const torch::Tensor& x) cons
     if (!slot.input_qparams) throw InternalError(slot.name, "a static input scheme without its calibrated scale");
     in = fake_quantize_activation(x, *slot.input_quant, *slot.input_qparams);
   }
+  // Training through a quantized input (QAT of W8A8): the straight-through estimator, so earlier
+  // layers still get gradients. Only then: evaluation uses the fake-quantized values exactly.
+  if (slot.input_quant && torch::GradMode::is_enabled() && x.requires_grad()) in = x + (in - x).detach();
   return torch::linear(in, slot.weight, slot.bias ? *slot.bias : torch::Tensor());
 }
 

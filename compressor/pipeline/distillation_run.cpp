@@ -6,6 +6,7 @@
 
 #include "compressor/base/error.h"
 #include "distill/losses.h"
+#include "distill/qat.h"
 
 namespace compressor::pipeline {
 
@@ -112,18 +113,39 @@ DistillationResult run_distillation(const DistillationRun& run) {
   o.early_stop_patience = spec.early_stop_patience;
 
   // Only the selected linears train; a tied head and embedding are one tensor, trained once.
+  // Quantized ones train through fake quantization when a qat pass selected them.
+  std::set<const model::LinearSlot*> by_qat(run.qat_slots.begin(), run.qat_slots.end());
   distill::TrainParams params;
   std::set<const void*> seen;
   for (auto* slot : run.slots) {
+    if (by_qat.count(slot)) continue;
     if (slot->quantized) {
       throw BadInput(run.where, "'" + slot->name + "' was quantized by an earlier stage: training its float weight "
-                                                   "would lose that (distil before quantizing, or leave it out with ignore)");
+                                                   "would lose that (add a qat pass to this stage to train it through "
+                                                   "its quantization, or leave it out with ignore)");
     }
     if (seen.insert(slot->weight.unsafeGetTensorImpl()).second) params.decay.push_back(slot->weight);
     if (slot->bias && slot->bias->defined() && seen.insert(slot->bias->unsafeGetTensorImpl()).second) {
       params.no_decay.push_back(*slot->bias);
     }
   }
+  std::optional<distill::QatLinears> qat;
+  if (!run.qat_slots.empty()) {
+    qat.emplace(run.qat_slots, run.learn_scales, run.qat_where);
+    qat->add_params(params);
+  }
+  // Fake-quantized weights in the slots for exactly one forward (and out again if it throws), so
+  // masks, checkpoints and the optimizer always see the latent weights.
+  struct Installed {
+    distill::QatLinears* q;
+    explicit Installed(distill::QatLinears* q_) : q(q_) {
+      if (q) q->install();
+    }
+    ~Installed() {
+      if (q) q->uninstall();
+    }
+  };
+  distill::QatLinears* qat_ptr = qat ? &*qat : nullptr;
   // Everything else is frozen for the run (and every flag is put back afterwards).
   std::vector<std::pair<torch::Tensor, bool>> flags;
   for (auto& p : run.student.module().parameters()) {
@@ -145,8 +167,16 @@ DistillationResult run_distillation(const DistillationRun& run) {
                run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
 
   auto& student = run.student;
-  const distill::LossFn loss = distillation_loss(student, run.teacher, spec);
-  const distill::EvalFn evaluate = [&] { return validation_loss(student, run.data.validation, eval_batch); };
+  const distill::LossFn inner = distillation_loss(student, run.teacher, spec);
+  const distill::LossFn loss = [&](const torch::Tensor& ids, const torch::Tensor& mask) {
+    Installed fake_quantized(qat_ptr);
+    return inner(ids, mask);
+  };
+  const distill::EvalFn evaluate = [&] {
+    torch::NoGradGuard no_grad;
+    Installed fake_quantized(qat_ptr);
+    return validation_loss(student, run.data.validation, eval_batch);
+  };
 
   KeepMasks masks(student);
   Progress progress(run.progress);
@@ -154,6 +184,11 @@ DistillationResult run_distillation(const DistillationRun& run) {
   trainer.set_label(run.label);
   result.train = trainer.run(run.data.train, {}, loss, evaluate, run.where,
                              run.checkpointing ? &*run.checkpointing : nullptr, run.resume);
+  if (qat) {
+    result.codes_changed = qat->freeze();
+    spdlog::info("{}: QAT froze {} linears back into codes; {:.2f}% of the codes differ from the PTQ result's", run.label,
+                 run.qat_slots.size(), 100 * result.codes_changed);
+  }
   result.student_validation_after = validation_loss(student, run.data.validation, eval_batch);
   const double gap = result.student_validation_before - result.teacher_validation_loss;
   // The share of the gap recovered means something only when there was a gap.

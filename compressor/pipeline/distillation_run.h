@@ -31,7 +31,11 @@ TrainingWindows training_windows(const torch::Tensor& tokens, int64_t seq_len, i
 struct DistillationRun {
   model::Model& student;
   const model::Model& teacher;
-  std::vector<model::LinearSlot*> slots;  // what trains
+  std::vector<model::LinearSlot*> slots;  // what trains (float weights)
+  // Quantized linears that train through fake quantization (the stage's qat passes), and how.
+  std::vector<model::LinearSlot*> qat_slots;
+  bool learn_scales = false;
+  std::string qat_where;
   const passes::TrainingSpec& spec;
   const TrainingWindows& data;
   uint64_t seed = 0;
@@ -42,12 +46,21 @@ struct DistillationRun {
   std::function<void(const std::string&, int64_t, int64_t)> progress;
 };
 
-// Masks re-applied after every optimizer step, so pruned weights stay exactly zero.
+// Masks re-applied after every optimizer step, so pruned weights stay exactly zero. Unlike
+// Model::apply_masks it keeps a slot's quantized codes: a QAT latent is masked, and its codes are
+// made from it when training ends.
 class KeepMasks : public distill::TrainingObserver {
  public:
   explicit KeepMasks(model::Model& m) : model_(m) {}
   std::string name() const override { return "masks"; }
-  void on_step_end(const distill::TrainState&) override { model_.apply_masks(); }
+  void on_step_end(const distill::TrainState&) override {
+    torch::NoGradGuard no_grad;
+    for (auto& s : model_.slots()) {
+      if (!s.mask.defined()) continue;
+      s.weight.mul_(s.mask);
+      ++s.generation;
+    }
+  }
 
  private:
   model::Model& model_;
@@ -58,6 +71,7 @@ struct DistillationResult {
   double teacher_validation_loss = 0;  // nats/token on the held-out windows
   double student_validation_before = 0;
   double student_validation_after = 0;
+  double codes_changed = 0;  // QAT: the share of codes that differ from the PTQ result's
 };
 
 DistillationResult run_distillation(const DistillationRun& run);

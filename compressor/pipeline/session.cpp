@@ -86,6 +86,17 @@ void Session::load() {
     bound_.push_back(std::move(passes));
   }
 
+  // A qat pass trains inside its stage's training pass: the stage must have one.
+  for (const auto& stage : bound_) {
+    const bool trains = std::any_of(stage.begin(), stage.end(), [](const BoundPass& b) { return b.pass->training(); });
+    for (const auto& b : stage) {
+      if (b.pass->qat() && !trains) {
+        throw BadInput(b.spec->where.str(), "qat trains inside its stage's distillation pass, and this stage has none "
+                                            "(add one; alpha: 1 trains on the labels alone)");
+      }
+    }
+  }
+
   eval_data_.clear();
   for (const auto& d : plan_.evaluate.datasets) eval_data_.push_back(load_eval_data(d));
 
@@ -164,6 +175,9 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
   DistillationRun run{*model_,
                       *teacher_,
                       b.slots,
+                      {},
+                      false,
+                      {},
                       *b.pass->training(),
                       *b.training,
                       plan_.seed,
@@ -172,6 +186,16 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
                       std::nullopt,
                       resume_,
                       progress};
+  // The stage's qat passes: their slots train through fake quantization in this run.
+  for (auto& other : bound_.at(index)) {
+    if (!other.pass->qat()) continue;
+    for (auto* slot : other.slots) {
+      if (std::find(run.qat_slots.begin(), run.qat_slots.end(), slot) == run.qat_slots.end()) run.qat_slots.push_back(slot);
+      if (std::find(run.slots.begin(), run.slots.end(), slot) == run.slots.end()) run.slots.push_back(slot);
+    }
+    run.learn_scales = run.learn_scales || other.pass->qat()->learn_scales;
+    run.qat_where = other.spec->where.str();
+  }
   const auto root = training_checkpoints();
   if (!root.empty()) {
     const auto dir = root / (std::to_string(index) + "-" + stage.name);
@@ -456,6 +480,10 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
     }
     std::string type;
     size_t slots = 0;
+    if (sweep.empty() && bound[i].pass->qat()) {
+      ++i;  // runs inside the stage's training pass
+      continue;
+    }
     if (sweep.empty() && bound[i].pass->training()) {
       run_training(index, bound[i], progress);
       record_sparsity(stage.name, bound[i].spec->type, bound[i].slots, layer_records_);

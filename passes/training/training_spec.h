@@ -36,4 +36,10 @@ struct TrainingSpec {
   int64_t validation_windows = 16;
 };
 
+// A `qat` pass: the linears it selects (quantized by an earlier stage) train through fake
+// quantization inside the stage's training pass, and freeze back into codes at its end.
+struct QatSpec {
+  bool learn_scales = false;  // LSQ: the scales train too
+};
+
 }  // namespace compressor::passes
