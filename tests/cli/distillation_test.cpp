@@ -147,3 +147,49 @@ TEST_CASE("distillation: bad options and data are located errors", "[cli][distil
                                        "output:\n  path: " + w.out.string() + "\n");
   require_bad_input(run_cli({"run", (w.dir / "bert.yaml").string()}), {"bert.yaml:", "encoder"}, w.out);
 }
+
+namespace {
+// Round-to-nearest int4 in groups of `group` (asymmetric), lm_head left alone.
+std::string w4(int group) {
+  return "quantization: {config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: "
+         "false, strategy: group, group_size: " + std::to_string(group) + "}}}, ignore: [lm_head]}";
+}
+}  // namespace
+
+// QAT after round-to-nearest W4 on kjv-gpt2: the codes move, the artifact stays int4, and the runtime
+// executing the stored codes measures what the LibTorch model measured after freezing.
+TEST_CASE("qat: W4 linears train inside distillation and freeze into the codes the runtime executes", "[cli][qat]") {
+  auto w = make_workspace("qat");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.model = test_util::source_dir() / "models/kjv-gpt2";
+  spec.pass = w4(64) +
+              "\n      - qat: {ignore: [lm_head], learn_scales: true}\n      - distillation: {steps: 16, batch: 4, seq_len: 32, "
+              "lr: 0.002, warmup_steps: 2, alpha: 0.0, temperature: 1.0, validation_windows: 4, dataset: train.txt, "
+              "ignore: [lm_head]}";
+  auto r = run_cli({"--log-level", "info", "run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("QAT froze 16 linears back into codes"));
+  CHECK_THAT(r.out, !Catch::Contains("0.00% of the codes differ"));
+  auto ins = run_cli({"inspect", w.out.string()});
+  CHECK_THAT(ins.out, Catch::Contains("int4_g64_asym"));
+  CHECK(eval_perplexity(w.out, w.text, "runtime") == table_value(r.out, kPpl, 2));
+  CHECK(eval_perplexity(w.out, w.text, "torch") == table_value(r.out, kPpl, 2));
+}
+
+TEST_CASE("qat: bad stage layouts are located errors", "[cli][qat][bad-input]") {
+  auto w = make_workspace("qat-bad");
+  training_text(w.dir);
+  const std::string distill =
+      "distillation: {steps: 2, batch: 2, seq_len: 32, validation_windows: 2, dataset: train.txt, ignore: [lm_head]}";
+  require_bad_passes(w, w.spec(),
+                     {
+                         // qat trains inside a distillation pass of its own stage.
+                         {w4(16) + "\n      - qat: {ignore: [lm_head]}", {"qat", "has none"}},
+                         // Nothing quantized these linears.
+                         {"qat: {ignore: [lm_head]}\n      - " + distill, {"is not quantized"}},
+                         // Distilling quantized linears without qat would lose their codes.
+                         {w4(16) + "\n      - " + distill, {"add a qat pass"}},
+                     });
+}
