@@ -65,6 +65,8 @@ class Pass {
   // A pass that changes how the stage's training pass trains its slots (qat): the training pass
   // runs it; it does nothing on its own. Null for every other pass.
   virtual const QatSpec* qat() const { return nullptr; }
+  // Likewise a gradual pruning schedule (gmp) that the stage's training pass follows.
+  virtual const GmpSpec* gmp() const { return nullptr; }
   virtual void apply(model::Model& model, const std::vector<model::LinearSlot*>& slots, Context& ctx);
   // `slots`: this pass's slots that lie in `block`, in model order.
   virtual void compress_block(model::BlockView& block, const std::vector<model::LinearSlot*>& slots,

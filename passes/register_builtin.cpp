@@ -10,6 +10,7 @@
 #include "passes/quantization/rtn.h"
 #include "passes/quantization/smoothquant.h"
 #include "passes/training/distillation_pass.h"
+#include "passes/training/gmp_pass.h"
 #include "passes/training/qat_pass.h"
 
 namespace compressor::passes {
@@ -26,6 +27,7 @@ void register_builtin_passes(PassRegistry& registry) {
   registry.add(passes::smoothquant_pass_info());
   registry.add(passes::distillation_pass_info());
   registry.add(passes::qat_pass_info());
+  registry.add(passes::gmp_pass_info());
 }
 
 }  // namespace compressor::passes

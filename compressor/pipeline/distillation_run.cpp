@@ -180,7 +180,16 @@ DistillationResult run_distillation(const DistillationRun& run) {
 
   KeepMasks masks(student);
   Progress progress(run.progress);
-  distill::Trainer trainer(o, std::move(params), {&masks, &progress});
+  std::vector<std::unique_ptr<distill::GradualMagnitudePruning>> gmp;
+  std::vector<distill::TrainingObserver*> observers;
+  for (const auto& [slots, schedule] : run.gmp) {
+    const std::string name = gmp.empty() ? "gmp" : "gmp." + std::to_string(gmp.size());
+    gmp.push_back(std::make_unique<distill::GradualMagnitudePruning>(slots, schedule, name));
+    observers.push_back(gmp.back().get());
+  }
+  observers.push_back(&masks);
+  observers.push_back(&progress);
+  distill::Trainer trainer(o, std::move(params), observers);
   trainer.set_label(run.label);
   result.train = trainer.run(run.data.train, {}, loss, evaluate, run.where,
                              run.checkpointing ? &*run.checkpointing : nullptr, run.resume);

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "compressor/model/model.h"
+#include "distill/gmp.h"
 #include "distill/trainer.h"
 #include "passes/training/training_spec.h"
 
@@ -36,6 +37,8 @@ struct DistillationRun {
   std::vector<model::LinearSlot*> qat_slots;
   bool learn_scales = false;
   std::string qat_where;
+  // Gradual magnitude pruning schedules (the stage's gmp passes), each with its linears.
+  std::vector<std::pair<std::vector<model::LinearSlot*>, distill::GmpSchedule>> gmp;
   const passes::TrainingSpec& spec;
   const TrainingWindows& data;
   uint64_t seed = 0;

@@ -86,13 +86,26 @@ void Session::load() {
     bound_.push_back(std::move(passes));
   }
 
-  // A qat pass trains inside its stage's training pass: the stage must have one.
+  // qat and gmp passes work inside their stage's training pass: the stage must have one, long
+  // enough for a gmp schedule.
   for (const auto& stage : bound_) {
-    const bool trains = std::any_of(stage.begin(), stage.end(), [](const BoundPass& b) { return b.pass->training(); });
+    const passes::TrainingSpec* training = nullptr;
     for (const auto& b : stage) {
-      if (b.pass->qat() && !trains) {
-        throw BadInput(b.spec->where.str(), "qat trains inside its stage's distillation pass, and this stage has none "
-                                            "(add one; alpha: 1 trains on the labels alone)");
+      if (b.pass->training()) training = b.pass->training();
+    }
+    for (const auto& b : stage) {
+      if ((b.pass->qat() || b.pass->gmp()) && !training) {
+        throw BadInput(b.spec->where.str(), b.spec->type + " works inside its stage's distillation pass, and this stage "
+                                            "has none (add one; alpha: 1 trains on the labels alone)");
+      }
+      if (b.pass->gmp() && b.pass->gmp()->end_step > training->steps) {
+        throw BadInput(b.spec->where.str() + ".end_step", std::to_string(b.pass->gmp()->end_step) + " is past the " +
+                                                              std::to_string(training->steps) + " training steps");
+      }
+      if (b.pass->gmp() && b.pass->gmp()->start_step >= training->steps) {
+        throw BadInput(b.spec->where.str() + ".start_step", std::to_string(b.pass->gmp()->start_step) +
+                                                                " leaves no step of the " + std::to_string(training->steps) +
+                                                                " training steps to prune in");
       }
     }
   }
@@ -178,6 +191,7 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
                       {},
                       false,
                       {},
+                      {},
                       *b.pass->training(),
                       *b.training,
                       plan_.seed,
@@ -195,6 +209,17 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
     }
     run.learn_scales = run.learn_scales || other.pass->qat()->learn_scales;
     run.qat_where = other.spec->where.str();
+  }
+  // And its gmp passes: their slots train and are pruned on their schedules.
+  for (auto& other : bound_.at(index)) {
+    const auto* g = other.pass->gmp();
+    if (!g) continue;
+    for (auto* slot : other.slots) {
+      if (std::find(run.slots.begin(), run.slots.end(), slot) == run.slots.end()) run.slots.push_back(slot);
+    }
+    distill::GmpSchedule schedule{g->init_sparsity, g->final_sparsity, g->start_step,
+                                  g->end_step < 0 ? run.spec.steps : g->end_step, g->update_every};
+    run.gmp.emplace_back(other.slots, schedule);
   }
   const auto root = training_checkpoints();
   if (!root.empty()) {
@@ -480,13 +505,16 @@ StageTiming Session::run_stage(size_t index, const ProgressFn& progress) {
     }
     std::string type;
     size_t slots = 0;
-    if (sweep.empty() && bound[i].pass->qat()) {
+    if (sweep.empty() && (bound[i].pass->qat() || bound[i].pass->gmp())) {
       ++i;  // runs inside the stage's training pass
       continue;
     }
     if (sweep.empty() && bound[i].pass->training()) {
       run_training(index, bound[i], progress);
       record_sparsity(stage.name, bound[i].spec->type, bound[i].slots, layer_records_);
+      for (auto& other : bound) {
+        if (other.pass->gmp()) record_sparsity(stage.name, other.spec->type, other.slots, layer_records_);
+      }
       type = bound[i].spec->type;
       slots = bound[i].slots.size();
       ++i;

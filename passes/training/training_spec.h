@@ -42,4 +42,14 @@ struct QatSpec {
   bool learn_scales = false;  // LSQ: the scales train too
 };
 
+// A `gmp` pass: the linears it selects are pruned gradually, by magnitude, on a cubic schedule
+// inside the stage's training pass (distill/gmp.h).
+struct GmpSpec {
+  double init_sparsity = 0.0;
+  double final_sparsity = 0.5;
+  int64_t start_step = 0;
+  int64_t end_step = -1;  // -1: the training pass's last step
+  int64_t update_every = 10;
+};
+
 }  // namespace compressor::passes

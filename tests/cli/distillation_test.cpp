@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "formats/artifact_manifest.h"
 #include "formats/safetensors.h"
 #include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
@@ -191,5 +192,39 @@ TEST_CASE("qat: bad stage layouts are located errors", "[cli][qat][bad-input]") 
                          {"qat: {ignore: [lm_head]}\n      - " + distill, {"is not quantized"}},
                          // Distilling quantized linears without qat would lose their codes.
                          {w4(16) + "\n      - " + distill, {"add a qat pass"}},
+                     });
+}
+
+TEST_CASE("gmp: gradual magnitude pruning inside distillation reaches its final sparsity", "[cli][gmp]") {
+  auto w = make_workspace("gmp");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.pass = "gmp: {final_sparsity: 0.5, update_every: 4}\n      - distillation: {steps: 12, batch: 4, seq_len: 32, "
+              "lr: 0.001, warmup_steps: 1, validation_windows: 2, dataset: train.txt}";
+  auto r = run_cli({"run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  auto ins = run_cli({"inspect", w.out.string()});
+  for (const char* t : {"transformer.h.0.attn.c_attn.weight", "transformer.h.1.mlp.c_fc.weight"}) {
+    CHECK(inspect_sparsity(ins.out, t) == "50.00");
+  }
+  const auto layers = compressor::formats::read_manifest(w.out).at("layers");
+  const auto& records = layers.at("transformer.h.1.mlp.c_fc");
+  CHECK(records.back().at("pass") == "gmp");
+  CHECK(records.back().at("sparsity").get<double>() == 0.5);
+}
+
+TEST_CASE("gmp: bad schedules are located errors", "[cli][gmp][bad-input]") {
+  auto w = make_workspace("gmp-bad");
+  training_text(w.dir);
+  const std::string distill =
+      "\n      - distillation: {steps: 10, batch: 2, seq_len: 32, validation_windows: 2, dataset: train.txt}";
+  require_bad_passes(w, w.spec(),
+                     {
+                         {"gmp: {init_sparsity: 0.6, final_sparsity: 0.5}" + distill, {"final_sparsity", "below"}},
+                         {"gmp: {final_sparsity: 1.0}" + distill, {"final_sparsity"}},
+                         {"gmp: {end_step: 20}" + distill, {"end_step", "past the 10 training steps"}},
+                         {"gmp: {start_step: 10}" + distill, {"start_step", "leaves no step"}},
+                         {"gmp: {final_sparsity: 0.5}", {"gmp", "has none"}},
                      });
 }
