@@ -228,6 +228,11 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
     // --resume continues a stage that left a checkpoint; one that finished left none to find, or
     // a complete one, which resumes to its end at once.
     run.resume = resume_ && distill::Trainer::has_checkpoint(dir);
+    if (!resume_ && distill::Trainer::has_checkpoint(dir)) {
+      spdlog::warn("{}: {} holds a checkpoint of an earlier run, which this run replaces (compressor run --resume "
+                   "continues it instead)",
+                   b.spec->where.str(), dir.string());
+    }
   } else if (resume_) {
     throw BadInput(plan_.source_file, "--resume needs the recipe's output path: training checkpoints are kept beside it");
   }
