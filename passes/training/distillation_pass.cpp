@@ -1,12 +1,13 @@
 #include "passes/training/distillation_pass.h"
 
 #include "compressor/base/error.h"
+#include "passes/training/trainer_pass.h"
 
 namespace compressor::passes {
 
 namespace {
 
-class DistillationPass : public Pass {
+class DistillationPass : public TrainerPass {
  public:
   explicit DistillationPass(const OptionValues& v) {
     spec_.steps = v.get_int("steps");
@@ -46,9 +47,6 @@ class DistillationPass : public Pass {
     }
   }
   const TrainingSpec* training() const override { return &spec_; }
-  void apply(model::Model&, const std::vector<model::LinearSlot*>&, Context&) override {
-    throw InternalError("distillation", "a training pass runs in the pipeline's trainer, not through apply()");
-  }
 
  private:
   TrainingSpec spec_;

@@ -1,12 +1,13 @@
 #include "passes/training/gmp_pass.h"
 
 #include "compressor/base/error.h"
+#include "passes/training/trainer_pass.h"
 
 namespace compressor::passes {
 
 namespace {
 
-class GmpPass : public Pass {
+class GmpPass : public TrainerPass {
  public:
   explicit GmpPass(const OptionValues& v) {
     spec_.init_sparsity = v.get_float("init_sparsity");
@@ -29,9 +30,6 @@ class GmpPass : public Pass {
     }
   }
   const GmpSpec* gmp() const override { return &spec_; }
-  void apply(model::Model&, const std::vector<model::LinearSlot*>&, Context&) override {
-    throw InternalError("gmp", "gmp runs inside its stage's training pass, not through apply()");
-  }
 
  private:
   GmpSpec spec_;

@@ -1,12 +1,13 @@
 #include "passes/training/qat_pass.h"
 
 #include "compressor/base/error.h"
+#include "passes/training/trainer_pass.h"
 
 namespace compressor::passes {
 
 namespace {
 
-class QatPass : public Pass {
+class QatPass : public TrainerPass {
  public:
   explicit QatPass(const OptionValues& v) { spec_.learn_scales = v.get_bool("learn_scales"); }
   std::string_view name() const override { return "qat"; }
@@ -15,9 +16,6 @@ class QatPass : public Pass {
     if (slots.empty()) throw BadInput(where + ".targets", "selects no linear layer to train");
   }
   const QatSpec* qat() const override { return &spec_; }
-  void apply(model::Model&, const std::vector<model::LinearSlot*>&, Context&) override {
-    throw InternalError("qat", "qat runs inside its stage's training pass, not through apply()");
-  }
 
  private:
   QatSpec spec_;
