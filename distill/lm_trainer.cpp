@@ -5,15 +5,17 @@
 
 #include "calibration/dataset.h"
 #include "calibration/sampler.h"
+#include "distill/trainer.h"
 
 namespace compressor::distill {
 
 double lr_at(const LmTrainOptions& o, int64_t step) {
-  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
-  const double span = static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup_steps));
-  const double t = std::min(1.0, static_cast<double>(step - o.warmup_steps) / span);
-  const double min_lr = o.lr * o.min_lr_ratio;
-  return min_lr + 0.5 * (o.lr - min_lr) * (1.0 + std::cos(M_PI * t));
+  TrainerOptions t;
+  t.steps = o.steps;
+  t.lr = o.lr;
+  t.warmup_steps = o.warmup_steps;
+  t.min_lr_ratio = o.min_lr_ratio;
+  return learning_rate(t, step);  // warm-up then cosine: the one schedule
 }
 
 namespace {
