@@ -19,13 +19,13 @@ double lr_at(const LmTrainOptions& o, int64_t step) {
 }
 
 namespace {
-torch::Tensor next_token_loss(model::Model& model, const torch::Tensor& windows) {
+torch::Tensor next_token_loss(const model::Model& model, const torch::Tensor& windows) {
   auto logits = model.forward(windows.slice(1, 0, -1));
   return torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), windows.slice(1, 1).reshape({-1}));
 }
 }  // namespace
 
-double mean_loss(model::Model& model, const torch::Tensor& windows, int64_t batch) {
+double mean_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch) {
   torch::NoGradGuard no_grad;
   double total = 0;
   int64_t n = 0;

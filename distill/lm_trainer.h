@@ -42,6 +42,6 @@ void train_lm(model::Model& model, const torch::Tensor& train, const torch::Tens
               const std::function<void(const LmTrainStep&)>& on_step);
 
 // Mean next-token cross entropy (nats) over the windows [N, T] (every position but the first scored).
-double mean_loss(model::Model& model, const torch::Tensor& windows, int64_t batch = 16);
+double mean_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch = 16);
 
 }  // namespace compressor::distill

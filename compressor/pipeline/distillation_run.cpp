@@ -5,6 +5,7 @@
 #include <set>
 
 #include "compressor/base/error.h"
+#include "distill/lm_trainer.h"
 #include "distill/losses.h"
 #include "distill/qat.h"
 
@@ -55,20 +56,6 @@ class Progress : public distill::TrainingObserver {
 };
 
 }  // namespace
-
-double validation_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch) {
-  torch::NoGradGuard no_grad;
-  double total = 0;
-  int64_t tokens = 0;
-  for (int64_t i = 0; i < windows.size(0); i += batch) {
-    const auto w = windows.slice(0, i, std::min(i + batch, windows.size(0)));
-    const auto logits = model.forward(w.slice(1, 0, -1));
-    const auto labels = w.slice(1, 1);
-    total += distill::hard_label_loss(logits, labels).item<double>() * static_cast<double>(labels.numel());
-    tokens += labels.numel();
-  }
-  return total / static_cast<double>(tokens);
-}
 
 distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec) {
   const bool hidden = spec.hidden_weight > 0;
@@ -161,8 +148,8 @@ DistillationResult run_distillation(const DistillationRun& run) {
 
   DistillationResult result;
   const int64_t eval_batch = std::max<int64_t>(1, spec.batch);
-  result.teacher_validation_loss = validation_loss(run.teacher, run.data.validation, eval_batch);
-  result.student_validation_before = validation_loss(run.student, run.data.validation, eval_batch);
+  result.teacher_validation_loss = distill::mean_loss(run.teacher, run.data.validation, eval_batch);
+  result.student_validation_before = distill::mean_loss(run.student, run.data.validation, eval_batch);
   spdlog::info("{}: validation loss before training: student {:.4f}, teacher {:.4f} nats/token ({} windows held out)",
                run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
 
@@ -175,7 +162,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
   const distill::EvalFn evaluate = [&] {
     torch::NoGradGuard no_grad;
     Installed fake_quantized(qat_ptr);
-    return validation_loss(student, run.data.validation, eval_batch);
+    return distill::mean_loss(student, run.data.validation, eval_batch);
   };
 
   KeepMasks masks(student);
@@ -198,7 +185,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
     spdlog::info("{}: QAT froze {} linears back into codes; {:.2f}% of the codes differ from the PTQ result's", run.label,
                  run.qat_slots.size(), 100 * result.codes_changed);
   }
-  result.student_validation_after = validation_loss(student, run.data.validation, eval_batch);
+  result.student_validation_after = distill::mean_loss(student, run.data.validation, eval_batch);
   const double gap = result.student_validation_before - result.teacher_validation_loss;
   // The share of the gap recovered means something only when there was a gap.
   const std::string recovered =

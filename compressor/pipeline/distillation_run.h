@@ -84,7 +84,5 @@ DistillationResult run_distillation(const DistillationRun& run);
 // blocks of the hidden-state MSE when hidden_weight > 0. Parts: ce, kd (and hidden).
 distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec);
 
-// Mean next-token cross-entropy (nats/token) of `model` on windows [N, seq_len + 1].
-double validation_loss(const model::Model& model, const torch::Tensor& windows, int64_t batch);
 
 }  // namespace compressor::pipeline
