@@ -27,6 +27,12 @@ const std::map<std::string, ArchitectureInfo>& architectures() {
   return registry;
 }
 
+const ArchitectureInfo& architecture_info(const std::string& name) {
+  const auto it = architectures().find(name);
+  if (it == architectures().end()) throw InternalError("model", "architecture '" + name + "' is not registered");
+  return it->second;
+}
+
 std::vector<std::string> architecture_names() {
   std::vector<std::string> out;
   for (const auto& [name, info] : architectures()) out.push_back(name);

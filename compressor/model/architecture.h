@@ -14,8 +14,16 @@
 
 namespace compressor::model {
 
+class WeightSource;
+
 struct ArchitectureInfo {
   std::string name;  // config.json model_type
+  // How its checkpoints name tensors: under `prefix`, or bare when `probe` is stored without it;
+  // block i's tensors under prefix + `blocks` + i + "."; the block count in config.json's `layers_key`.
+  std::string prefix, probe, blocks, layers_key;
+  // The model from any weight source, as load() builds it from a checkpoint's (model/student.h
+  // rebuilds a model from some of its own blocks this way).
+  std::function<std::unique_ptr<Model>(const HfConfig&, WeightSource&)> build;
   // Weights from the checkpoint; shapes checked against the config, every error names the tensor.
   std::function<std::unique_ptr<Model>(const HfConfig&, const formats::CheckpointTensors&)> load;
   // Random initialisation from a seed (training, tests).
@@ -23,6 +31,8 @@ struct ArchitectureInfo {
 };
 
 const std::map<std::string, ArchitectureInfo>& architectures();
+// The registry's entry for `name`; InternalError when there is none (a Model of an unregistered architecture).
+const ArchitectureInfo& architecture_info(const std::string& name);
 std::vector<std::string> architecture_names();
 
 // Reads config.json in `dir`, picks the architecture (or checks `architecture` when not "auto"),

@@ -190,6 +190,11 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src, bool zer
 ArchitectureInfo bert_architecture() {
   ArchitectureInfo info;
   info.name = "bert";
+  info.prefix = "bert.";
+  info.probe = "embeddings.word_embeddings.weight";
+  info.blocks = "encoder.layer.";
+  info.layers_key = "num_hidden_layers";
+  info.build = [](const HfConfig& config, WeightSource& src) { return build(config, src, /*zero_pad_row=*/false); };
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
     auto src = checkpoint_weights(config, ckpt, "bert.", "embeddings.word_embeddings.weight");
     return build(config, *src, /*zero_pad_row=*/false);

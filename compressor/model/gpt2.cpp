@@ -163,6 +163,11 @@ std::unique_ptr<Model> build(const HfConfig& config, WeightSource& src) {
 ArchitectureInfo gpt2_architecture() {
   ArchitectureInfo info;
   info.name = "gpt2";
+  info.prefix = "transformer.";
+  info.probe = "wte.weight";
+  info.blocks = "h.";
+  info.layers_key = "n_layer";
+  info.build = [](const HfConfig& config, WeightSource& src) { return build(config, src); };
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
     auto src = checkpoint_weights(config, ckpt, "transformer.", "wte.weight");
     return build(config, *src);

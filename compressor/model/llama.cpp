@@ -178,6 +178,11 @@ std::unique_ptr<Model> build_llama(const HfConfig& config, WeightSource& src) {
 ArchitectureInfo llama_architecture() {
   ArchitectureInfo info;
   info.name = "llama";
+  info.prefix = "model.";
+  info.probe = "embed_tokens.weight";
+  info.blocks = "layers.";
+  info.layers_key = "num_hidden_layers";
+  info.build = [](const HfConfig& config, WeightSource& src) { return build(config, src, /*zero_pad_row=*/false); };
   info.load = [](const HfConfig& config, const formats::CheckpointTensors& ckpt) {
     auto src = checkpoint_weights(config, ckpt, "model.", "embed_tokens.weight");
     return build(config, *src, /*zero_pad_row=*/false);

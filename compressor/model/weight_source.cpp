@@ -115,6 +115,29 @@ class CheckpointWeights final : public WeightSource {
   std::optional<formats::QuantizationConfig> quantization_;
 };
 
+class TensorWeights final : public WeightSource {
+ public:
+  TensorWeights(std::map<std::string, torch::Tensor> tensors, const std::string& prefix, const std::string& probe)
+      : tensors_(std::move(tensors)) {
+    const bool bare = !tensors_.count(prefix + probe) && tensors_.count(probe);
+    prefix_ = bare ? "" : prefix;
+  }
+  bool has(const std::string& name) const override { return tensors_.count(prefix_ + name) != 0; }
+  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, double, bool prefixed) override {
+    const std::string full = (prefixed ? prefix_ : "") + name;
+    const auto it = tensors_.find(full);
+    if (it == tensors_.end()) throw InternalError("model", "tensor '" + full + "' is not among the model's own");
+    if (it->second.sizes() != at::IntArrayRef(shape)) {
+      throw InternalError("model", "tensor '" + full + "' is " + base::shape_string(it->second.sizes()) + ", the config implies " +
+                                       base::shape_string(shape));
+    }
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, torch::Tensor> tensors_;
+};
+
 class RandomWeights final : public WeightSource {
  public:
   RandomWeights(uint64_t seed, const std::string& prefix) : gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
@@ -136,6 +159,11 @@ class RandomWeights final : public WeightSource {
 std::unique_ptr<WeightSource> checkpoint_weights(const HfConfig& config, const formats::CheckpointTensors& ckpt,
                                                  const std::string& prefix, const std::string& probe) {
   return std::make_unique<CheckpointWeights>(config, ckpt, prefix, probe);
+}
+
+std::unique_ptr<WeightSource> tensor_weights(std::map<std::string, torch::Tensor> tensors, const std::string& prefix,
+                                             const std::string& probe) {
+  return std::make_unique<TensorWeights>(std::move(tensors), prefix, probe);
 }
 
 std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix) {

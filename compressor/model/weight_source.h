@@ -3,6 +3,7 @@
 // "bert." or none, depending on who saved it) and get float32 tensors of the checkpoint's shape.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,12 @@ class WeightSource {
 // quantization_config: weight_packed, weight_scale, ...) is read back dequantized to float32.
 std::unique_ptr<WeightSource> checkpoint_weights(const formats::HfConfig& config, const formats::CheckpointTensors& ckpt,
                                                  const std::string& prefix, const std::string& probe);
+// Tensors already in memory under their checkpoint names and layouts (Model::checkpoint_tensors()),
+// with the prefix rule of checkpoint_weights. They are returned as they are (no copy): the model
+// built from them shares their storage. A missing tensor or a wrong shape is an InternalError,
+// since the caller made the map.
+std::unique_ptr<WeightSource> tensor_weights(std::map<std::string, torch::Tensor> tensors, const std::string& prefix,
+                                             const std::string& probe);
 // Random tensors from `seed`; the model is later written under `prefix`.
 std::unique_ptr<WeightSource> random_weights(uint64_t seed, const std::string& prefix);
 
