@@ -40,6 +40,26 @@ torch::Tensor soft_target_loss(const torch::Tensor& student_logits, const torch:
   return masked_mean(kl, mask, "soft_target_loss") * (temperature * temperature);
 }
 
+TopLogits top_logits(const torch::Tensor& logits, int64_t k) {
+  require(k >= 1 && k <= logits.size(-1), "top_logits", "k = " + std::to_string(k) + " outside the vocabulary");
+  auto [values, indices] = logits.detach().to(torch::kFloat).topk(k, -1);
+  return {values, indices};
+}
+
+torch::Tensor sparse_soft_target_loss(const torch::Tensor& student_logits, const TopLogits& teacher, double temperature,
+                                      const torch::Tensor& mask) {
+  require(temperature > 0 && std::isfinite(temperature), "sparse_soft_target_loss", "temperature must be > 0");
+  require(teacher.values.sizes() == teacher.indices.sizes() &&
+              teacher.values.sizes().slice(0, teacher.values.dim() - 1) ==
+                  student_logits.sizes().slice(0, student_logits.dim() - 1),
+          "sparse_soft_target_loss",
+          "teacher top-k " + shape_of(teacher.values) + " does not match the student logits " + shape_of(student_logits));
+  const auto log_s = torch::log_softmax(student_logits.to(torch::kFloat) / temperature, -1).gather(-1, teacher.indices);
+  const auto log_t = torch::log_softmax(teacher.values.detach().to(torch::kFloat) / temperature, -1);
+  const auto kl = (log_t.exp() * (log_t - log_s)).sum(-1);
+  return masked_mean(kl, mask, "sparse_soft_target_loss") * (temperature * temperature);
+}
+
 torch::Tensor hard_label_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& mask) {
   require(labels.dim() + 1 == logits.dim() && labels.sizes() == logits.sizes().slice(0, labels.dim()), "hard_label_loss",
           "labels " + shape_of(labels) + " do not match logits " + shape_of(logits));

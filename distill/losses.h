@@ -18,6 +18,22 @@ namespace compressor::distill {
 torch::Tensor soft_target_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
                                double temperature, const torch::Tensor& mask = {});
 
+// The teacher's k largest logits per position and their vocabulary ids ([..., k] each), what a
+// teacher-logit cache keeps instead of the whole vocabulary.
+struct TopLogits {
+  torch::Tensor values;   // float
+  torch::Tensor indices;  // int64
+};
+TopLogits top_logits(const torch::Tensor& logits, int64_t k);
+
+// soft_target_loss against a teacher known by its top k logits only: the teacher distribution is
+// softmax(values/T) renormalised over those k ids, the student's log-probabilities are its full
+// log_softmax(student/T) read at them, so T² · Σ_k p_t (log p_t − log p_s). With k = the vocabulary
+// it is soft_target_loss exactly; with fewer ids it drops the teacher's tail (the sparse KD of
+// cached-logit distillation).
+torch::Tensor sparse_soft_target_loss(const torch::Tensor& student_logits, const TopLogits& teacher, double temperature,
+                                      const torch::Tensor& mask = {});
+
 // Cross-entropy of the labels (int64, the logits' leading shape) under the student's logits.
 torch::Tensor hard_label_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& mask = {});
 

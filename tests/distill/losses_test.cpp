@@ -2,6 +2,7 @@
 // (and two closed forms worked by hand), masks included.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -158,4 +159,43 @@ TEST_CASE("distillation losses refuse mismatched shapes and options") {
   CHECK_THROWS_WITH(distill::soft_target_loss(s, s, 1.0, torch::zeros({2}, torch::kLong)),
                     Catch::Contains("keeps no position"));
   CHECK_THROWS_AS(distill::hidden_state_loss(s, t), InternalError);
+}
+
+TEST_CASE("sparse_soft_target_loss over the whole vocabulary is soft_target_loss", "[distill][losses]") {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  const auto s = torch::randn({2, 3, 7}, gen), t = 3 * torch::randn({2, 3, 7}, gen);
+  const auto mask = torch::tensor({{1, 1, 0}, {1, 0, 1}}, torch::kLong);
+  for (double temp : {1.0, 2.5}) {
+    const auto full = distill::soft_target_loss(s, t, temp, mask).item<double>();
+    const auto sparse = distill::sparse_soft_target_loss(s, distill::top_logits(t, 7), temp, mask).item<double>();
+    CHECK(sparse == Approx(full).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("sparse_soft_target_loss renormalises the teacher over its top k ids", "[distill][losses]") {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
+  const auto s = torch::randn({5, 9}, gen), t = 2 * torch::randn({5, 9}, gen);
+  const int64_t k = 3;
+  const double temp = 1.5;
+  const auto top = distill::top_logits(t, k);
+  // float64 by hand: the k largest teacher logits found by sorting, the student's full softmax.
+  double total = 0;
+  for (int64_t i = 0; i < 5; ++i) {
+    auto tr = row(t, i), sr = row(s, i);
+    std::vector<size_t> order(tr.size());
+    for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tr[a] > tr[b]; });
+    std::vector<double> top_t;
+    for (int64_t j = 0; j < k; ++j) top_t.push_back(tr[order[static_cast<size_t>(j)]]);
+    const auto pt = softmax(top_t, temp), ps = softmax(sr, temp);
+    for (int64_t j = 0; j < k; ++j) total += pt[static_cast<size_t>(j)] * std::log(pt[static_cast<size_t>(j)] / ps[order[static_cast<size_t>(j)]]);
+    CHECK(top.indices[i][0].item<int64_t>() == static_cast<int64_t>(order[0]));
+  }
+  const double expected = temp * temp * total / 5;
+  CHECK(distill::sparse_soft_target_loss(s, top, temp).item<double>() == Approx(expected).epsilon(1e-5));
+  // A student equal to the teacher still pays for the mass it puts outside the teacher's top k (its
+  // log-probabilities at the k ids sit below the renormalised teacher's), but far less than a random one.
+  const double self = distill::sparse_soft_target_loss(t, top, temp).item<double>();
+  CHECK(self > 0);
+  CHECK(self < distill::sparse_soft_target_loss(s, top, temp).item<double>());
 }
