@@ -345,7 +345,7 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
       const auto rows = torch::tensor(micro_batch_rows(windows, o.batch, step * o.grad_accum + a, o.seed), torch::kLong);
       const auto x = ids.index_select(0, rows);
       const auto m = mask.defined() ? mask.index_select(0, rows) : torch::Tensor();
-      auto terms = loss(x, m);
+      auto terms = loss(MicroBatch{x, m, rows});
       const double value = terms.total.item<double>();
       if (!std::isfinite(value)) {
         const std::string kept = im.last_checkpoint_step >= 0

@@ -93,8 +93,12 @@ struct LossTerms {
   torch::Tensor total;                                // differentiable scalar
   std::vector<std::pair<std::string, double>> parts;  // for logs (ce, kd, hidden, ...)
 };
-// The loss of one micro-batch: `ids` [batch, width] int64 and its `mask` (undefined: no padding).
-using LossFn = std::function<LossTerms(const torch::Tensor& ids, const torch::Tensor& mask)>;
+// One micro-batch: `ids` [batch, width] int64, its `mask` (undefined: no padding) and `rows`, the
+// indices of its windows among the run's (what a cache of per-window results is keyed by).
+struct MicroBatch {
+  torch::Tensor ids, mask, rows;
+};
+using LossFn = std::function<LossTerms(const MicroBatch& batch)>;
 // The validation metric, lower is better (a loss or a perplexity).
 using EvalFn = std::function<double()>;
 

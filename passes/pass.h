@@ -62,6 +62,13 @@ class Pass {
   // A training pass (distillation) describes its run here; the pipeline runs the trainer with the
   // teacher instead of calling apply(). Null for every one-shot pass.
   virtual const TrainingSpec* training() const { return nullptr; }
+  // A training pass that trains a smaller student: the blocks of `model` it keeps (BadInput at
+  // `where` for a bad choice); empty: the model trains as it is.
+  virtual std::vector<int> student_blocks(const model::Model& model, const std::string& where) const {
+    (void)model;
+    (void)where;
+    return {};
+  }
   // A pass that changes how the stage's training pass trains its slots (qat): the training pass
   // runs it; it does nothing on its own. Null for every other pass.
   virtual const QatSpec* qat() const { return nullptr; }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <set>
 
 #include "compressor/base/error.h"
@@ -27,11 +28,12 @@ TrainingWindows training_windows(const torch::Tensor& tokens, int64_t seq_len, i
 namespace {
 
 struct Forward {
-  torch::Tensor logits;
+  torch::Tensor hidden;                // the last block's output
+  torch::Tensor logits;                // when asked for
   std::vector<torch::Tensor> blocks;  // each block's output, when asked for
 };
 
-Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks) {
+Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks, bool with_logits = true) {
   Forward f;
   model::BlockInputs in;
   auto x = m.embed(model::Batch{ids, {}, {}}, &in);
@@ -39,8 +41,71 @@ Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_block
     x = m.run_block(i, x, in);
     if (with_blocks) f.blocks.push_back(x);
   }
-  f.logits = m.head(x);
+  f.hidden = x;
+  if (with_logits) f.logits = m.head(x);
   return f;
+}
+
+// α·CE + (1 − α)·KD with the vocabulary-sized tensors made `chunk` positions at a time: each chunk's
+// logits (student and teacher) are computed, differentiated and freed before the next, so memory
+// holds one chunk's logits instead of the micro-batch's. The gradient of each chunk goes to the
+// student's last hidden states (detached at the head) and to whatever head parameters train
+// (`trained`); the returned surrogate has the loss's value and exactly that gradient, so the trainer
+// backpropagates through the blocks once, with its own scaling.
+distill::LossTerms chunked_logit_loss(const model::Model& student, const model::Model& teacher,
+                                      const passes::TrainingSpec& spec, const std::vector<torch::Tensor>& trained,
+                                      const torch::Tensor& student_hidden, const torch::Tensor& teacher_hidden,
+                                      const std::optional<distill::TopLogits>& top, const torch::Tensor& labels,
+                                      const torch::Tensor& label_mask) {
+  const int64_t n = labels.numel();
+  const auto flat_labels = labels.reshape({-1});
+  const auto keep = label_mask.defined() ? (label_mask.reshape({-1}) != 0) : torch::ones({n}, torch::kBool);
+  const double kept_total = keep.sum().item<double>();
+  const auto xd = student_hidden.detach().requires_grad_(true);
+  std::vector<torch::Tensor> inputs{xd};
+  for (const auto& p : trained) {
+    if (p.requires_grad()) inputs.push_back(p);
+  }
+  std::vector<torch::Tensor> grads(inputs.size());
+  double ce_sum = 0, kd_sum = 0;
+  for (int64_t start = 0; start < n; start += spec.logit_chunk) {
+    const int64_t end = std::min(n, start + spec.logit_chunk);
+    const auto keep_c = keep.slice(0, start, end);
+    const double kept = keep_c.sum().item<double>();
+    if (kept == 0) continue;
+    const double weight = kept / kept_total;  // the chunk's share of the micro-batch's mean
+    const auto rows = torch::arange(start, end, torch::kLong);
+    const auto mask_c = keep_c.to(torch::kLong);
+    const auto logits = student.head(xd, rows);
+    const auto ce = distill::hard_label_loss(logits, flat_labels.slice(0, start, end), mask_c);
+    torch::Tensor kd;
+    if (top) {
+      kd = distill::sparse_soft_target_loss(logits, {top->values.slice(0, start, end), top->indices.slice(0, start, end)},
+                                            spec.temperature, mask_c);
+    } else {
+      torch::Tensor t;
+      {
+        torch::NoGradGuard no_grad;
+        t = teacher.head(teacher_hidden, rows);
+      }
+      kd = distill::soft_target_loss(logits, t, spec.temperature, mask_c);
+    }
+    const auto loss = weight * (spec.alpha * ce + (1 - spec.alpha) * kd);
+    const auto g = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                         /*allow_unused=*/true);
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (g[i].defined()) grads[i] = grads[i].defined() ? grads[i] + g[i] : g[i];
+    }
+    ce_sum += weight * ce.item<double>();
+    kd_sum += weight * kd.item<double>();
+  }
+  torch::Tensor surrogate = torch::zeros({}, torch::kFloat);
+  if (grads[0].defined()) surrogate = surrogate + (student_hidden * grads[0]).sum();
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    if (grads[i].defined()) surrogate = surrogate + (inputs[i] * grads[i]).sum();
+  }
+  const double total = spec.alpha * ce_sum + (1 - spec.alpha) * kd_sum;
+  return {surrogate - surrogate.detach() + total, {{"ce", ce_sum}, {"kd", kd_sum}}};
 }
 
 class Progress : public distill::TrainingObserver {
@@ -57,23 +122,48 @@ class Progress : public distill::TrainingObserver {
 
 }  // namespace
 
-distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec) {
+std::vector<int> uniform_block_map(int student, int teacher) {
+  std::vector<int> map;
+  for (int j = 0; j < student; ++j) map.push_back((j + 1) * teacher / student - 1);
+  return map;
+}
+
+distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
+                                  HiddenMatch match, const distill::TeacherCache* cache, std::vector<torch::Tensor> trained) {
   const bool hidden = spec.hidden_weight > 0;
-  return [&student, &teacher, spec, hidden](const torch::Tensor& ids, const torch::Tensor& mask) {
+  if (match.teacher_blocks.empty()) {
+    for (int j = 0; j < student.num_blocks(); ++j) match.teacher_blocks.push_back(j);
+  }
+  return [&student, &teacher, spec, hidden, match, cache, trained](const distill::MicroBatch& batch) {
+    const auto& ids = batch.ids;
     const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
-    const auto label_mask = mask.defined() ? mask.slice(1, 1) : torch::Tensor();
+    const auto label_mask = batch.mask.defined() ? batch.mask.slice(1, 1) : torch::Tensor();
+    const bool chunked = spec.logit_chunk > 0;
     Forward t;
-    {
+    if (!cache || hidden) {
       torch::NoGradGuard no_grad;
-      t = forward(teacher, x, hidden);
+      t = forward(teacher, x, hidden, /*with_logits=*/!cache && !chunked);
     }
-    const auto s = forward(student, x, hidden);
-    auto mixed = distill::mixed_distillation_loss(s.logits, t.logits, labels, spec.alpha, spec.temperature, label_mask);
-    distill::LossTerms terms{mixed.total, {{"ce", mixed.ce.item<double>()}, {"kd", mixed.kd.item<double>()}}};
+    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked);
+    std::optional<distill::TopLogits> top;
+    if (cache) top = cache->read(batch.rows);
+    distill::LossTerms terms;
+    if (chunked) {
+      if (top) top = distill::TopLogits{top->values.flatten(0, 1), top->indices.flatten(0, 1)};
+      terms = chunked_logit_loss(student, teacher, spec, trained, s.hidden, t.hidden, top, labels, label_mask);
+    } else {
+      torch::Tensor ce = distill::hard_label_loss(s.logits, labels, label_mask);
+      torch::Tensor kd = top ? distill::sparse_soft_target_loss(s.logits, *top, spec.temperature, label_mask)
+                             : distill::soft_target_loss(s.logits, t.logits, spec.temperature, label_mask);
+      terms = {spec.alpha * ce + (1 - spec.alpha) * kd, {{"ce", ce.item<double>()}, {"kd", kd.item<double>()}}};
+    }
     if (hidden) {
-      const auto input_mask = mask.defined() ? mask.slice(1, 0, -1) : torch::Tensor();
+      const auto input_mask = batch.mask.defined() ? batch.mask.slice(1, 0, -1) : torch::Tensor();
       torch::Tensor h = torch::zeros({}, torch::kFloat);
-      for (size_t i = 0; i < s.blocks.size(); ++i) h = h + distill::hidden_state_loss(s.blocks[i], t.blocks[i], input_mask);
+      for (size_t i = 0; i < s.blocks.size(); ++i) {
+        const auto& student_h = match.projection ? (*match.projection)(s.blocks[i]) : s.blocks[i];
+        h = h + distill::hidden_state_loss(student_h, t.blocks.at(static_cast<size_t>(match.teacher_blocks.at(i))), input_mask);
+      }
       h = h / static_cast<double>(s.blocks.size());
       terms.total = terms.total + spec.hidden_weight * h;
       terms.parts.emplace_back("hidden", h.item<double>());
@@ -116,6 +206,10 @@ DistillationResult run_distillation(const DistillationRun& run) {
       params.no_decay.push_back(*slot->bias);
     }
   }
+  if (run.train_all) {
+    params = {};
+    for (auto& p : run.student.module().parameters()) (p.dim() >= 2 ? params.decay : params.no_decay).push_back(p);
+  }
   std::optional<distill::QatLinears> qat;
   if (!run.qat_slots.empty()) {
     qat.emplace(run.qat_slots, run.learn_scales, run.qat_where);
@@ -137,7 +231,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
   std::vector<std::pair<torch::Tensor, bool>> flags;
   for (auto& p : run.student.module().parameters()) {
     flags.emplace_back(p, p.requires_grad());
-    p.requires_grad_(false);
+    p.requires_grad_(run.train_all);
   }
   struct Restore {
     std::vector<std::pair<torch::Tensor, bool>>& flags;
@@ -154,10 +248,37 @@ DistillationResult run_distillation(const DistillationRun& run) {
                run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
 
   auto& student = run.student;
-  const distill::LossFn inner = distillation_loss(student, run.teacher, spec);
-  const distill::LossFn loss = [&](const torch::Tensor& ids, const torch::Tensor& mask) {
+  // A teacher of another width is compared through a learned projection, trained (and
+  // checkpointed) with the student.
+  std::optional<distill::HiddenProjection> projection;
+  HiddenMatch match{run.teacher_blocks, nullptr};
+  if (spec.hidden_weight > 0 && student.hidden_size() != run.teacher.hidden_size()) {
+    projection.emplace(student.hidden_size(), run.teacher.hidden_size(), run.seed);
+    for (auto& p : projection->parameters()) params.decay.push_back(p);
+    match.projection = &*projection;
+    spdlog::info("{}: the student's hidden states ({} wide) meet the teacher's ({} wide) through a learned projection",
+                 run.label, student.hidden_size(), run.teacher.hidden_size());
+  }
+  std::optional<distill::TeacherCache> cache;
+  if (spec.teacher_top_k > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto inputs = run.data.train.slice(1, 0, -1);
+    cache.emplace(run.teacher_cache, inputs, spec.teacher_top_k, run.teacher_identity,
+                  [&](const torch::Tensor& ids) { return run.teacher.forward(ids); }, eval_batch,
+                  [&](int64_t done, int64_t total) {
+                    if (run.progress) run.progress("teacher logits", done, total);
+                  });
+    spdlog::info("{}: teacher top-{} logits of {} windows {} {} ({:.1f} MB) in {:.1f}s", run.label, spec.teacher_top_k,
+                 inputs.size(0), cache->reused() ? "read from" : "written to", run.teacher_cache.string(),
+                 static_cast<double>(cache->bytes()) / 1e6,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::vector<torch::Tensor> trained = params.decay;
+  trained.insert(trained.end(), params.no_decay.begin(), params.no_decay.end());
+  const distill::LossFn inner = distillation_loss(student, run.teacher, spec, match, cache ? &*cache : nullptr, trained);
+  const distill::LossFn loss = [&](const distill::MicroBatch& batch) {
     Installed fake_quantized(qat_ptr);
-    return inner(ids, mask);
+    return inner(batch);
   };
   const distill::EvalFn evaluate = [&] {
     torch::NoGradGuard no_grad;

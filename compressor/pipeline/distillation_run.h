@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "compressor/model/model.h"
 #include "distill/gmp.h"
+#include "distill/losses.h"
+#include "distill/teacher_cache.h"
 #include "distill/trainer.h"
 #include "passes/training/training_spec.h"
 
@@ -47,6 +50,16 @@ struct DistillationRun {
   std::optional<distill::Checkpointing> checkpointing;
   bool resume = false;
   std::function<void(const std::string&, int64_t, int64_t)> progress;
+  // Every parameter of the student trains (embeddings and norms too), not only `slots`: a student
+  // initialised at random has nothing else worth keeping frozen.
+  bool train_all = false;
+  // The teacher block each student block's output is compared with (hidden_weight > 0); empty:
+  // the same index.
+  std::vector<int> teacher_blocks;
+  // spec.teacher_top_k > 0: the file the teacher's top-k logits are kept in, and what they were
+  // computed by (a cache made by another teacher is recomputed).
+  std::filesystem::path teacher_cache;
+  nlohmann::json teacher_identity;
 };
 
 // Masks re-applied after every optimizer step, so pruned weights stay exactly zero. Unlike
@@ -82,7 +95,23 @@ DistillationResult run_distillation(const DistillationRun& run);
 // The training loss of a micro-batch of windows [B, seq_len + 1]: alpha · CE + (1 − alpha) · T² ·
 // KL against the teacher's logits (computed without a graph), plus hidden_weight · the mean over
 // blocks of the hidden-state MSE when hidden_weight > 0. Parts: ce, kd (and hidden).
-distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec);
+// How the hidden-state term pairs the blocks: student block j with teacher block teacher_blocks[j]
+// (empty: j), through `projection` when the widths differ.
+struct HiddenMatch {
+  std::vector<int> teacher_blocks;
+  const distill::HiddenProjection* projection = nullptr;
+};
+// With `cache`, the KD term is sparse_soft_target_loss on the cached top-k of the micro-batch's
+// windows and the teacher's head does not run. With spec.logit_chunk > 0 the logits are made that
+// many positions at a time (the same loss and gradient, a chunk's logits in memory); `trained` are
+// the tensors the optimizer updates, so a head among them gets its gradient.
+distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
+                                  HiddenMatch hidden = {}, const distill::TeacherCache* cache = nullptr,
+                                  std::vector<torch::Tensor> trained = {});
+
+// Student block j's teacher block for a student of `student` blocks and a teacher of `teacher`:
+// evenly spaced, the last on the last.
+std::vector<int> uniform_block_map(int student, int teacher);
 
 
 }  // namespace compressor::pipeline

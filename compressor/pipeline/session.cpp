@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "calibration/dataset.h"
@@ -14,6 +16,7 @@
 #include "compressor/eval/probe.h"
 #include "compressor/model/architecture.h"
 #include "compressor/model/selection.h"
+#include "compressor/model/student.h"
 #include "calibration/gguf_tokenizer.h"
 #include "calibration/tokenizer_for.h"
 #include "compressor/base/atomic_file.h"
@@ -33,8 +36,11 @@ struct Session::BoundPass {
   // (then loss_dataset indexes the evaluate datasets) or empty.
   std::string loss_kind;
   size_t loss_dataset = 0;
-  // A training pass's windows, read at load.
+  // A training pass's windows, read at load, and its teacher.
   std::optional<TrainingWindows> training;
+  const model::Model* teacher = nullptr;
+  std::string teacher_path;  // as resolved ("" : the model as loaded)
+  std::vector<int> student_blocks;  // the teacher blocks a smaller student was made of
 };
 
 Session::Session(recipe::Plan plan, const passes::PassRegistry& registry) : plan_(std::move(plan)), registry_(registry) {
@@ -60,27 +66,8 @@ void Session::load() {
     for (const auto& spec : stage.passes) {
       const auto* info = registry_.find(spec.type);
       if (!info) throw InternalError(spec.where.str(), "pass '" + spec.type + "' vanished from the registry");
-      BoundPass b{&spec, info->create(spec.options), {}, {}, 0, std::nullopt};
-      b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
-      std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
-      b.pass->check(*model_, view, spec.where.str());
-      if (b.pass->data_aware() && !plan_.calibration.enabled) {
-        throw BadInput(spec.where.str(), "pass '" + spec.type + "' needs calibration data, but the recipe has no 'calibration' block");
-      }
-      if (b.pass->data_aware()) {
-        // The sequential driver runs the blocks; a slot outside them (an untied lm_head) would
-        // never see calibration data.
-        std::vector<model::LinearSlot*> in_blocks;
-        for (auto* slot : b.slots) {
-          if (slot->block >= 0) {
-            in_blocks.push_back(slot);
-          } else {
-            spdlog::warn("{}: '{}' is outside the transformer blocks, so {} leaves it as it is (add it to 'ignore')",
-                         spec.where.str(), slot->name, spec.type);
-          }
-        }
-        b.slots = std::move(in_blocks);
-      }
+      BoundPass b{&spec, info->create(spec.options), {}, {}, 0, std::nullopt, nullptr, {}, {}};
+      bind(b);
       passes.push_back(std::move(b));
     }
     bound_.push_back(std::move(passes));
@@ -124,6 +111,30 @@ void Session::load() {
   }
 }
 
+void Session::bind(BoundPass& b) {
+  const auto& spec = *b.spec;
+  b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
+  std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
+  b.pass->check(*model_, view, spec.where.str());
+  if (b.pass->data_aware() && !plan_.calibration.enabled) {
+    throw BadInput(spec.where.str(), "pass '" + spec.type + "' needs calibration data, but the recipe has no 'calibration' block");
+  }
+  if (b.pass->data_aware()) {
+    // The sequential driver runs the blocks; a slot outside them (an untied lm_head) would
+    // never see calibration data.
+    std::vector<model::LinearSlot*> in_blocks;
+    for (auto* slot : b.slots) {
+      if (slot->block >= 0) {
+        in_blocks.push_back(slot);
+      } else {
+        spdlog::warn("{}: '{}' is outside the transformer blocks, so {} leaves it as it is (add it to 'ignore')",
+                     spec.where.str(), slot->name, spec.type);
+      }
+    }
+    b.slots = std::move(in_blocks);
+  }
+}
+
 void Session::resolve_training(BoundPass& b) {
   const auto* spec = b.pass->training();
   if (!spec) return;
@@ -150,10 +161,52 @@ void Session::resolve_training(BoundPass& b) {
                                 data_where + " (" + source.path.string() + ")");
   spdlog::info("{}: {} training windows of {} tokens from {} ({} held out)", b.spec->type, b.training->train.size(0),
                spec->seq_len + 1, source.path.string(), b.training->validation.size(0));
-  // The teacher is the model as loaded, before any stage changes it: a second copy, frozen.
-  if (!teacher_) {
-    teacher_ = model::load_model(plan_.model.path, plan_.model.architecture);
-    for (auto& p : teacher_->module().parameters()) p.requires_grad_(false);
+  // The teacher: by default the model as loaded, before any stage changes it (a second copy),
+  // frozen; one copy per checkpoint, however many passes it teaches.
+  std::string key;
+  if (!spec->teacher.empty()) {
+    std::filesystem::path path = spec->teacher;
+    if (path.is_relative()) path = std::filesystem::path(plan_.source_file).parent_path() / path;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      throw BadInput(where + ".teacher", "teacher checkpoint not found: " + path.string());
+    }
+    key = path.string();
+  }
+  auto& teacher = teachers_[key];
+  if (!teacher) {
+    teacher = model::load_model(key.empty() ? plan_.model.path : std::filesystem::path(key),
+                                key.empty() ? plan_.model.architecture : "auto");
+    for (auto& p : teacher->module().parameters()) p.requires_grad_(false);
+  }
+  b.teacher = teacher.get();
+  b.teacher_path = key;
+  if (key.empty()) return;
+  if (!teacher->is_causal_lm()) {
+    throw BadInput(where + ".teacher", key + " is " + teacher->architecture() +
+                                           ", an encoder: the teacher must predict next tokens like the student");
+  }
+  if (spec->seq_len > teacher->max_positions()) {
+    throw BadInput(where + ".teacher", key + " reads " + std::to_string(teacher->max_positions()) +
+                                           " positions, fewer than seq_len " + std::to_string(spec->seq_len));
+  }
+  if (teacher->vocab_size() != model_->vocab_size()) {
+    throw BadInput(where + ".teacher", key + " has a vocabulary of " + std::to_string(teacher->vocab_size()) +
+                                           " tokens and the student " + std::to_string(model_->vocab_size()) +
+                                           ": distillation compares their next-token distributions id by id, so both "
+                                           "need one tokenizer");
+  }
+  // Same size is not same vocabulary: both tokenizers must read the training text alike.
+  const auto teacher_tokenizer = calibration::tokenizer_for(*teacher, key);
+  const auto probe = tokens.slice(0, 0, std::min<int64_t>(tokens.numel(), 512));
+  const std::string text = tokenizer_->decode(std::vector<int64_t>(probe.data_ptr<int64_t>(), probe.data_ptr<int64_t>() + probe.numel()));
+  const auto mine = tokenizer_->encode(text), theirs = teacher_tokenizer->encode(text);
+  for (size_t i = 0; i < std::max(mine.size(), theirs.size()); ++i) {
+    const int64_t a = i < mine.size() ? mine[i] : -1, t = i < theirs.size() ? theirs[i] : -1;
+    if (a == t) continue;
+    throw BadInput(where + ".teacher", key + "'s tokenizer reads the training text differently from the student's (token " +
+                                           std::to_string(i) + ": id " + std::to_string(t) + " for the teacher, " +
+                                           std::to_string(a) + " for the student): distillation needs one vocabulary");
   }
 }
 
@@ -183,10 +236,34 @@ nlohmann::json Session::training_identity(size_t index, const BoundPass& b) cons
           {"validation_windows", b.training->validation.size(0)}};
 }
 
+void Session::make_student(size_t index, BoundPass& b) {
+  const auto& spec = *b.pass->training();
+  const std::string where = b.spec->where.str();
+  const auto keep = b.pass->student_blocks(*model_, where);
+  if (keep.empty()) return;
+  const int before = model_->num_blocks();
+  if (spec.student_init == "random") {
+    model_ = model::random_model_like(*model_, static_cast<int>(keep.size()), plan_.seed);
+  } else {
+    model_ = model::keep_blocks(std::move(model_), keep);
+  }
+  std::string list;
+  for (int k : keep) list += (list.empty() ? "" : ", ") + std::to_string(k);
+  spdlog::info("{}: the student has {} of the {} blocks ({}), {}", where, keep.size(), before,
+               spec.student_init == "random" ? "randomly initialised" : "initialised from blocks " + list,
+               "and later stages work on it");
+  // Every pass from this stage on selects its slots again, in the student.
+  for (size_t i = index; i < bound_.size(); ++i) {
+    for (auto& other : bound_[i]) bind(other);
+  }
+  b.student_blocks = keep;
+}
+
 void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progress) {
   const auto& stage = plan_.stages.at(index);
+  make_student(index, b);
   DistillationRun run{*model_,
-                      *teacher_,
+                      *b.teacher,
                       b.slots,
                       {},
                       false,
@@ -199,7 +276,11 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
                       "stage '" + stage.name + "': " + b.spec->type,
                       std::nullopt,
                       resume_,
-                      progress};
+                      progress,
+                      false,
+                      {},
+                      {},
+                      nullptr};
   // The stage's qat passes: their slots train through fake quantization in this run.
   for (auto& other : bound_.at(index)) {
     if (!other.pass->qat()) continue;
@@ -236,6 +317,28 @@ void Session::run_training(size_t index, BoundPass& b, const ProgressFn& progres
   } else if (resume_) {
     throw BadInput(plan_.source_file, "--resume needs the recipe's output path: training checkpoints are kept beside it");
   }
+  const auto& spec = *b.pass->training();
+  run.train_all = spec.student_init == "random";
+  if (spec.hidden_weight > 0) {
+    run.teacher_blocks = !b.student_blocks.empty() && b.teacher_path.empty() && spec.student_init != "random"
+                             ? b.student_blocks
+                             : uniform_block_map(model_->num_blocks(), b.teacher->num_blocks());
+  }
+  if (spec.teacher_top_k > 0) {
+    const auto name = "teacher-top" + std::to_string(spec.teacher_top_k) + ".bin";
+    run.teacher_cache = run.checkpointing ? run.checkpointing->dir / name
+                                          : std::filesystem::temp_directory_path() /
+                                                ("compressor-" + std::to_string(::getpid()) + "-" + name);
+    run.teacher_identity = {{"teacher", b.teacher_path.empty() ? plan_.model.path.string() : b.teacher_path},
+                            {"top_k", spec.teacher_top_k}};
+  }
+  struct RemoveTemporary {
+    std::filesystem::path file;
+    ~RemoveTemporary() {
+      std::error_code ec;
+      if (!file.empty()) std::filesystem::remove(file, ec);
+    }
+  } temporary{run.checkpointing ? std::filesystem::path() : run.teacher_cache};
   run_distillation(run);
 }
 

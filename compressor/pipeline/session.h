@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,7 +91,12 @@ class Session {
   void resolve_training(BoundPass& b);
   nlohmann::json training_identity(size_t index, const BoundPass& b) const;
   void run_training(size_t index, BoundPass& b, const ProgressFn& progress);
-  std::unique_ptr<model::Model> teacher_;  // the model as loaded, when a stage trains
+  // A training pass that asks for a smaller student replaces the model with it (Pass::student_blocks).
+  void make_student(size_t index, BoundPass& b);
+  // Teachers by checkpoint path ("": the model as loaded), when a stage trains.
+  std::map<std::string, std::unique_ptr<model::Model>> teachers_;
+  // Selects the pass's slots in the current model and checks the pass against them.
+  void bind(BoundPass& b);
   bool resume_ = false;
   void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.

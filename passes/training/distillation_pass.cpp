@@ -28,6 +28,12 @@ class DistillationPass : public TrainerPass {
     spec_.hidden_weight = v.get_float("hidden_weight");
     spec_.dataset = v.get_string("dataset");
     spec_.validation_windows = v.get_int("validation_windows");
+    spec_.teacher = v.get_string("teacher");
+    spec_.student_layers = v.get_list("student_layers");
+    spec_.student_every = v.get_int("student_every");
+    spec_.student_init = v.get_string("student_init");
+    spec_.teacher_top_k = v.get_int("teacher_top_k");
+    spec_.logit_chunk = v.get_int("logit_chunk");
   }
   std::string_view name() const override { return "distillation"; }
   void check(const model::Model& model, const std::vector<const model::LinearSlot*>& slots,
@@ -41,12 +47,54 @@ class DistillationPass : public TrainerPass {
                                              std::to_string(model.max_positions()) + " positions");
     }
     if (slots.empty()) throw BadInput(where + ".targets", "selects no linear layer to train");
+    student_blocks(model, where);  // throws on a bad list
+    if (spec_.teacher_top_k > model.vocab_size()) {
+      throw BadInput(where + ".teacher_top_k", std::to_string(spec_.teacher_top_k) + " exceeds the vocabulary of " +
+                                                   std::to_string(model.vocab_size()) + " tokens");
+    }
+    if (spec_.teacher_top_k > 0 && spec_.hidden_weight > 0) {
+      throw BadInput(where + ".teacher_top_k", "caches the teacher's logits, but hidden_weight needs its hidden states "
+                                               "every step: use one or the other");
+    }
     if (spec_.warmup_steps > spec_.steps) {
       throw BadInput(where + ".warmup_steps", std::to_string(spec_.warmup_steps) + " warm-up steps exceed the run's " +
                                                   std::to_string(spec_.steps) + " steps");
     }
   }
   const TrainingSpec* training() const override { return &spec_; }
+  std::vector<int> student_blocks(const model::Model& model, const std::string& where) const override {
+    const int n = model.num_blocks();
+    if (!spec_.student_layers.empty() && spec_.student_every > 0) {
+      throw BadInput(where + ".student_every", "and student_layers both choose the student's blocks: keep one");
+    }
+    std::vector<int> keep;
+    if (spec_.student_every > 0) {
+      for (int i = 0; i < n; i += static_cast<int>(spec_.student_every)) keep.push_back(i);
+    }
+    for (size_t i = 0; i < spec_.student_layers.size(); ++i) {
+      const auto& text = spec_.student_layers[i];
+      const std::string at = where + ".student_layers[" + std::to_string(i) + "]";
+      size_t used = 0;
+      int value = -1;
+      try {
+        value = std::stoi(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size() || value < 0 || value >= n) {
+        throw BadInput(at, "'" + text + "' is not a block of the model (0 to " + std::to_string(n - 1) + ")");
+      }
+      if (!keep.empty() && value <= keep.back()) {
+        throw BadInput(at, std::to_string(value) + " does not follow " + std::to_string(keep.back()) +
+                               ": list the blocks once each, in ascending order");
+      }
+      keep.push_back(value);
+    }
+    if (keep.empty() && spec_.student_init == "random") {
+      for (int i = 0; i < n; ++i) keep.push_back(i);
+    }
+    return keep;
+  }
 
  private:
   TrainingSpec spec_;
@@ -83,6 +131,18 @@ PassInfo distillation_pass_info() {
           float_option("hidden_weight", "weight of the hidden-state MSE, averaged over every block's output",
                        d.hidden_weight, 0.0, std::nullopt),
           string_option("dataset", "training text (relative to the recipe); empty: the calibration source", d.dataset),
+          string_option("teacher", "teacher checkpoint directory (relative to the recipe); empty: the model as loaded",
+                        d.teacher),
+          list_option("student_layers", "train a student of only these blocks, initialised from them (e.g. [0, 2])",
+                      d.student_layers),
+          int_option("student_every", "train a student of every k-th block from block 0 (0: every block)",
+                     d.student_every, 0),
+          choice_option("student_init", "the smaller student's weights: the teacher's blocks, or random (from scratch)",
+                        {"teacher", "random"}, d.student_init),
+          int_option("teacher_top_k", "cache the teacher's top k logits per position on disk (0: run the teacher each step)",
+                     d.teacher_top_k, 0),
+          int_option("logit_chunk", "positions whose logits are made at once, to bound memory (0: the whole micro-batch)",
+                     d.logit_chunk, 0),
           int_option("validation_windows", "windows at the end of the training text held out for validation",
                      d.validation_windows, 1),
       },

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace compressor::passes {
 
@@ -29,6 +30,22 @@ struct TrainingSpec {
   double alpha = 0.5;
   double temperature = 2.0;
   double hidden_weight = 0.0;
+
+  // The teacher: a checkpoint directory (relative to the recipe); empty: the model as loaded, before
+  // any stage changed it. Its vocabulary and tokenizer must be the student's.
+  std::string teacher;
+  // The student: the session's model as it is, or (student_layers / student_every) only some of its
+  // blocks, initialised from them (DistilBERT), and with student_init "random" a fresh model of that
+  // depth (the from-scratch baseline). Later stages work on the student.
+  std::vector<std::string> student_layers;  // block indices as the recipe wrote them
+  int64_t student_every = 0;                // every k-th block from block 0; 0: off
+  std::string student_init = "teacher";     // "teacher" | "random"
+  // Teacher logits: 0 runs the teacher every step; k > 0 computes its top k logits per position
+  // once for every training window and keeps them on disk (the KD term is then over those k ids).
+  int64_t teacher_top_k = 0;
+  // Positions whose logits are made at once (0: the whole micro-batch): bounds the memory of the
+  // vocabulary-sized tensors; the loss and its gradient stay the whole micro-batch's.
+  int64_t logit_chunk = 0;
 
   // Training text (a path as the recipe wrote it, resolved against the recipe's directory; empty:
   // the calibration source) and the windows at its end held out for validation.

@@ -134,7 +134,7 @@ fs::path make_tiny_gpt2(const fs::path& dir, const TinyShape& shape, uint64_t se
                         const fs::path& text, const std::string& nan_tensor) {
   const nlohmann::json config = {
       {"model_type", "gpt2"},          {"architectures", {"GPT2LMHeadModel"}},
-      {"vocab_size", 256},             {"n_positions", shape.n_positions},
+      {"vocab_size", shape.vocab_size}, {"n_positions", shape.n_positions},
       {"n_ctx", shape.n_positions},    {"n_embd", shape.n_embd},
       {"n_layer", shape.n_layer},      {"n_head", shape.n_head},
       {"n_inner", shape.n_inner},      {"activation_function", "gelu_new"},

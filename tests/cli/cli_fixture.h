@@ -40,6 +40,7 @@ struct TinyShape {
   int64_t n_inner = 64;
   int64_t n_layer = 2;
   int64_t n_positions = 64;
+  int64_t vocab_size = 256;  // byte-level at 256; another size has no tokenizer
 };
 
 // A random-initialised byte-level GPT-2 (vocab 256) written as `dir`/config.json +

@@ -11,6 +11,7 @@
 #include "formats/safetensors.h"
 #include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
+#include "tests/cli/distill_fixture.h"
 
 using namespace cli_test;
 
@@ -24,22 +25,9 @@ double ppl(const CliResult& r) {
   return std::stod(v);
 }
 
-// Training text disjoint from the evaluation text (which is test.txt's head): validation chapters.
-fs::path training_text(const fs::path& dir) {
-  std::string all = read_bytes(test_util::source_dir() / "models/kjv-gpt2/data/validation.txt");
-  write_bytes(dir / "train.txt", all.substr(0, 16384));
-  return dir / "train.txt";
-}
-
 // Magnitude 2:4, then distillation with small settings, `changes` replacing or adding options.
 std::string distill_pass(const std::map<std::string, std::string>& changes = {}) {
-  std::map<std::string, std::string> o{{"steps", "24"},       {"batch", "4"},       {"seq_len", "32"},
-                                       {"lr", "0.003"},       {"warmup_steps", "2"}, {"alpha", "0.0"},
-                                       {"temperature", "1.0"}, {"validation_windows", "4"}, {"dataset", "train.txt"}};
-  for (const auto& [k, v] : changes) o[k] = v;
-  std::string flow;
-  for (const auto& [k, v] : o) flow += (flow.empty() ? "" : ", ") + k + ": " + v;
-  return "magnitude: {sparsity: 0.5, mask_structure: '2:4'}\n      - distillation: {" + flow + "}";
+  return "magnitude: {sparsity: 0.5, mask_structure: '2:4'}\n      - " + distillation_pass(changes);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ distill::TrainParams params_of(model::Model& m) {
 }
 
 distill::LossFn next_token(model::Model& m) {
-  return [&m](const torch::Tensor& ids, const torch::Tensor&) {
+  return [&m](const distill::MicroBatch& b) {
+    const auto& ids = b.ids;
     auto logits = m.forward(ids.slice(1, 0, -1));
     auto l = torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), ids.slice(1, 1).reshape({-1}));
     return distill::LossTerms{l, {{"ce", l.item<double>()}}};
@@ -191,8 +192,8 @@ TEST_CASE("trainer: a NaN loss stops the run at its step and keeps the last good
   for (auto& p : m->module().parameters()) p.requires_grad_(false);
   int64_t calls = 0;
   auto fine = next_token(*m);
-  distill::LossFn loss = [&](const torch::Tensor& ids, const torch::Tensor& mask) {
-    auto t = fine(ids, mask);
+  distill::LossFn loss = [&](const distill::MicroBatch& b) {
+    auto t = fine(b);
     if (++calls == 2 * 5 + 2) t.total = t.total * std::nan("");  // step 5, its second micro-batch
     return t;
   };

@@ -1,0 +1,69 @@
+// The distillation loss made `logit_chunk` positions at a time is the whole micro-batch's loss: the
+// same value and the same gradient for every trained tensor (blocks and a trained head, tied to the
+// embedding), with padded positions, against the full teacher and against cached top-k logits.
+#include <catch2/catch.hpp>
+
+#include "compressor/pipeline/distillation_run.h"
+#include "tests/pipeline/tiny_model.h"
+#include "tests/test_util.h"
+
+using namespace compressor;
+
+namespace {
+
+struct Result {
+  double value = 0;
+  std::vector<torch::Tensor> grads;
+};
+
+Result loss_and_grads(model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
+                      const distill::MicroBatch& batch, const distill::TeacherCache* cache) {
+  std::vector<torch::Tensor> trained;
+  for (auto& p : student.module().parameters()) {
+    p.requires_grad_(true);
+    if (p.grad().defined()) p.mutable_grad().zero_();
+    trained.push_back(p);
+  }
+  auto loss = pipeline::distillation_loss(student, teacher, spec, {}, cache, trained);
+  auto terms = loss(batch);
+  terms.total.backward();
+  Result r{terms.total.item<double>(), {}};
+  for (auto& p : trained) r.grads.push_back(p.grad().clone());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("distillation loss in logit chunks equals the whole micro-batch's", "[pipeline][distillation]") {
+  auto student = test_util::tiny_gpt2(1);
+  auto teacher = test_util::tiny_gpt2(2);
+  for (auto& p : teacher->module().parameters()) p.requires_grad_(false);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const auto windows = torch::randint(0, 256, {4, 10}, gen, torch::kLong);
+  auto mask = torch::ones({3, 10}, torch::kLong);
+  mask[1].slice(0, 6).zero_();  // a padded window
+  const auto rows = torch::tensor({2, 0, 3}, torch::kLong);
+  const distill::MicroBatch batch{windows.index_select(0, rows), mask, rows};
+
+  const auto dir = test_util::temp_dir("distill-chunks");
+  distill::TeacherCache cache(dir / "top.bin", windows.slice(1, 0, -1), 12, {{"t", 2}},
+                              [&](const torch::Tensor& ids) { return teacher->forward(ids); }, 2);
+  for (const distill::TeacherCache* c : std::vector<const distill::TeacherCache*>{nullptr, &cache}) {
+    INFO("cached " << (c != nullptr));
+    passes::TrainingSpec spec;
+    spec.alpha = 0.3;
+    spec.temperature = 2.0;
+    const auto whole = loss_and_grads(*student, *teacher, spec, batch, c);
+    for (int64_t chunk : {5, 9, 27, 100}) {
+      INFO("chunk " << chunk);
+      spec.logit_chunk = chunk;
+      const auto parts = loss_and_grads(*student, *teacher, spec, batch, c);
+      CHECK(parts.value == Approx(whole.value).epsilon(1e-5));
+      REQUIRE(parts.grads.size() == whole.grads.size());
+      for (size_t i = 0; i < whole.grads.size(); ++i) {
+        INFO("tensor " << i);
+        CHECK(torch::allclose(parts.grads[i], whole.grads[i], 1e-4, 1e-6));
+      }
+    }
+  }
+}
