@@ -67,6 +67,14 @@ double learning_rate(const TrainerOptions& o, int64_t step) {
 
 namespace {
 
+// " (ce 2.1000, kd 1.3000)": a step's loss terms for the log; empty when there is one term or none.
+std::string parts_text(const std::vector<std::pair<std::string, double>>& parts) {
+  if (parts.size() < 2) return {};
+  std::string out;
+  for (const auto& [name, value] : parts) out += fmt::format("{}{} {:.4f}", out.empty() ? " (" : ", ", name, value);
+  return out + ")";
+}
+
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -393,16 +401,16 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
       } else {
         ++im.evals_since_best;
       }
-      spdlog::info("{}: step {}/{} loss {:.4f} validation {:.4f} (best {:.4f} at step {})", label, im.next_step, o.steps,
-                   st.loss, metric, im.best_metric, im.best_step + 1);
+      spdlog::info("{}: step {}/{} loss {:.4f}{} validation {:.4f} (best {:.4f} at step {})", label, im.next_step, o.steps,
+                   st.loss, parts_text(st.parts), metric, im.best_metric, im.best_step + 1);
       if (o.early_stop_patience > 0 && im.evals_since_best >= o.early_stop_patience && !last) {
         spdlog::info("{}: stopping early: {} evaluations without improvement", label, im.evals_since_best);
         stop = result.stopped_early = true;
       }
     } else if (std::chrono::steady_clock::now() - last_log > std::chrono::seconds(10)) {
       last_log = std::chrono::steady_clock::now();
-      spdlog::info("{}: step {}/{} loss {:.4f} lr {:.2e} {:.0f} tokens/s, ETA {:.0f}s", label, im.next_step, o.steps,
-                   st.loss, st.lr, static_cast<double>(st.tokens - tokens_at_start) / std::max(1e-9, st.seconds),
+      spdlog::info("{}: step {}/{} loss {:.4f}{} lr {:.2e} {:.0f} tokens/s, ETA {:.0f}s", label, im.next_step, o.steps,
+                   st.loss, parts_text(st.parts), st.lr, static_cast<double>(st.tokens - tokens_at_start) / std::max(1e-9, st.seconds),
                    st.eta_seconds);
     }
     if (checkpointing && ((o.checkpoint_every > 0 && im.next_step % o.checkpoint_every == 0) || last || stop)) {

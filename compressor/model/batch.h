@@ -2,6 +2,9 @@
 // of one batch shares (mask, positions, rotary tables), built once by Model::embed.
 #pragma once
 
+#include <map>
+#include <vector>
+
 #include <torch/torch.h>
 
 namespace compressor::model {
@@ -10,6 +13,16 @@ struct Batch {
   torch::Tensor input_ids;       // int64 [B, T]
   torch::Tensor attention_mask;  // [B, T], nonzero = real token, 0 = padding; undefined = no padding
   torch::Tensor token_type_ids;  // int64 [B, T] (BERT segments); undefined = all zero
+};
+
+// Attention probabilities kept during a forward, for a loss on them (MiniLM's attention
+// distillation). ops::attention counts its calls (one per block, in order) and keeps the
+// probabilities of the calls `blocks` lists in `probs`, [B, heads, queries, keys] each, in the
+// autograd graph when the forward has one.
+struct AttentionCapture {
+  std::vector<int> blocks;
+  std::map<int, torch::Tensor> probs;
+  int calls = 0;
 };
 
 struct BlockInputs {
@@ -21,6 +34,8 @@ struct BlockInputs {
   // run 0..T-1 whatever the padding, as Hugging Face's forward does without position_ids, so
   // right-padded rows see exactly the positions they have alone (left padding is not supported).
   torch::Tensor rope_cos, rope_sin;
+  // Set by a caller that wants attention probabilities (see AttentionCapture); null otherwise.
+  AttentionCapture* attention = nullptr;
 
   // Rows of [B, T] that are real tokens, as a bool [B, T] (all true without padding).
   torch::Tensor real_rows(int64_t batch, int64_t time) const {

@@ -65,7 +65,11 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
                         double scale, int64_t budget) {
   // The fused kernel scales by 1/sqrt(head_dim), masks causally or not at all, and needs no
   // gradient; padded keys, other scales and training take the LibTorch path below.
-  if (float32_without_grad({q, k, v}) && !in.key_mask.defined() && k.size(2) == q.size(2) &&
+  // A captured block's probabilities exist only on the LibTorch path.
+  const int call = in.attention ? in.attention->calls++ : -1;
+  const bool capture = in.attention && std::find(in.attention->blocks.begin(), in.attention->blocks.end(), call) !=
+                                           in.attention->blocks.end();
+  if (!capture && float32_without_grad({q, k, v}) && !in.key_mask.defined() && k.size(2) == q.size(2) &&
       std::abs(scale * std::sqrt(static_cast<double>(q.size(3))) - 1.0) < 1e-12) {
     return attention_fused(q, k, v, in.causal);
   }
@@ -79,7 +83,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   // Masked scores get the lowest finite float rather than -inf, so a query whose keys are all
   // padding (a padded row) averages instead of producing NaN; its output is never used.
   const float blocked_value = std::numeric_limits<float>::lowest();
-  std::vector<torch::Tensor> parts;
+  std::vector<torch::Tensor> parts, prob_parts;
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t t1 = std::min(T, t0 + chunk), c = t1 - t0;
     // A causal query at position t sees keys [0, t]: the chunk needs keys up to t1 only.
@@ -99,7 +103,12 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     if (blocked.defined()) scores.masked_fill_(blocked, blocked_value);
     auto probs = torch::softmax(scores, -1).view({B, KV, rep * c, keys});
     parts.push_back(torch::matmul(probs, v.narrow(2, 0, keys)).view({B, KV, rep, c, hd}));
+    if (capture) {  // [B, H, c, S], the keys a causal chunk skipped at probability 0
+      auto p = probs.view({B, H, c, keys});
+      prob_parts.push_back(keys < S ? torch::constant_pad_nd(p, {0, S - keys}) : p);
+    }
   }
+  if (capture) in.attention->probs[call] = prob_parts.size() == 1 ? prob_parts[0] : torch::cat(prob_parts, 2);
   auto out = parts.size() == 1 ? parts[0] : torch::cat(parts, 3);
   return out.view({B, H, T, hd});
 }

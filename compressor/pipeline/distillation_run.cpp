@@ -31,18 +31,26 @@ struct Forward {
   torch::Tensor hidden;                // the last block's output
   torch::Tensor logits;                // when asked for
   std::vector<torch::Tensor> blocks;  // each block's output, when asked for
+  torch::Tensor attention;             // the last block's attention probabilities, when asked for
 };
 
-Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks, bool with_logits = true) {
+Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks, bool with_logits = true,
+                bool with_attention = false) {
   Forward f;
   model::BlockInputs in;
+  model::AttentionCapture capture;
   auto x = m.embed(model::Batch{ids, {}, {}}, &in);
+  if (with_attention) {
+    capture.blocks = {m.num_blocks() - 1};
+    in.attention = &capture;
+  }
   for (int i = 0; i < m.num_blocks(); ++i) {
     x = m.run_block(i, x, in);
     if (with_blocks) f.blocks.push_back(x);
   }
   f.hidden = x;
   if (with_logits) f.logits = m.head(x);
+  if (with_attention) f.attention = capture.probs.at(m.num_blocks() - 1);
   return f;
 }
 
@@ -139,12 +147,13 @@ distill::LossFn distillation_loss(const model::Model& student, const model::Mode
     const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
     const auto label_mask = batch.mask.defined() ? batch.mask.slice(1, 1) : torch::Tensor();
     const bool chunked = spec.logit_chunk > 0;
+    const bool attention = spec.attention_weight > 0;
     Forward t;
-    if (!cache || hidden) {
+    if (!cache || hidden || attention) {
       torch::NoGradGuard no_grad;
-      t = forward(teacher, x, hidden, /*with_logits=*/!cache && !chunked);
+      t = forward(teacher, x, hidden, /*with_logits=*/!cache && !chunked, attention);
     }
-    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked);
+    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked, attention);
     std::optional<distill::TopLogits> top;
     if (cache) top = cache->read(batch.rows);
     distill::LossTerms terms;
@@ -167,6 +176,12 @@ distill::LossFn distillation_loss(const model::Model& student, const model::Mode
       h = h / static_cast<double>(s.blocks.size());
       terms.total = terms.total + spec.hidden_weight * h;
       terms.parts.emplace_back("hidden", h.item<double>());
+    }
+    if (attention) {
+      const auto query_mask = batch.mask.defined() ? batch.mask.slice(1, 0, -1) : torch::Tensor();
+      const auto a = distill::attention_map_loss(s.attention, t.attention, query_mask);
+      terms.total = terms.total + spec.attention_weight * a;
+      terms.parts.emplace_back("attention", a.item<double>());
     }
     return terms;
   };
@@ -258,6 +273,15 @@ DistillationResult run_distillation(const DistillationRun& run) {
     match.projection = &*projection;
     spdlog::info("{}: the student's hidden states ({} wide) meet the teacher's ({} wide) through a learned projection",
                  run.label, student.hidden_size(), run.teacher.hidden_size());
+  }
+  if (spec.attention_weight > 0) {
+    const auto sh = student.attention_heads(student.num_blocks() - 1);
+    const auto th = run.teacher.attention_heads(run.teacher.num_blocks() - 1);
+    if (sh.heads != th.heads) {
+      throw BadInput(run.where + ".attention_weight", "compares attention maps head by head, but the student's last "
+                                                      "block has " + std::to_string(sh.heads) + " heads and the "
+                                                      "teacher's " + std::to_string(th.heads));
+    }
   }
   std::optional<distill::TeacherCache> cache;
   if (spec.teacher_top_k > 0) {

@@ -26,6 +26,7 @@ class DistillationPass : public TrainerPass {
     spec_.alpha = v.get_float("alpha");
     spec_.temperature = v.get_float("temperature");
     spec_.hidden_weight = v.get_float("hidden_weight");
+    spec_.attention_weight = v.get_float("attention_weight");
     spec_.dataset = v.get_string("dataset");
     spec_.validation_windows = v.get_int("validation_windows");
     spec_.teacher = v.get_string("teacher");
@@ -52,9 +53,10 @@ class DistillationPass : public TrainerPass {
       throw BadInput(where + ".teacher_top_k", std::to_string(spec_.teacher_top_k) + " exceeds the vocabulary of " +
                                                    std::to_string(model.vocab_size()) + " tokens");
     }
-    if (spec_.teacher_top_k > 0 && spec_.hidden_weight > 0) {
-      throw BadInput(where + ".teacher_top_k", "caches the teacher's logits, but hidden_weight needs its hidden states "
-                                               "every step: use one or the other");
+    if (spec_.teacher_top_k > 0 && (spec_.hidden_weight > 0 || spec_.attention_weight > 0)) {
+      throw BadInput(where + ".teacher_top_k", std::string("caches the teacher's logits, but ") +
+                                                   (spec_.hidden_weight > 0 ? "hidden_weight" : "attention_weight") +
+                                                   " needs the teacher to run every step: use one or the other");
     }
     if (spec_.warmup_steps > spec_.steps) {
       throw BadInput(where + ".warmup_steps", std::to_string(spec_.warmup_steps) + " warm-up steps exceed the run's " +
@@ -130,6 +132,8 @@ PassInfo distillation_pass_info() {
                        d.temperature, 0.0, std::nullopt, false),
           float_option("hidden_weight", "weight of the hidden-state MSE, averaged over every block's output",
                        d.hidden_weight, 0.0, std::nullopt),
+          float_option("attention_weight", "weight of the KL between the last block's attention maps (MiniLM)",
+                       d.attention_weight, 0.0, std::nullopt),
           string_option("dataset", "training text (relative to the recipe); empty: the calibration source", d.dataset),
           string_option("teacher", "teacher checkpoint directory (relative to the recipe); empty: the model as loaded",
                         d.teacher),

@@ -30,6 +30,9 @@ struct TrainingSpec {
   double alpha = 0.5;
   double temperature = 2.0;
   double hidden_weight = 0.0;
+  // Weight of MiniLM's attention loss: KL(teacher ‖ student) between the last block's attention
+  // distributions, averaged over heads and positions (both need the same head count).
+  double attention_weight = 0.0;
 
   // The teacher: a checkpoint directory (relative to the recipe); empty: the model as loaded, before
   // any stage changed it. Its vocabulary and tokenizer must be the student's.

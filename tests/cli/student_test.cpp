@@ -4,6 +4,7 @@
 // teacher's top-k logits cached on disk and read back by --resume; and the bad-input cases.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <string>
@@ -71,6 +72,24 @@ TEST_CASE("distillation: a teacher of another architecture and width, hidden sta
   CHECK(after < before);
 }
 
+TEST_CASE("distillation: MiniLM's attention loss on the last block joins the logit loss", "[cli][distillation]") {
+  auto w = make_workspace("attention-loss", {}, /*train_steps=*/20);
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.pass = "magnitude: {sparsity: 0.5}\n      - " +
+              distillation_pass({{"attention_weight", "1.0"}, {"eval_every", "4"}, {"steps", "8"}});
+  auto r = run_cli({"--log-level", "info", "run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  // Logged with the other terms at every evaluation; nonzero once the maps differ.
+  const std::regex term("\\(ce [0-9.]+, kd [0-9.]+, attention ([0-9.]+)\\)");
+  double largest = -1;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), term); it != std::sregex_iterator(); ++it) {
+    largest = std::max(largest, std::stod((*it)[1]));
+  }
+  CHECK(largest > 0);
+}
+
 TEST_CASE("distillation: the teacher's top-k logits are cached on disk and read back on --resume", "[cli][distillation][teacher-cache]") {
   auto w = make_workspace("teacher-cache", {}, /*train_steps=*/20);
   training_text(w.dir);
@@ -102,6 +121,7 @@ TEST_CASE("distillation: bad students and teachers are located errors", "[cli][d
   auto w = make_workspace("student-bad");
   training_text(w.dir);
   make_tiny_bert(w.dir / "bert");
+  make_tiny_llama(w.dir / "llama");
   TinyShape wider_vocab;
   wider_vocab.vocab_size = 300;
   make_tiny_gpt2(w.dir / "vocab300", wider_vocab);
@@ -116,5 +136,9 @@ TEST_CASE("distillation: bad students and teachers are located errors", "[cli][d
                          {distillation_pass({{"teacher", "bert"}}), {"teacher", "encoder"}},
                          {distillation_pass({{"teacher_top_k", "1000"}}), {"teacher_top_k", "exceeds the vocabulary of 256"}},
                          {distillation_pass({{"teacher_top_k", "8"}, {"hidden_weight", "1"}}), {"teacher_top_k", "hidden_weight"}},
+                         {distillation_pass({{"teacher_top_k", "8"}, {"attention_weight", "1"}}),
+                          {"teacher_top_k", "attention_weight"}},
+                         {distillation_pass({{"teacher", "llama"}, {"attention_weight", "1"}}),
+                          {"attention_weight", "2 heads", "teacher's 4"}},
                      });
 }
