@@ -9,6 +9,8 @@
 #include <regex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "formats/hf_config.h"
 #include "tests/cli/bad_input_check.h"
 #include "tests/cli/cli_fixture.h"
@@ -141,4 +143,18 @@ TEST_CASE("distillation: bad students and teachers are located errors", "[cli][d
                          {distillation_pass({{"teacher", "llama"}, {"attention_weight", "1"}}),
                           {"attention_weight", "2 heads", "teacher's 4"}},
                      });
+  // The same vocabulary size, another tokenizer (two of its ids swapped): the teacher would read
+  // the same text as other ids.
+  TinyShape bpe;
+  bpe.vocab_size = 1000;
+  auto tokenizer = nlohmann::json::parse(read_bytes(test_util::source_dir() / "tests/golden/tokenizer/bpe.tokenizer.json"));
+  write_bytes(make_tiny_gpt2(w.dir / "bpe-student", bpe) / "tokenizer.json", tokenizer.dump());
+  auto& vocab = tokenizer["model"]["vocab"];
+  std::swap(vocab["\u0120the"], vocab["\u0120and"]);
+  write_bytes(make_tiny_gpt2(w.dir / "bpe-teacher", bpe) / "tokenizer.json", tokenizer.dump());
+  auto spec = w.spec();
+  spec.model = w.dir / "bpe-student";
+  spec.pass = distillation_pass({{"teacher", "bpe-teacher"}});
+  require_bad_input(run_cli({"run", w.write_recipe(spec).string()}),
+                    {"recipe.yaml:", "teacher", "tokenizer reads the training text differently"}, w.out);
 }
