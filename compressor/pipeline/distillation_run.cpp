@@ -86,8 +86,10 @@ distill::LossTerms chunked_logit_loss(const model::Model& student, const model::
     const auto mask_c = keep_c.to(torch::kLong);
     const auto logits = student.head(xd, rows);
     const auto ce = distill::hard_label_loss(logits, flat_labels.slice(0, start, end), mask_c);
-    torch::Tensor kd;
-    if (top) {
+    torch::Tensor kd = torch::zeros({}, torch::kFloat);
+    if (spec.alpha == 1) {
+      // Labels alone: no KD term to make.
+    } else if (top) {
       kd = distill::sparse_soft_target_loss(logits, {top->values.slice(0, start, end), top->indices.slice(0, start, end)},
                                             spec.temperature, mask_c);
     } else {
@@ -148,10 +150,12 @@ distill::LossFn distillation_loss(const model::Model& student, const model::Mode
     const auto label_mask = batch.mask.defined() ? batch.mask.slice(1, 1) : torch::Tensor();
     const bool chunked = spec.logit_chunk > 0;
     const bool attention = spec.attention_weight > 0;
+    // alpha 1 trains on the labels alone: the teacher runs only for a hidden or attention term.
+    const bool kd_term = spec.alpha < 1;
     Forward t;
-    if (!cache || hidden || attention) {
+    if ((kd_term && !cache) || hidden || attention) {
       torch::NoGradGuard no_grad;
-      t = forward(teacher, x, hidden, /*with_logits=*/!cache && !chunked, attention);
+      t = forward(teacher, x, hidden, /*with_logits=*/kd_term && !cache && !chunked, attention);
     }
     const auto s = forward(student, x, hidden, /*with_logits=*/!chunked, attention);
     std::optional<distill::TopLogits> top;
@@ -162,8 +166,9 @@ distill::LossFn distillation_loss(const model::Model& student, const model::Mode
       terms = chunked_logit_loss(student, teacher, spec, trained, s.hidden, t.hidden, top, labels, label_mask);
     } else {
       torch::Tensor ce = distill::hard_label_loss(s.logits, labels, label_mask);
-      torch::Tensor kd = top ? distill::sparse_soft_target_loss(s.logits, *top, spec.temperature, label_mask)
-                             : distill::soft_target_loss(s.logits, t.logits, spec.temperature, label_mask);
+      torch::Tensor kd = !kd_term ? torch::zeros({}, torch::kFloat)
+                         : top    ? distill::sparse_soft_target_loss(s.logits, *top, spec.temperature, label_mask)
+                                  : distill::soft_target_loss(s.logits, t.logits, spec.temperature, label_mask);
       terms = {spec.alpha * ce + (1 - spec.alpha) * kd, {{"ce", ce.item<double>()}, {"kd", kd.item<double>()}}};
     }
     if (hidden) {
@@ -284,7 +289,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
     }
   }
   std::optional<distill::TeacherCache> cache;
-  if (spec.teacher_top_k > 0) {
+  if (spec.teacher_top_k > 0 && spec.alpha < 1) {
     const auto start = std::chrono::steady_clock::now();
     const auto inputs = run.data.train.slice(1, 0, -1);
     cache.emplace(run.teacher_cache, inputs, spec.teacher_top_k, run.teacher_identity,

@@ -3,6 +3,8 @@
 // embedding), with padded positions, against the full teacher and against cached top-k logits.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "compressor/pipeline/distillation_run.h"
 #include "tests/pipeline/tiny_model.h"
 #include "tests/test_util.h"
@@ -65,5 +67,24 @@ TEST_CASE("distillation loss in logit chunks equals the whole micro-batch's", "[
         CHECK(torch::allclose(parts.grads[i], whole.grads[i], 1e-4, 1e-6));
       }
     }
+  }
+}
+
+TEST_CASE("distillation loss with alpha 1 is the labels' cross-entropy and never runs the teacher", "[pipeline][distillation]") {
+  auto student = test_util::tiny_gpt2(1);
+  auto teacher = test_util::tiny_gpt2(2);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : teacher->module().parameters()) p.fill_(std::nan(""));  // would poison any KD term
+  }
+  const auto ids = torch::randint(0, 256, {2, 10}, at::make_generator<at::CPUGeneratorImpl>(3), torch::kLong);
+  passes::TrainingSpec spec;
+  spec.alpha = 1.0;
+  const auto expected =
+      distill::hard_label_loss(student->forward(ids.slice(1, 0, -1)), ids.slice(1, 1)).item<double>();
+  for (int64_t chunk : {0, 7}) {
+    spec.logit_chunk = chunk;
+    const auto terms = pipeline::distillation_loss(*student, *teacher, spec)(distill::MicroBatch{ids, {}, {}});
+    CHECK(terms.total.item<double>() == Approx(expected).epsilon(1e-6));
   }
 }
