@@ -82,7 +82,16 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   const int64_t chunk = attention_chunk(B * H, S, T, budget);
   // Masked scores get the lowest finite float rather than -inf, so a query whose keys are all
   // padding (a padded row) averages instead of producing NaN; its output is never used.
-  const float blocked_value = std::numeric_limits<float>::lowest();
+  // The lowest of the scores' own dtype: under bf16 autocast the matmul gives bf16 scores, which
+  // float's lowest would overflow.
+  const auto lowest = [](torch::ScalarType t) -> double {
+    switch (t) {
+      case torch::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
+      case torch::kHalf: return static_cast<double>(std::numeric_limits<c10::Half>::lowest());
+      case torch::kDouble: return std::numeric_limits<double>::lowest();
+      default: return std::numeric_limits<float>::lowest();
+    }
+  };
   std::vector<torch::Tensor> parts, prob_parts;
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t t1 = std::min(T, t0 + chunk), c = t1 - t0;
@@ -100,7 +109,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
       auto pad = in.key_mask.narrow(1, 0, keys).logical_not().view({B, 1, 1, 1, keys});
       blocked = blocked.defined() ? pad.logical_or(blocked) : pad;
     }
-    if (blocked.defined()) scores.masked_fill_(blocked, blocked_value);
+    if (blocked.defined()) scores.masked_fill_(blocked, lowest(scores.scalar_type()));
     auto probs = torch::softmax(scores, -1).view({B, KV, rep * c, keys});
     parts.push_back(torch::matmul(probs, v.narrow(2, 0, keys)).view({B, KV, rep, c, hd}));
     if (capture) {  // [B, H, c, S], the keys a causal chunk skipped at probability 0

@@ -65,3 +65,14 @@ TEST_CASE("captured probabilities reproduce the attention output", "[model][atte
   const auto vv = v.repeat_interleave(2, 1);  // query head h reads kv head h / 2
   CHECK(torch::allclose(torch::matmul(p, vv), out, 1e-5, 1e-6));
 }
+
+TEST_CASE("attention masks bf16 scores (autocast) without overflow", "[model][attention]") {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  const auto q = torch::randn({1, 2, 6, 8}, gen), k = torch::randn({1, 2, 6, 8}, gen), v = torch::randn({1, 2, 6, 8}, gen);
+  model::BlockInputs in;
+  in.causal = true;
+  const auto reference = model::ops::attention(q, k, v, in, 1.0 / std::sqrt(8.0));
+  const auto half = model::ops::attention(q.to(torch::kBFloat16), k.to(torch::kBFloat16), v.to(torch::kBFloat16), in,
+                                          1.0 / std::sqrt(8.0));
+  CHECK(torch::allclose(half.to(torch::kFloat), reference, 3e-2, 3e-2));
+}
