@@ -8,7 +8,8 @@
 # Environment (defaults in brackets): TOKENS [kjv 2000000, smollm2 1000000] training tokens;
 # DATA [kjv: models/kjv-gpt2/data/validation.txt, smollm2: data/python-docs/calibration.txt];
 # LR [3e-4 kjv, 5e-5 smollm2], BATCH [16 kjv, 4 smollm2], SEQ [256 kjv, 512 smollm2], ALPHA [0],
-# TEMP [1], WARMUP [5% of the steps], LSQ [false: learn_scales of the qat pass], COMPRESSOR [build/compressor].
+# TEMP [1], WARMUP [5% of the steps], LSQ [false: learn_scales of the qat pass], CHUNK [0: logit_chunk],
+# COMPRESSOR [build/compressor].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?kjv or smollm2}; shift
@@ -50,7 +51,7 @@ printf "%-16s %10s %12s %12s %10s %10s\n" row dense compressed distilled recover
 for row in "${rows[@]}"; do
   prune=$(stages_of "$row")
   one=$("$bin" run "$recipe" --set "stages=[$prune]" --set "output.path=$out/c")
-  distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
+  distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, logit_chunk: ${CHUNK:-0}, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
   start=$(date +%s)
   two=$("$bin" run "$recipe" --set "stages=[$prune, $distill]" --set "output.path=$out/d")
   secs=$(( $(date +%s) - start ))
