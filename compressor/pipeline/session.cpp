@@ -111,11 +111,11 @@ void Session::load() {
   }
 }
 
-void Session::bind(BoundPass& b) {
+void Session::bind(BoundPass& b, bool check) {
   const auto& spec = *b.spec;
   b.slots = model::select_slots(*model_, spec.targets, spec.ignore, spec.where.str());
   std::vector<const model::LinearSlot*> view(b.slots.begin(), b.slots.end());
-  b.pass->check(*model_, view, spec.where.str());
+  if (check) b.pass->check(*model_, view, spec.where.str());
   if (b.pass->data_aware() && !plan_.calibration.enabled) {
     throw BadInput(spec.where.str(), "pass '" + spec.type + "' needs calibration data, but the recipe has no 'calibration' block");
   }
@@ -252,9 +252,10 @@ void Session::make_student(size_t index, BoundPass& b) {
   spdlog::info("{}: the student has {} of the {} blocks ({}), {}", where, keep.size(), before,
                spec.student_init == "random" ? "randomly initialised" : "initialised from blocks " + list,
                "and later stages work on it");
-  // Every pass from this stage on selects its slots again, in the student.
+  // Every pass from this stage on selects its slots again, in the student, and checks them; this
+  // pass's own check would read its block list against the student.
   for (size_t i = index; i < bound_.size(); ++i) {
-    for (auto& other : bound_[i]) bind(other);
+    for (auto& other : bound_[i]) bind(other, /*check=*/&other != &b);
   }
   b.student_blocks = keep;
 }

@@ -95,8 +95,8 @@ class Session {
   void make_student(size_t index, BoundPass& b);
   // Teachers by checkpoint path ("": the model as loaded), when a stage trains.
   std::map<std::string, std::unique_ptr<model::Model>> teachers_;
-  // Selects the pass's slots in the current model and checks the pass against them.
-  void bind(BoundPass& b);
+  // Selects the pass's slots in the current model and (with `check`) checks the pass against them.
+  void bind(BoundPass& b, bool check = true);
   bool resume_ = false;
   void run_data_aware(const std::vector<BoundPass*>& sweep, const recipe::StageSpec& stage, const ProgressFn& progress);
   // Evaluation data per dataset, tokenized once at load.

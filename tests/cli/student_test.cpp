@@ -53,6 +53,18 @@ TEST_CASE("distillation: a student of every other kjv-gpt2 block learns from all
   CHECK(eval_perplexity(w.out, w.text, "torch") == table_value(r.out, kPpl, 2));
 }
 
+TEST_CASE("distillation: student_layers keeps the blocks it lists", "[cli][distillation][student]") {
+  auto w = make_workspace("student-layers");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.pass = distillation_pass({{"student_layers", "[1]"}, {"steps", "4"}});
+  auto r = run_cli({"--log-level", "info", "run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("the student has 1 of the 2 blocks (initialised from blocks 1)"));
+  CHECK(compressor::formats::load_hf_config(w.out).get_int("n_layer") == 1);
+}
+
 TEST_CASE("distillation: a teacher of another architecture and width, hidden states projected", "[cli][distillation][student]") {
   auto w = make_workspace("student-teacher", {}, /*train_steps=*/20);
   training_text(w.dir);
