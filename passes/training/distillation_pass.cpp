@@ -1,6 +1,7 @@
 #include "passes/training/distillation_pass.h"
 
 #include "compressor/base/error.h"
+#include "compressor/model/student.h"
 #include "passes/training/trainer_pass.h"
 
 namespace compressor::passes {
@@ -70,9 +71,7 @@ class DistillationPass : public TrainerPass {
       throw BadInput(where + ".student_every", "and student_layers both choose the student's blocks: keep one");
     }
     std::vector<int> keep;
-    if (spec_.student_every > 0) {
-      for (int i = 0; i < n; i += static_cast<int>(spec_.student_every)) keep.push_back(i);
-    }
+    if (spec_.student_every > 0) keep = model::every_kth_block(n, static_cast<int>(spec_.student_every));
     for (size_t i = 0; i < spec_.student_layers.size(); ++i) {
       const auto& text = spec_.student_layers[i];
       const std::string at = where + ".student_layers[" + std::to_string(i) + "]";
