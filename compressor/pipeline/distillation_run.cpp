@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compressor/base/error.h"
+#include "distill/checkpoint.h"
 #include "distill/lm_trainer.h"
 #include "distill/losses.h"
 #include "distill/qat.h"
@@ -27,6 +28,11 @@ TrainingWindows training_windows(const torch::Tensor& tokens, int64_t seq_len, i
 
 namespace {
 
+model::BlockInputs without_capture(model::BlockInputs in) {
+  in.attention = nullptr;
+  return in;
+}
+
 struct Forward {
   torch::Tensor hidden;                // the last block's output
   torch::Tensor logits;                // when asked for
@@ -34,8 +40,10 @@ struct Forward {
   torch::Tensor attention;             // the last block's attention probabilities, when asked for
 };
 
+// `checkpointed` (m itself, when set): every block runs through distill::checkpointed_block (the
+// last one plainly when its attention is captured), so only the blocks' inputs stay for backward.
 Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_blocks, bool with_logits = true,
-                bool with_attention = false) {
+                bool with_attention = false, model::Model* checkpointed = nullptr) {
   Forward f;
   model::BlockInputs in;
   model::AttentionCapture capture;
@@ -44,8 +52,12 @@ Forward forward(const model::Model& m, const torch::Tensor& ids, bool with_block
     capture.blocks = {m.num_blocks() - 1};
     in.attention = &capture;
   }
+  const bool recompute = checkpointed != nullptr && torch::GradMode::is_enabled();
   for (int i = 0; i < m.num_blocks(); ++i) {
-    x = m.run_block(i, x, in);
+    const bool captured = with_attention && i == m.num_blocks() - 1;
+    // ops::attention numbers its calls; checkpointed blocks before this one made theirs uncounted.
+    if (captured) capture.calls = i;
+    x = recompute && !captured ? distill::checkpointed_block(*checkpointed, i, x, without_capture(in)) : m.run_block(i, x, in);
     if (with_blocks) f.blocks.push_back(x);
   }
   f.hidden = x;
@@ -138,7 +150,7 @@ std::vector<int> uniform_block_map(int student, int teacher) {
   return map;
 }
 
-distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
+distill::LossFn distillation_loss(model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
                                   HiddenMatch match, const distill::TeacherCache* cache, std::vector<torch::Tensor> trained) {
   const bool hidden = spec.hidden_weight > 0;
   if (match.teacher_blocks.empty()) {
@@ -157,7 +169,8 @@ distill::LossFn distillation_loss(const model::Model& student, const model::Mode
       torch::NoGradGuard no_grad;
       t = forward(teacher, x, hidden, /*with_logits=*/kd_term && !cache && !chunked, attention);
     }
-    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked, attention);
+    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked, attention,
+                           spec.gradient_checkpointing ? &student : nullptr);
     std::optional<distill::TopLogits> top;
     if (cache) top = cache->read(batch.rows);
     distill::LossTerms terms;

@@ -105,7 +105,7 @@ struct HiddenMatch {
 // windows and the teacher's head does not run. With spec.logit_chunk > 0 the logits are made that
 // many positions at a time (the same loss and gradient, a chunk's logits in memory); `trained` are
 // the tensors the optimizer updates, so a head among them gets its gradient.
-distill::LossFn distillation_loss(const model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
+distill::LossFn distillation_loss(model::Model& student, const model::Model& teacher, const passes::TrainingSpec& spec,
                                   HiddenMatch hidden = {}, const distill::TeacherCache* cache = nullptr,
                                   std::vector<torch::Tensor> trained = {});
 

@@ -36,6 +36,7 @@ class DistillationPass : public TrainerPass {
     spec_.student_init = v.get_string("student_init");
     spec_.teacher_top_k = v.get_int("teacher_top_k");
     spec_.logit_chunk = v.get_int("logit_chunk");
+    spec_.gradient_checkpointing = v.get_bool("gradient_checkpointing");
   }
   std::string_view name() const override { return "distillation"; }
   void check(const model::Model& model, const std::vector<const model::LinearSlot*>& slots,
@@ -146,6 +147,10 @@ PassInfo distillation_pass_info() {
                      d.teacher_top_k, 0),
           int_option("logit_chunk", "positions whose logits are made at once, to bound memory (0: the whole micro-batch)",
                      d.logit_chunk, 0),
+          bool_option("gradient_checkpointing",
+                      "keep only each block's input for the backward pass and recompute the rest (less memory, "
+                      "one more forward per block)",
+                      d.gradient_checkpointing),
           int_option("validation_windows", "windows at the end of the training text held out for validation",
                      d.validation_windows, 1),
       },

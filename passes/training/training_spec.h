@@ -49,6 +49,9 @@ struct TrainingSpec {
   // Positions whose logits are made at once (0: the whole micro-batch): bounds the memory of the
   // vocabulary-sized tensors; the loss and its gradient stay the whole micro-batch's.
   int64_t logit_chunk = 0;
+  // Activation checkpointing (distill/checkpoint.h): the student's blocks keep only their inputs
+  // for the backward pass and run again there; memory for one more forward per block.
+  bool gradient_checkpointing = false;
 
   // Training text (a path as the recipe wrote it, resolved against the recipe's directory; empty:
   // the calibration source) and the windows at its end held out for validation.

@@ -147,6 +147,33 @@ std::string w4(int group) {
 
 // QAT after round-to-nearest W4 on kjv-gpt2: the codes move, the artifact stays int4, and the runtime
 // executing the stored codes measures what the LibTorch model measured after freezing.
+// Activation checkpointing changes where the activations live, not what is learned: the same
+// training gives the same model (to float rounding: the gradients' sums run in another order, so
+// a rate at which training is stable; and fixed-scale QAT, since LSQ's scale gradient starts as
+// rounding noise that AdamW's normalisation turns into whole steps).
+TEST_CASE("distillation: gradient_checkpointing trains the same model", "[cli][distillation]") {
+  auto w = make_workspace("distill-checkpointing");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.model = test_util::source_dir() / "models/kjv-gpt2";
+  for (const std::string& before : {std::string("magnitude: {sparsity: 0.5, mask_structure: '2:4'}"),
+                                    w4(64) + "\n      - qat: {ignore: [lm_head]}"}) {
+    INFO(before);
+    std::map<std::string, double> perplexity;
+    for (const std::string on : {"false", "true"}) {
+      spec.pass = before + "\n      - " +
+                  distillation_pass({{"steps", "8"}, {"lr", "0.0003"}, {"gradient_checkpointing", on},
+                                     {"hidden_weight", "0.5"}, {"ignore", "[lm_head]"}});
+      spec.output = w.dir / ("out-" + on);
+      auto r = run_cli({"run", w.write_recipe(spec, "recipe-" + on + ".yaml").string()});
+      INFO(r.all());
+      REQUIRE(r.code == 0);
+      perplexity[on] = ppl(r);
+    }
+    CHECK(perplexity["true"] == Approx(perplexity["false"]).epsilon(1e-4));
+  }
+}
+
 TEST_CASE("qat: W4 linears train inside distillation and freeze into the codes the runtime executes", "[cli][qat]") {
   auto w = make_workspace("qat");
   training_text(w.dir);

@@ -9,6 +9,7 @@
 #include "compressor/base/error.h"
 #include "compressor/quant/int_codec.h"
 #include "compressor/quant/quant_args.h"
+#include "distill/checkpoint.h"
 #include "distill/qat.h"
 #include "formats/quantized_tensor.h"
 #include "passes/quantization/weight_quantizer.h"
@@ -156,4 +157,46 @@ TEST_CASE("qat: refuses linears no earlier stage quantized") {
   auto m = test_util::tiny_gpt2(4);
   CHECK_THROWS_WITH(distill::QatLinears(linears(*m), false, "stages[1].passes[0].qat"),
                     Catch::Contains("is not quantized"));
+}
+
+TEST_CASE("qat: checkpointed blocks train latents and learned scales as the plain forward does") {
+  auto m = test_util::tiny_gpt2(5);
+  quantize_linears(*m, w4(false));
+  distill::QatLinears qat(linears(*m), true, "qat");
+  distill::TrainParams params;
+  qat.add_params(params);
+  std::vector<torch::Tensor> trained = params.decay;
+  trained.insert(trained.end(), params.no_decay.begin(), params.no_decay.end());
+  {
+    // Off their grid points, as training moves them: at the PTQ weights the scales' LSQ gradient
+    // is rounding noise (every w/s is an integer).
+    torch::NoGradGuard no_grad;
+    for (auto& t : params.decay) t.add_(torch::randn(t.sizes(), at::make_generator<at::CPUGeneratorImpl>(7)) * 0.02);
+  }
+  for (auto& t : trained) t.requires_grad_(true);
+  const auto ids = torch::randint(0, 256, {2, 9}, at::make_generator<at::CPUGeneratorImpl>(4), torch::kLong);
+  const auto weights = torch::randn({2, 9, 256}, at::make_generator<at::CPUGeneratorImpl>(6));
+  auto grads = [&](bool checkpointed) {
+    for (auto& t : trained) {
+      if (t.grad().defined()) t.mutable_grad().zero_();
+    }
+    // As the distillation pass does: fake-quantized weights in for the forward, latents back
+    // before the backward, which a checkpointed block runs its forward again in.
+    qat.install();
+    model::BlockInputs in;
+    auto x = m->embed(model::Batch{ids, {}, {}}, &in);
+    for (int i = 0; i < m->num_blocks(); ++i) x = checkpointed ? distill::checkpointed_block(*m, i, x, in) : m->run_block(i, x, in);
+    const auto loss = (m->head(x) * weights).sum();
+    qat.uninstall();
+    loss.backward();
+    std::vector<torch::Tensor> out;
+    for (auto& t : trained) out.push_back(t.grad().clone());
+    return out;
+  };
+  const auto plain = grads(false), checkpointed = grads(true);
+  for (size_t i = 0; i < plain.size(); ++i) {
+    INFO("tensor " << i);
+    CHECK(plain[i].abs().sum().item<double>() > 0);
+    CHECK((checkpointed[i] - plain[i]).abs().max().item<double>() <= 1e-5 * plain[i].abs().max().item<double>());
+  }
 }

@@ -88,3 +88,31 @@ TEST_CASE("distillation loss with alpha 1 is the labels' cross-entropy and never
     CHECK(terms.total.item<double>() == Approx(expected).epsilon(1e-6));
   }
 }
+
+TEST_CASE("distillation loss with gradient checkpointing has the plain loss and gradients", "[pipeline][distillation]") {
+  auto student = test_util::tiny_gpt2(3);
+  auto teacher = test_util::tiny_gpt2(4);
+  for (auto& p : teacher->module().parameters()) p.requires_grad_(false);
+  const auto ids = torch::randint(0, 256, {3, 11}, at::make_generator<at::CPUGeneratorImpl>(5), torch::kLong);
+  auto mask = torch::ones({3, 11}, torch::kLong);
+  mask[2].slice(0, 7).zero_();
+  const distill::MicroBatch batch{ids, mask, {}};
+  passes::TrainingSpec spec;
+  spec.alpha = 0.4;
+  spec.hidden_weight = 0.7;     // every block's output in the loss
+  spec.attention_weight = 0.2;  // the last block's attention (that block runs plainly)
+  for (int64_t chunk : {0, 8}) {
+    INFO("chunk " << chunk);
+    spec.logit_chunk = chunk;
+    spec.gradient_checkpointing = false;
+    const auto plain = loss_and_grads(*student, *teacher, spec, batch, nullptr);
+    spec.gradient_checkpointing = true;
+    const auto checkpointed = loss_and_grads(*student, *teacher, spec, batch, nullptr);
+    CHECK(checkpointed.value == Approx(plain.value).epsilon(1e-6));
+    for (size_t i = 0; i < plain.grads.size(); ++i) {
+      INFO("tensor " << i);
+      CHECK((checkpointed.grads[i] - plain.grads[i]).abs().max().item<double>() <=
+            1e-5 * plain.grads[i].abs().max().item<double>());
+    }
+  }
+}
