@@ -174,6 +174,27 @@ TEST_CASE("distillation: gradient_checkpointing trains the same model", "[cli][d
   }
 }
 
+// The issue's narrower student: structured pruning removes half of every MLP's neurons, then the
+// narrower model distils from the dense one (hidden states meet: the width between blocks is
+// unchanged), and the artifact is the narrower model, which both engines run alike.
+TEST_CASE("distillation: a student narrowed by structured pruning trains and keeps its shape", "[cli][distillation]") {
+  auto w = make_workspace("distill-narrow");
+  training_text(w.dir);
+  auto spec = w.spec();
+  spec.model = test_util::source_dir() / "models/kjv-gpt2";
+  spec.extra = calibration_block(w);
+  spec.pass = "structured: {neurons: 0.5}\n      - " +
+              distillation_pass({{"steps", "8"}, {"lr", "0.0003"}, {"hidden_weight", "0.5"}, {"gradient_checkpointing", "true"}});
+  auto r = run_cli({"--log-level", "info", "run", w.write_recipe(spec).string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("validation loss before training"));
+  const auto config = nlohmann::json::parse(read_bytes(w.out / "config.json"));
+  CHECK(config.at("n_inner") == 512);
+  CHECK(eval_perplexity(w.out, w.text, "torch") == table_value(r.out, kPpl, 2));
+  CHECK(eval_perplexity(w.out, w.text, "runtime") == table_value(r.out, kPpl, 2));
+}
+
 TEST_CASE("qat: W4 linears train inside distillation and freeze into the codes the runtime executes", "[cli][qat]") {
   auto w = make_workspace("qat");
   training_text(w.dir);
