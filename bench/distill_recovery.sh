@@ -9,6 +9,7 @@
 # DATA [kjv: models/kjv-gpt2/data/validation.txt, smollm2: data/python-docs/calibration.txt];
 # LR [3e-4 kjv, 5e-5 smollm2], BATCH [16 kjv, 4 smollm2], SEQ [256 kjv, 512 smollm2], ALPHA [0],
 # TEMP [1], WARMUP [5% of the steps], LSQ [false: learn_scales of the qat pass], CHUNK [0: logit_chunk],
+# HIDDEN [0: hidden_weight], ATTENTION [0: attention_weight], CKPT [false: gradient_checkpointing],
 # COMPRESSOR [build/compressor].
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ case "$model" in
        : "${TOKENS:=1000000}" "${DATA:=../data/python-docs/calibration.txt}" "${LR:=5e-5}" "${BATCH:=4}" "${SEQ:=512}" ;;
   *) echo "unknown model $model" >&2; exit 1 ;;
 esac
-: "${ALPHA:=0}" "${TEMP:=1}"
+: "${ALPHA:=0}" "${TEMP:=1}" "${HIDDEN:=0}" "${ATTENTION:=0}" "${CKPT:=false}"
 steps=$(( TOKENS / (BATCH * SEQ) ))
 : "${WARMUP:=$(( steps / 20 ))}"
 out=$(mktemp -d)
@@ -45,13 +46,13 @@ stages_of() {
 qat_of() { case "$1" in sparsegpt-24) echo "" ;; *) echo "{qat: {ignore: [lm_head], learn_scales: ${LSQ:-false}}}, " ;; esac; }
 value() { awk -v m="$metric" -v c="$2" '$1 == m { print $c }' <<<"$1"; }
 
-printf "%s: %d steps of %d x %d tokens (%d tokens) on %s, lr %s, alpha %s, T %s\n" "$model" "$steps" "$BATCH" "$SEQ" \
-  $(( steps * BATCH * SEQ )) "$DATA" "$LR" "$ALPHA" "$TEMP"
+printf "%s: %d steps of %d x %d tokens (%d tokens) on %s, lr %s, alpha %s, T %s, hidden %s, attention %s\n" "$model" \
+  "$steps" "$BATCH" "$SEQ" $(( steps * BATCH * SEQ )) "$DATA" "$LR" "$ALPHA" "$TEMP" "$HIDDEN" "$ATTENTION"
 printf "%-16s %10s %12s %12s %10s %10s\n" row dense compressed distilled recovered seconds
 for row in "${rows[@]}"; do
   prune=$(stages_of "$row")
   one=$("$bin" run "$recipe" --set "stages=[$prune]" --set "output.path=$out/c")
-  distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, logit_chunk: ${CHUNK:-0}, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
+  distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, logit_chunk: ${CHUNK:-0}, hidden_weight: $HIDDEN, attention_weight: $ATTENTION, gradient_checkpointing: $CKPT, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
   start=$(date +%s)
   two=$("$bin" run "$recipe" --set "stages=[$prune, $distill]" --set "output.path=$out/d")
   secs=$(( $(date +%s) - start ))
