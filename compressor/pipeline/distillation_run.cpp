@@ -160,21 +160,25 @@ distill::LossFn distillation_loss(model::Model& student, const model::Model& tea
     const auto& ids = batch.ids;
     const auto x = ids.slice(1, 0, -1), labels = ids.slice(1, 1);
     const auto label_mask = batch.mask.defined() ? batch.mask.slice(1, 1) : torch::Tensor();
-    const bool chunked = spec.logit_chunk > 0;
+    // An encoder has no logits: its loss is the hidden-state and attention terms alone.
+    const bool logits = student.is_causal_lm();
+    const bool chunked = logits && spec.logit_chunk > 0;
     const bool attention = spec.attention_weight > 0;
     // alpha 1 trains on the labels alone: the teacher runs only for a hidden or attention term.
-    const bool kd_term = spec.alpha < 1;
+    const bool kd_term = logits && spec.alpha < 1;
     Forward t;
     if ((kd_term && !cache) || hidden || attention) {
       torch::NoGradGuard no_grad;
       t = forward(teacher, x, hidden, /*with_logits=*/kd_term && !cache && !chunked, attention);
     }
-    const auto s = forward(student, x, hidden, /*with_logits=*/!chunked, attention,
+    const auto s = forward(student, x, hidden, /*with_logits=*/logits && !chunked, attention,
                            spec.gradient_checkpointing ? &student : nullptr);
     std::optional<distill::TopLogits> top;
     if (cache) top = cache->read(batch.rows);
     distill::LossTerms terms;
-    if (chunked) {
+    if (!logits) {
+      terms.total = torch::zeros({}, torch::kFloat);
+    } else if (chunked) {
       if (top) top = distill::TopLogits{top->values.flatten(0, 1), top->indices.flatten(0, 1)};
       terms = chunked_logit_loss(student, teacher, spec, trained, s.hidden, t.hidden, top, labels, label_mask);
     } else {
@@ -275,12 +279,23 @@ DistillationResult run_distillation(const DistillationRun& run) {
 
   DistillationResult result;
   const int64_t eval_batch = std::max<int64_t>(1, spec.batch);
-  result.teacher_validation_loss = distill::mean_loss(run.teacher, run.data.validation, eval_batch);
-  result.student_validation_before = distill::mean_loss(run.student, run.data.validation, eval_batch);
-  spdlog::info("{}: validation loss before training: student {:.4f}, teacher {:.4f} nats/token ({} windows held out)",
-               run.label, result.student_validation_before, result.teacher_validation_loss, run.data.validation.size(0));
-
   auto& student = run.student;
+  // A causal LM is judged by its next-token loss on the held-out windows; an encoder, which
+  // predicts nothing, by the distillation loss itself there (the teacher's own is zero).
+  const bool causal = student.is_causal_lm();
+  std::optional<distill::LossFn> encoder_loss;
+  auto validation_loss = [&](const model::Model& m) {
+    if (causal) return distill::mean_loss(m, run.data.validation, eval_batch);
+    torch::NoGradGuard no_grad;
+    double total = 0;
+    const auto& v = run.data.validation;
+    for (int64_t i = 0; i < v.size(0); i += eval_batch) {
+      const auto w = v.slice(0, i, std::min(i + eval_batch, v.size(0)));
+      total += (*encoder_loss)(distill::MicroBatch{w, {}, {}}).total.item<double>() * static_cast<double>(w.size(0));
+    }
+    return total / static_cast<double>(v.size(0));
+  };
+
   // A teacher of another width is compared through a learned projection, trained (and
   // checkpointed) with the student.
   std::optional<distill::HiddenProjection> projection;
@@ -318,6 +333,12 @@ DistillationResult run_distillation(const DistillationRun& run) {
   std::vector<torch::Tensor> trained = params.decay;
   trained.insert(trained.end(), params.no_decay.begin(), params.no_decay.end());
   const distill::LossFn inner = distillation_loss(student, run.teacher, spec, match, cache ? &*cache : nullptr, trained);
+  if (!causal) encoder_loss = inner;
+  result.teacher_validation_loss = causal ? distill::mean_loss(run.teacher, run.data.validation, eval_batch) : 0.0;
+  result.student_validation_before = validation_loss(student);
+  spdlog::info("{}: validation {} before training: student {:.4f}, teacher {:.4f}{} ({} windows held out)", run.label,
+               causal ? "loss" : "distillation loss", result.student_validation_before, result.teacher_validation_loss,
+               causal ? " nats/token" : "", run.data.validation.size(0));
   const distill::LossFn loss = [&](const distill::MicroBatch& batch) {
     Installed fake_quantized(qat_ptr);
     return inner(batch);
@@ -325,7 +346,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
   const distill::EvalFn evaluate = [&] {
     torch::NoGradGuard no_grad;
     Installed fake_quantized(qat_ptr);
-    return distill::mean_loss(student, run.data.validation, eval_batch);
+    return validation_loss(student);
   };
 
   KeepMasks masks(student);
@@ -348,7 +369,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
     spdlog::info("{}: QAT froze {} linears back into codes; {:.2f}% of the codes differ from the PTQ result's", run.label,
                  run.qat_slots.size(), 100 * result.codes_changed);
   }
-  result.student_validation_after = distill::mean_loss(student, run.data.validation, eval_batch);
+  result.student_validation_after = validation_loss(student);
   const double gap = result.student_validation_before - result.teacher_validation_loss;
   // The share of the gap recovered means something only when there was a gap.
   const std::string recovered =

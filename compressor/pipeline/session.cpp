@@ -182,9 +182,12 @@ void Session::resolve_training(BoundPass& b) {
   b.teacher = teacher.get();
   b.teacher_path = key;
   if (key.empty()) return;
-  if (!teacher->is_causal_lm()) {
-    throw BadInput(where + ".teacher", key + " is " + teacher->architecture() +
-                                           ", an encoder: the teacher must predict next tokens like the student");
+  if (teacher->is_causal_lm() != model_->is_causal_lm()) {
+    throw BadInput(where + ".teacher", key + " is " + teacher->architecture() + ", " +
+                                           (teacher->is_causal_lm() ? "a causal language model" : "an encoder") +
+                                           ", and the student " + model_->architecture() + " is " +
+                                           (model_->is_causal_lm() ? "a causal language model" : "an encoder") +
+                                           ": the teacher must be of the student's kind");
   }
   if (spec->seq_len > teacher->max_positions()) {
     throw BadInput(where + ".teacher", key + " reads " + std::to_string(teacher->max_positions()) +

@@ -42,8 +42,14 @@ class DistillationPass : public TrainerPass {
   void check(const model::Model& model, const std::vector<const model::LinearSlot*>& slots,
              const std::string& where) const override {
     if (!model.is_causal_lm()) {
-      throw BadInput(where, "distillation trains a causal language model on next-token targets; " + model.architecture() +
-                                " is an encoder");
+      // An encoder has no logits: it learns the teacher's hidden states and attention maps.
+      if (spec_.hidden_weight <= 0 && spec_.attention_weight <= 0) {
+        throw BadInput(where, model.architecture() + " is an encoder, with no logits to distil: set hidden_weight "
+                              "(the blocks' outputs) and/or attention_weight (the last block's attention maps)");
+      }
+      if (spec_.logit_chunk > 0) {
+        throw BadInput(where + ".logit_chunk", model.architecture() + " is an encoder, with no logits to make in chunks");
+      }
     }
     if (spec_.seq_len > model.max_positions()) {
       throw BadInput(where + ".seq_len", std::to_string(spec_.seq_len) + " tokens exceed the model's " +

@@ -4,6 +4,7 @@
 // the bad-input cases, located.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -193,6 +194,45 @@ TEST_CASE("distillation: a student narrowed by structured pruning trains and kee
   CHECK(config.at("n_inner") == 512);
   CHECK(eval_perplexity(w.out, w.text, "torch") == table_value(r.out, kPpl, 2));
   CHECK(eval_perplexity(w.out, w.text, "runtime") == table_value(r.out, kPpl, 2));
+}
+
+// An encoder has no logits: it distils the teacher's hidden states and last attention maps, and
+// its validation metric is that loss on the held-out windows (the teacher's own is zero).
+TEST_CASE("distillation: an encoder learns its dense self's hidden states and attention back", "[cli][distillation]") {
+  auto w = make_workspace("distill-bert");
+  training_text(w.dir);
+  const auto bert = make_tiny_bert(w.dir / "bert");
+  const std::string pass = distillation_pass({{"steps", "30"}, {"seq_len", "24"}, {"lr", "0.003"}, {"hidden_weight", "1"},
+                                              {"attention_weight", "1"}, {"gradient_checkpointing", "true"}});
+  write_bytes(w.dir / "bert.yaml", "version: 1\nname: b\nmodel:\n  path: " + bert.string() +
+                                       "\nstages:\n  - name: s\n    passes:\n      - magnitude: {sparsity: 0.5}\n      - " +
+                                       pass + "\noutput:\n  path: " + w.out.string() + "\n");
+  auto r = run_cli({"--log-level", "info", "run", (w.dir / "bert.yaml").string()});
+  INFO(r.all());
+  REQUIRE(r.code == 0);
+  double before = 0, after = 0;
+  REQUIRE(std::sscanf(r.out.substr(r.out.find("validation loss ", r.out.find("tokens in"))).c_str(),
+                      "validation loss %lf -> %lf", &before, &after) == 2);
+  CHECK_THAT(r.out, Catch::Contains("validation distillation loss before training"));
+  CHECK(before > 0);
+  CHECK(after < 0.5 * before);
+  auto ins = run_cli({"inspect", w.out.string()});
+  CHECK(inspect_sparsity(ins.out, "bert.encoder.layer.1.output.dense.weight") == "50.00");
+
+  // Bad input: no hidden or attention term to learn from; logits to chunk that it has none of; a
+  // causal teacher for an encoder student.
+  make_tiny_gpt2(w.dir / "gpt2");
+  for (const auto& [bad, expected] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {distillation_pass({{"seq_len", "24"}}), {"distillation", "encoder", "hidden_weight"}},
+           {distillation_pass({{"seq_len", "24"}, {"hidden_weight", "1"}, {"logit_chunk", "8"}}), {"logit_chunk", "encoder"}},
+           {distillation_pass({{"seq_len", "24"}, {"hidden_weight", "1"}, {"teacher", "gpt2"}}),
+            {"teacher", "causal language model", "the student bert is an encoder"}},
+       }) {
+    write_bytes(w.dir / "bad.yaml", "version: 1\nname: b\nmodel:\n  path: " + bert.string() +
+                                        "\nstages:\n  - name: s\n    passes:\n      - " + bad + "\noutput:\n  path: " +
+                                        (w.dir / "bad-out").string() + "\n");
+    require_bad_input(run_cli({"run", (w.dir / "bad.yaml").string()}), expected, w.dir / "bad-out");
+  }
 }
 
 TEST_CASE("qat: W4 linears train inside distillation and freeze into the codes the runtime executes", "[cli][qat]") {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "compressor/model/architecture.h"
 #include "compressor/pipeline/distillation_run.h"
 #include "tests/pipeline/tiny_model.h"
 #include "tests/test_util.h"
@@ -115,4 +116,46 @@ TEST_CASE("distillation loss with gradient checkpointing has the plain loss and 
             1e-5 * plain.grads[i].abs().max().item<double>());
     }
   }
+}
+
+// An encoder has no logits: its loss is hidden_weight · the mean of the blocks' output MSEs plus
+// attention_weight · the last block's attention KL, whatever alpha says; zero against itself.
+TEST_CASE("distillation loss of an encoder is its hidden-state and attention terms", "[pipeline][distillation]") {
+  const nlohmann::json config = {{"model_type", "bert"}, {"vocab_size", 40}, {"hidden_size", 16},
+                                 {"num_hidden_layers", 2}, {"num_attention_heads", 2}, {"intermediate_size", 32},
+                                 {"max_position_embeddings", 16}, {"type_vocab_size", 2}, {"hidden_act", "gelu"},
+                                 {"layer_norm_eps", 1e-12}};
+  const auto c = model::parse_hf_config(config.dump(), "config.json");
+  auto student = model::architecture_info("bert").init(c, 1);
+  auto teacher = model::architecture_info("bert").init(c, 2);
+  const auto ids = torch::randint(0, 40, {2, 9}, at::make_generator<at::CPUGeneratorImpl>(8), torch::kLong);
+  passes::TrainingSpec spec;
+  spec.alpha = 0.3;  // no logits: not used
+  spec.hidden_weight = 0.8;
+  spec.attention_weight = 0.5;
+  const auto terms = pipeline::distillation_loss(*student, *teacher, spec)(distill::MicroBatch{ids, {}, {}});
+
+  // The reference, from the models' own block API on the same inputs (the window's first 8 ids).
+  auto run = [&](const model::Model& m, std::vector<torch::Tensor>& blocks, torch::Tensor& attention) {
+    model::BlockInputs in;
+    model::AttentionCapture capture;
+    capture.blocks = {1};
+    in.attention = &capture;
+    auto x = m.embed(model::Batch{ids.slice(1, 0, -1), {}, {}}, &in);
+    for (int i = 0; i < 2; ++i) blocks.push_back(x = m.run_block(i, x, in));
+    attention = capture.probs.at(1);
+  };
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> s, t;
+  torch::Tensor sa, ta;
+  run(*student, s, sa);
+  run(*teacher, t, ta);
+  const double hidden = 0.5 * (distill::hidden_state_loss(s[0], t[0]).item<double>() +
+                               distill::hidden_state_loss(s[1], t[1]).item<double>());
+  const double attention = distill::attention_map_loss(sa, ta).item<double>();
+  CHECK(terms.total.item<double>() == Approx(0.8 * hidden + 0.5 * attention).epsilon(1e-6));
+  CHECK(hidden > 0);
+  CHECK(attention > 0);
+  CHECK(pipeline::distillation_loss(*teacher, *teacher, spec)(distill::MicroBatch{ids, {}, {}}).total.item<double>() ==
+        Approx(0).margin(1e-9));
 }
