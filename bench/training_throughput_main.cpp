@@ -2,8 +2,9 @@
 // clipping, masks re-applied every step) against a plain LibTorch loop doing the same
 // forward/backward/clip/AdamW step on the same model and batches, in the same run, interleaved;
 // and the distillation loss (a teacher forward more) for reference, with the teacher's top-64
-// logits read from a cache instead (distill/teacher_cache.h), and the plain loop under LibTorch's
-// CPU bf16 autocast (matmuls in bf16, AVX-512 BF16 where the CPU has it).
+// logits read from a cache instead (distill/teacher_cache.h), the distillation with its student's
+// blocks recomputed in backward (gradient_checkpointing, distill/checkpoint.h), and the plain loop
+// under LibTorch's CPU bf16 autocast (matmuls in bf16, AVX-512 BF16 where the CPU has it).
 //   build/bench/bench_training_throughput [--model models/kjv-gpt2] [--text models/kjv-gpt2/data/validation.txt]
 //       [--batch 8] [--seq-len 256] [--steps 10] [--rounds 3] [--threads N (LibTorch's intra-op threads)]
 #include <unistd.h>
@@ -108,6 +109,14 @@ int main(int argc, char** argv) {
     trainer.run(windows, {}, pipeline::distillation_loss(*student, *teacher, spec), {}, "bench");
   };
 
+  passes::TrainingSpec checkpointed_spec = spec;
+  checkpointed_spec.gradient_checkpointing = true;
+  auto distilling_checkpointed = [&] {
+    pipeline::KeepMasks masks(*student);
+    distill::Trainer trainer(o, linear_params(*student), {&masks});
+    trainer.run(windows, {}, pipeline::distillation_loss(*student, *teacher, checkpointed_spec), {}, "bench");
+  };
+
   // The cache is filled once, outside the timed runs (a first epoch pays for it; later ones do not).
   const auto cache_file = std::filesystem::temp_directory_path() / ("bench-teacher-top64-" + std::to_string(::getpid()) + ".bin");
   std::unique_ptr<distill::TeacherCache> cache;
@@ -132,12 +141,13 @@ int main(int argc, char** argv) {
     at::autocast::clear_cache();
   };
 
-  double best_plain = 1e30, best_ours = 1e30, best_kd = 1e30, best_cached = 1e30, best_bf16 = 1e30;
+  double best_plain = 1e30, best_ours = 1e30, best_kd = 1e30, best_cached = 1e30, best_bf16 = 1e30, best_ckpt = 1e30;
   for (int64_t r = 0; r < rounds; ++r) {
     best_plain = std::min(best_plain, bench::best_of(1, plain));
     best_ours = std::min(best_ours, bench::best_of(1, ours));
     best_kd = std::min(best_kd, bench::best_of(1, distilling));
     best_cached = std::min(best_cached, bench::best_of(1, distilling_cached));
+    best_ckpt = std::min(best_ckpt, bench::best_of(1, distilling_checkpointed));
     best_bf16 = std::min(best_bf16, bench::best_of(1, plain_bf16));
   }
   cache.reset();
@@ -150,6 +160,8 @@ int main(int argc, char** argv) {
               best_plain / best_kd);
   std::printf("%-44s %12.0f %10.3f\n", "distill::Trainer, distillation, cached top-64", tokens_per_run / best_cached,
               best_plain / best_cached);
+  std::printf("%-44s %12.0f %10.3f\n", "distill::Trainer, distillation, checkpointed", tokens_per_run / best_ckpt,
+              best_plain / best_ckpt);
   std::printf("%-44s %12.0f %10.3f\n", "plain loop under bf16 autocast", tokens_per_run / best_bf16, best_plain / best_bf16);
   std::printf("trainer overhead: %+.1f%% (best of %lld rounds each, interleaved)\n", 100 * (best_ours / best_plain - 1),
               static_cast<long long>(rounds));
