@@ -219,6 +219,17 @@ TEST_CASE("distillation: an encoder learns its dense self's hidden states and at
   auto ins = run_cli({"inspect", w.out.string()});
   CHECK(inspect_sparsity(ins.out, "bert.encoder.layer.1.output.dense.weight") == "50.00");
 
+  // A shallower encoder student (DistilBERT's start): one block of two, learning both.
+  write_bytes(w.dir / "shallow.yaml", "version: 1\nname: b\nmodel:\n  path: " + bert.string() +
+                                          "\nstages:\n  - name: s\n    passes:\n      - " +
+                                          distillation_pass({{"steps", "4"}, {"seq_len", "24"}, {"hidden_weight", "1"},
+                                                             {"student_every", "2"}}) +
+                                          "\noutput:\n  path: " + (w.dir / "shallow").string() + "\n");
+  auto shallow = run_cli({"run", (w.dir / "shallow.yaml").string()});
+  INFO(shallow.all());
+  REQUIRE(shallow.code == 0);
+  CHECK(nlohmann::json::parse(read_bytes(w.dir / "shallow" / "config.json")).at("num_hidden_layers") == 1);
+
   // Bad input: no hidden or attention term to learn from; logits to chunk that it has none of; a
   // causal teacher for an encoder student.
   make_tiny_gpt2(w.dir / "gpt2");
