@@ -11,7 +11,11 @@ namespace compressor::distill {
 struct QatLinears::Linear {
   model::LinearSlot* slot;
   torch::Tensor latent;          // the slot's own weight tensor: what trains
-  torch::Tensor scale;           // float32 [scale_rows, scale_cols]; a leaf that trains with learn_scales
+  torch::Tensor scale;           // float32 [scale_rows, scale_cols]: the PTQ result's
+  // With learn_scales, what trains: log(scale), a leaf. AdamW moves a parameter by about lr per
+  // step whatever its gradient's size, so a scale trained directly would move by lr in absolute
+  // terms (a 1e-4 step is 10% of a 1e-3 scale); in the log it moves by lr relative to its size.
+  torch::Tensor log_scale;
   torch::Tensor zero_point;      // float32, the scale's shape (zeros when symmetric)
   torch::Tensor column_unit;     // int64 [in]: each column's scale column (undefined when scale_cols == 1)
   torch::Tensor initial_codes;   // the PTQ result's, for the share changed
@@ -26,6 +30,9 @@ torch::Tensor expand(const torch::Tensor& t, const torch::Tensor& column_unit, i
   auto e = column_unit.defined() ? t.index_select(1, column_unit) : t;
   return e.expand({rows, cols});
 }
+
+// A scale of zero (an all-zero group) trains from here: every weight of the group still rounds to 0.
+constexpr double kMinScale = 1e-12;
 
 // Forward value x, gradient scaled by g (LSQ's trick).
 torch::Tensor scale_gradient(const torch::Tensor& x, double g) { return x * g + (x - x * g).detach(); }
@@ -67,7 +74,7 @@ QatLinears::QatLinears(std::vector<model::LinearSlot*> slots, bool learn_scales,
     l.qmax = quant::int_qmax(q.args.num_bits);
     const double per_scale = static_cast<double>(rows * cols) / static_cast<double>(l.scale.numel());
     l.lsq_gradient_scale = 1.0 / std::sqrt(per_scale * static_cast<double>(l.qmax));
-    if (learn_scales) l.scale.set_requires_grad(true);
+    if (learn_scales) l.log_scale = l.scale.clamp_min(kMinScale).log().set_requires_grad(true);
     // The latent starts at the PTQ result's dequantized weight, which the slot holds already.
     linears_.push_back(std::move(l));
   }
@@ -78,14 +85,14 @@ QatLinears::~QatLinears() = default;
 void QatLinears::add_params(TrainParams& params) const {
   for (const auto& l : linears_) {
     params.decay.push_back(l.latent);
-    if (learn_scales_) params.no_decay.push_back(l.scale);
+    if (learn_scales_) params.no_decay.push_back(l.log_scale);
   }
 }
 
 void QatLinears::install() {
   for (auto& l : linears_) {
     const int64_t rows = l.latent.size(0), cols = l.latent.size(1);
-    auto s = learn_scales_ ? scale_gradient(l.scale, l.lsq_gradient_scale).clamp_min(1e-12) : l.scale;
+    auto s = learn_scales_ ? torch::exp(scale_gradient(l.log_scale, l.lsq_gradient_scale)) : l.scale;
     l.slot->weight = fake_quantize(l.latent, expand(s, l.column_unit, rows, cols),
                                    expand(l.zero_point, l.column_unit, rows, cols), l.qmin, l.qmax);
   }
@@ -103,7 +110,7 @@ double QatLinears::freeze() {
     auto& q = *l.slot->quantized;
     if (learn_scales_) {
       // Scales as stored (f16/bf16), so codes are computed with exactly what the artifact holds.
-      auto s = l.scale.detach().contiguous().clone();
+      auto s = l.log_scale.detach().exp().contiguous();
       float* p = s.data_ptr<float>();
       for (int64_t i = 0; i < s.numel(); ++i) p[i] = quant::stored_scale(std::max(p[i], 0.0f), q.scale_dtype);
       q.scale = s;

@@ -3,7 +3,10 @@
 // quantization on the PTQ result's grid (its scales, zero points and groups, g_idx included) with
 // the straight-through estimator: forward (clamp(round(w/s + z), qmin, qmax) − z)·s, backward as if
 // round were the identity inside the range and zero outside. With `learn_scales`, the scales train
-// too, as in LSQ (Esser et al. 2020; gradient scaled by 1/√(weights per scale · qmax)).
+// too, as in LSQ (Esser et al. 2020; gradient scaled by 1/√(weights per scale · qmax)), through
+// their logarithm: AdamW's steps are about lr whatever the gradient's size, so in the log a scale
+// moves by about lr relative to itself, as small scales need (trained directly, a step of 1e-4 is
+// 10% of a 1e-3 scale, which wrecked SmolLM2 in 48 steps).
 //
 // At the end, freeze() rounds each latent onto its grid (a learned scale first rounded to the
 // scale's storage dtype) and writes codes and dequantized weight back into the slot: the same
@@ -29,7 +32,8 @@ class QatLinears {
   QatLinears(const QatLinears&) = delete;
   QatLinears& operator=(const QatLinears&) = delete;
 
-  // Adds what trains: the latent weights (decayed) and, with learn_scales, the scales (not decayed).
+  // Adds what trains: the latent weights (decayed) and, with learn_scales, the scales' logarithms
+  // (not decayed).
   void add_params(TrainParams& params) const;
   // Puts fake-quantized weights (in the autograd graph of the latents and scales) into the slots
   // for one forward; uninstall() puts the latents back, so masks and checkpoints see them.

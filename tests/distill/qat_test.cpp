@@ -139,7 +139,7 @@ TEST_CASE("qat: a masked latent freezes to zero and learned scales are stored f1
   CHECK(params.no_decay[0].grad().abs().sum().item<double>() > 0);
   {
     torch::NoGradGuard no_grad;
-    params.no_decay[0].mul_(1.0123);  // a learned scale, off the f16 grid
+    params.no_decay[0].add_(0.0123);  // a learned (log) scale, off the f16 grid
   }
   for (auto& t : params.decay) t.requires_grad_(false);
   qat.freeze();
@@ -199,4 +199,46 @@ TEST_CASE("qat: checkpointed blocks train latents and learned scales as the plai
     CHECK(plain[i].abs().sum().item<double>() > 0);
     CHECK((checkpointed[i] - plain[i]).abs().max().item<double>() <= 1e-5 * plain[i].abs().max().item<double>());
   }
+}
+
+// AdamW moves each parameter by about lr per step, whatever its size. Scales train in the log, so
+// each moves by about lr relative to itself: small scales are not swamped (trained directly, a step
+// of lr would be lr / scale of a scale, 100% and more here).
+TEST_CASE("qat: an AdamW step moves every learned scale by about lr relative to its size") {
+  auto m = test_util::tiny_gpt2(6);
+  quantize_linears(*m, w4(true));
+  auto slots = linears(*m);
+  std::vector<torch::Tensor> before;
+  for (auto* s : slots) before.push_back(s->quantized->scale.to(torch::kFloat).clone());
+  distill::QatLinears qat(slots, true, "qat");
+  distill::TrainParams params;
+  qat.add_params(params);
+  for (auto& t : params.no_decay) t.requires_grad_(true);
+  {
+    torch::NoGradGuard no_grad;  // off the grid, so the scales' gradient is not rounding noise
+    for (auto& t : params.decay) t.add_(torch::randn(t.sizes(), at::make_generator<at::CPUGeneratorImpl>(8)) * 0.02);
+  }
+  const double lr = 0.01;
+  torch::optim::AdamW opt(params.no_decay, torch::optim::AdamWOptions(lr).weight_decay(0));
+  qat.install();
+  const auto ids = torch::randint(0, 256, {2, 9}, at::make_generator<at::CPUGeneratorImpl>(9), torch::kLong);
+  m->forward(ids).pow(2).mean().backward();
+  qat.uninstall();
+  opt.step();
+  double smallest = 1e30;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    smallest = std::min(smallest, before[i].min().item<double>());
+    const auto ratio = params.no_decay[i].detach().exp() / before[i];
+    INFO("linear " << i);
+    CHECK((ratio - 1).abs().max().item<double>() <= 1.01 * lr);
+    CHECK((ratio - 1).abs().max().item<double>() >= 0.5 * lr);  // they do move
+  }
+  CHECK(smallest < lr);  // some scale is smaller than one absolute step of lr
+  // freeze() writes the trained scales, rounded to f16.
+  for (auto& t : params.decay) t.requires_grad_(false);
+  for (auto& t : params.no_decay) t.requires_grad_(false);
+  qat.freeze();
+  const auto expected = params.no_decay[0].exp();
+  const auto& stored = slots[0]->quantized->scale;
+  CHECK(torch::allclose(stored.to(torch::kFloat), expected, 1e-3, 0));
 }
