@@ -236,7 +236,9 @@ nlohmann::json Session::training_identity(size_t index, const BoundPass& b) cons
           {"seed", plan_.seed},
           {"stages", stages},
           {"training_windows", b.training->train.size(0)},
-          {"validation_windows", b.training->validation.size(0)}};
+          {"validation_windows", b.training->validation.size(0)},
+          // What the saved tensors mean; 2: QAT's learned scales are kept as their logarithm.
+          {"checkpoint_format", 2}};
 }
 
 void Session::make_student(size_t index, BoundPass& b) {
