@@ -280,22 +280,7 @@ DistillationResult run_distillation(const DistillationRun& run) {
   DistillationResult result;
   const int64_t eval_batch = std::max<int64_t>(1, spec.batch);
   auto& student = run.student;
-  // A causal LM is judged by its next-token loss on the held-out windows; an encoder, which
-  // predicts nothing, by the distillation loss itself there (the teacher's own is zero).
   const bool causal = student.is_causal_lm();
-  std::optional<distill::LossFn> encoder_loss;
-  auto validation_loss = [&](const model::Model& m) {
-    if (causal) return distill::mean_loss(m, run.data.validation, eval_batch);
-    torch::NoGradGuard no_grad;
-    double total = 0;
-    const auto& v = run.data.validation;
-    for (int64_t i = 0; i < v.size(0); i += eval_batch) {
-      const auto w = v.slice(0, i, std::min(i + eval_batch, v.size(0)));
-      total += (*encoder_loss)(distill::MicroBatch{w, {}, {}}).total.item<double>() * static_cast<double>(w.size(0));
-    }
-    return total / static_cast<double>(v.size(0));
-  };
-
   // A teacher of another width is compared through a learned projection, trained (and
   // checkpointed) with the student.
   std::optional<distill::HiddenProjection> projection;
@@ -333,7 +318,19 @@ DistillationResult run_distillation(const DistillationRun& run) {
   std::vector<torch::Tensor> trained = params.decay;
   trained.insert(trained.end(), params.no_decay.begin(), params.no_decay.end());
   const distill::LossFn inner = distillation_loss(student, run.teacher, spec, match, cache ? &*cache : nullptr, trained);
-  if (!causal) encoder_loss = inner;
+  // A causal LM is judged by its next-token loss on the held-out windows; an encoder, which
+  // predicts nothing, by the distillation loss itself there (the teacher's own is zero).
+  auto validation_loss = [&](const model::Model& m) {
+    if (causal) return distill::mean_loss(m, run.data.validation, eval_batch);
+    torch::NoGradGuard no_grad;
+    double total = 0;
+    const auto& v = run.data.validation;
+    for (int64_t i = 0; i < v.size(0); i += eval_batch) {
+      const auto w = v.slice(0, i, std::min(i + eval_batch, v.size(0)));
+      total += inner(distill::MicroBatch{w, {}, {}}).total.item<double>() * static_cast<double>(w.size(0));
+    }
+    return total / static_cast<double>(v.size(0));
+  };
   result.teacher_validation_loss = causal ? distill::mean_loss(run.teacher, run.data.validation, eval_batch) : 0.0;
   result.student_validation_before = validation_loss(student);
   spdlog::info("{}: validation {} before training: student {:.4f}, teacher {:.4f}{} ({} windows held out)", run.label,
