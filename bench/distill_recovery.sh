@@ -2,8 +2,11 @@
 # How much of what compression lost distillation wins back: test perplexity of the dense model, of
 # the compressed one, and of the compressed one after the `distillation` pass, with the share of the
 # gap recovered, for a training budget in tokens. Training text and test text are disjoint.
-#   bench/distill_recovery.sh kjv [ROW...]       rows: sparsegpt-24 (default), rtn-w4, gptq-w3, sparsegpt-24-w4
-#                                                (quantized rows train with a qat pass; groups of 128 on kjv, 64 on smollm2)
+#   bench/distill_recovery.sh kjv [ROW...]       rows: sparsegpt-24 (default), rtn-w4, gptq-w3, sparsegpt-24-w4,
+#                                                sparsegpt-24-distill-w4
+#                                                (quantized rows train with a qat pass; groups of 128 on kjv, 64 on smollm2;
+#                                                sparsegpt-24-distill-w4 instead distils the 2:4 model in float and
+#                                                quantizes it with GPTQ W4 afterwards, and its gap is sparsegpt-24-w4's)
 #   bench/distill_recovery.sh smollm2 [ROW...]
 # Environment (defaults in brackets): TOKENS [kjv 2000000, smollm2 1000000] training tokens;
 # DATA [kjv: models/kjv-gpt2/data/validation.txt, smollm2: data/python-docs/calibration.txt];
@@ -39,24 +42,32 @@ stages_of() {
     sparsegpt-24) echo "{name: prune, passes: [$sgpt]}" ;;
     rtn-w4) echo "{name: quantize, passes: [{quantization: $w4}]}" ;;
     gptq-w3) echo "{name: quantize, passes: [{gptq: $w3}]}" ;;
-    sparsegpt-24-w4) echo "{name: prune, passes: [$sgpt]}, {name: quantize, passes: [{gptq: $w4}]}" ;;
+    sparsegpt-24-w4|sparsegpt-24-distill-w4) echo "{name: prune, passes: [$sgpt]}, {name: quantize, passes: [{gptq: $w4}]}" ;;
     *) echo "unknown row $1" >&2; exit 1 ;;
   esac
 }
-qat_of() { case "$1" in sparsegpt-24) echo "" ;; *) echo "{qat: {ignore: [lm_head], learn_scales: ${LSQ:-false}}}, " ;; esac; }
+# The stages that run before distillation, and those after it (only the late-quantizing row has any).
+before_of() { case "$1" in sparsegpt-24-distill-w4) stages_of sparsegpt-24 ;; *) stages_of "$1" ;; esac; }
+after_of() {
+  case "$1" in
+    sparsegpt-24-distill-w4) echo ", {name: quantize, passes: [{gptq: {config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, type: int, symmetric: true, strategy: group, group_size: $g}}}, ignore: [lm_head]}}]}" ;;
+    *) echo "" ;;
+  esac
+}
+qat_of() { case "$1" in sparsegpt-24|sparsegpt-24-distill-w4) echo "" ;; *) echo "{qat: {ignore: [lm_head], learn_scales: ${LSQ:-false}}}, " ;; esac; }
 value() { awk -v m="$metric" -v c="$2" '$1 == m { print $c }' <<<"$1"; }
 
 printf "%s: %d steps of %d x %d tokens (%d tokens) on %s, lr %s, alpha %s, T %s, hidden %s, attention %s\n" "$model" \
   "$steps" "$BATCH" "$SEQ" $(( steps * BATCH * SEQ )) "$DATA" "$LR" "$ALPHA" "$TEMP" "$HIDDEN" "$ATTENTION"
-printf "%-16s %10s %12s %12s %10s %10s\n" row dense compressed distilled recovered seconds
+printf "%-24s %10s %12s %12s %10s %10s\n" row dense compressed distilled recovered seconds
 for row in "${rows[@]}"; do
   prune=$(stages_of "$row")
   one=$("$bin" run "$recipe" --set "stages=[$prune]" --set "output.path=$out/c")
   distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, logit_chunk: ${CHUNK:-0}, hidden_weight: $HIDDEN, attention_weight: $ATTENTION, gradient_checkpointing: $CKPT, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
   start=$(date +%s)
-  two=$("$bin" run "$recipe" --set "stages=[$prune, $distill]" --set "output.path=$out/d")
+  two=$("$bin" run "$recipe" --set "stages=[$(before_of "$row"), $distill$(after_of "$row")]" --set "output.path=$out/d")
   secs=$(( $(date +%s) - start ))
   dense=$(value "$one" 2); comp=$(value "$one" 3); dist=$(value "$two" 3)
   rec=$(awk -v d="$dense" -v c="$comp" -v x="$dist" 'BEGIN { printf "%.0f%%", 100 * (c - x) / (c - d) }')
-  printf "%-16s %10s %12s %12s %10s %10s\n" "$row" "$dense" "$comp" "$dist" "$rec" "$secs"
+  printf "%-24s %10s %12s %12s %10s %10s\n" "$row" "$dense" "$comp" "$dist" "$rec" "$secs"
 done
