@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "calibration/dataset.h"
 #include "calibration/sampler.h"
+#include "compressor/base/error.h"
+#include "compressor/base/sha256.h"
 #include "distill/trainer.h"
 
 namespace compressor::distill {
@@ -37,49 +40,110 @@ double mean_loss(const model::Model& model, const torch::Tensor& windows, int64_
   return total / static_cast<double>(n);
 }
 
-void train_lm(model::Model& model, const torch::Tensor& train, const torch::Tensor& val, const LmTrainOptions& o,
-              const std::function<void(const LmTrainStep&)>& on_step) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model.module().parameters()) {
-    (p.dim() >= 2 ? decay : no_decay).push_back(p);
+namespace {
+std::string tokens_sha256(const torch::Tensor& tokens) {
+  const auto t = tokens.contiguous();
+  return base::sha256_hex(t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size());
+}
+
+// Keeps pruned weights pruned after each optimizer step, and reports each step (with its
+// validation loss when the trainer evaluated after it) once the step is complete.
+class LmStepReporter : public TrainingObserver {
+ public:
+  LmStepReporter(model::Model& model, const std::function<void(const LmTrainStep&)>& on_step)
+      : model_(model), on_step_(on_step) {}
+  std::string name() const override { return "lm_steps"; }
+  void on_step_begin(const TrainState& s) override {
+    (void)s;
+    flush();
   }
-  // Position embeddings are 2-D but decaying them hurts; they are found by identity.
+  void on_step_end(const TrainState& s) override {
+    model_.apply_masks();
+    pending_ = LmTrainStep{s.step, s.lr, s.loss, std::nan(""), s.seconds};
+  }
+  void on_evaluate(const TrainState& s, double metric) override {
+    (void)s;
+    if (pending_) pending_->val_loss = metric;
+  }
+  void on_train_end(const TrainState& s) override {
+    (void)s;
+    flush();
+  }
+
+ private:
+  void flush() {
+    if (pending_) on_step_(*pending_);
+    pending_.reset();
+  }
+  model::Model& model_;
+  const std::function<void(const LmTrainStep&)>& on_step_;
+  std::optional<LmTrainStep> pending_;
+};
+}  // namespace
+
+void train_lm(model::Model& model, const torch::Tensor& train, const torch::Tensor& val, const LmTrainOptions& o,
+              const std::function<void(const LmTrainStep&)>& on_step, const nlohmann::json& identity) {
+  // Matrices of the linears decay; biases, norms and embeddings (position embeddings are 2-D, but
+  // decaying them hurts) do not. The slots are found by identity.
+  TrainParams params;
   auto is_slot = [&](const torch::Tensor& t) {
     for (const auto& s : model.slots()) {
       if (s.weight.is_same(t)) return true;
     }
     return false;
   };
-  std::vector<torch::Tensor> decay_slots;
-  for (auto& p : decay) (is_slot(p) ? decay_slots : no_decay).push_back(p);
-
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay_slots, std::make_unique<torch::optim::AdamWOptions>(
-                                       torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
-  torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(o.lr));
-
-  const auto val_windows = calibration::random_windows(val, o.eval_windows, o.seq_len + 1, o.seed + 1);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t step = 0; step < o.steps; ++step) {
-    const double lr = lr_at(o, step);
-    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-    // One seed per step: a run resumed at step k draws the same batches as an uninterrupted one.
-    auto batch = calibration::random_windows(train, o.batch, o.seq_len + 1, o.seed * 1000003ULL + static_cast<uint64_t>(step));
-    opt.zero_grad();
-    auto loss = next_token_loss(model, batch);
-    loss.backward();
-    if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.module().parameters(), o.grad_clip);
-    opt.step();
-    model.apply_masks();
-    LmTrainStep s{step, lr, loss.item<double>(), std::nan(""), 0};
-    if (o.eval_every > 0 && ((step + 1) % o.eval_every == 0 || step + 1 == o.steps)) {
-      s.val_loss = mean_loss(model, val_windows);
-    }
-    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    on_step(s);
+  std::vector<torch::Tensor> matrices_not_slots;
+  for (const auto& p : model.module().parameters()) {
+    if (p.dim() < 2) params.no_decay.push_back(p);
+    else if (is_slot(p)) params.decay.push_back(p);
+    else matrices_not_slots.push_back(p);
+    params.clip_order.push_back(p);  // the embedded model was trained clipping in module order
   }
+  params.no_decay.insert(params.no_decay.end(), matrices_not_slots.begin(), matrices_not_slots.end());
+
+  TrainerOptions t;
+  t.steps = o.steps;
+  t.batch = o.batch;
+  t.lr = o.lr;
+  t.warmup_steps = o.warmup_steps;
+  t.min_lr_ratio = o.min_lr_ratio;
+  t.weight_decay = o.weight_decay;
+  t.beta1 = 0.9;
+  t.beta2 = 0.95;
+  t.grad_clip = o.grad_clip;
+  t.seed = o.seed;
+  t.eval_every = o.eval_every;
+  t.checkpoint_every = o.checkpoint_every;
+
+  LmStepReporter reporter(model, on_step);
+  Trainer trainer(t, params, {&reporter});
+  trainer.set_label("train_lm");
+  // One seed per step, drawn from the whole stream: a run resumed at step k draws the same
+  // batches as an uninterrupted one.
+  auto batches = [&](int64_t step) {
+    return MicroBatch{calibration::random_windows(train, o.batch, o.seq_len + 1, o.seed * 1000003ULL + static_cast<uint64_t>(step)),
+                      torch::Tensor(), torch::Tensor()};
+  };
+  auto loss = [&](const MicroBatch& b) { return LossTerms{next_token_loss(model, b.ids), {}}; };
+  EvalFn evaluate;
+  torch::Tensor val_windows;
+  if (o.eval_every > 0) {
+    val_windows = calibration::random_windows(val, o.eval_windows, o.seq_len + 1, o.seed + 1);
+    evaluate = [&] { return mean_loss(model, val_windows); };
+  }
+  if (o.resume && o.checkpoint_dir.empty()) throw BadInput("train_lm", "--resume needs a checkpoint directory");
+  std::optional<Checkpointing> c;
+  if (!o.checkpoint_dir.empty()) {
+    // The trainer adds its own options (steps, batch, lr, seed, ...) to what must agree.
+    c = Checkpointing{o.checkpoint_dir,
+                      {{"data", identity},
+                       {"seq_len", o.seq_len},
+                       {"eval_windows", o.eval_windows},
+                       {"train_sha256", tokens_sha256(train)},
+                       {"val_sha256", tokens_sha256(val)}},
+                      "train_lm"};
+  }
+  trainer.run(batches, loss, evaluate, "train_lm", c ? &*c : nullptr, o.resume);
 }
 
 }  // namespace compressor::distill

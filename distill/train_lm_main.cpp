@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "seed for initialisation and batches");
   app.add_option("--eval-every", o.eval_every, "steps between validation estimates");
   app.add_option("--threads", threads, "intra-op threads (results are bit-identical only for the same count)");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between training checkpoints in OUT.training/");
+  app.add_flag("--resume", o.resume, "continue from the checkpoint in OUT.training/ (same weights as an uninterrupted run)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -46,18 +48,23 @@ int main(int argc, char** argv) {
     std::printf("train %lld tokens, validation %lld tokens, %lld steps of %lld x %lld\n",
                 static_cast<long long>(train.size(0)), static_cast<long long>(val.size(0)),
                 static_cast<long long>(o.steps), static_cast<long long>(o.batch), static_cast<long long>(o.seq_len));
+    std::filesystem::path out = out_dir;
+    if (!out.has_filename()) out = out.parent_path();  // "dir/" and "dir" are one output
+    if (o.checkpoint_every > 0 || o.resume) o.checkpoint_dir = out.string() + ".training";
     distill::train_lm(*m, train, val, o, [&](const distill::LmTrainStep& s) {
       if (!std::isnan(s.val_loss) || s.step % 10 == 0) {
         std::printf("step %5lld  lr %.2e  train %.4f  val %s  %.0fs\n", static_cast<long long>(s.step), s.lr,
                     s.train_loss, std::isnan(s.val_loss) ? "-" : std::to_string(s.val_loss).c_str(), s.seconds);
         std::fflush(stdout);
       }
-    });
+    }, {{"config", config.raw}});
     base::ensure_writable_directory(out_dir, "output");
     std::map<std::string, std::string> meta{{"format", "pt"}};
     formats::write_safetensors(std::filesystem::path(out_dir) / "model.safetensors", m->checkpoint_tensors(), meta);
     base::write_file_atomic(std::filesystem::path(out_dir) / "config.json", config.raw.dump(2) + "\n");
     std::printf("wrote %s\n", out_dir.c_str());
+    // The model is written: its checkpoints have nothing left to resume.
+    if (!o.checkpoint_dir.empty()) std::filesystem::remove_all(o.checkpoint_dir);
   } catch (const BadInput& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

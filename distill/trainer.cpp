@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -140,6 +141,7 @@ void fsync_directory(const fs::path& dir);
 struct Trainer::Impl {
   TrainerOptions o;
   std::vector<torch::Tensor> params;  // decay first, then no_decay: the checkpoint's order
+  std::vector<torch::Tensor> clip_order;
   std::vector<TrainingObserver*> observers;
   std::unique_ptr<torch::optim::AdamW> opt;
 
@@ -277,6 +279,16 @@ Trainer::Trainer(TrainerOptions options, TrainParams params, std::vector<Trainin
   for (auto& p : params.decay) impl_->params.push_back(p);
   for (auto& p : params.no_decay) impl_->params.push_back(p);
   if (impl_->params.empty()) throw InternalError("Trainer", "nothing to train");
+  impl_->clip_order = params.clip_order.empty() ? impl_->params : params.clip_order;
+  if (!params.clip_order.empty()) {
+    // A permutation of the trained tensors, or clipping would scale the wrong gradients.
+    bool same = params.clip_order.size() == impl_->params.size();
+    for (const auto& p : impl_->params) {
+      same = same && std::count_if(params.clip_order.begin(), params.clip_order.end(),
+                                   [&](const torch::Tensor& t) { return t.is_same(p); }) == 1;
+    }
+    if (!same) throw InternalError("Trainer", "clip_order is not the trained tensors, each once");
+  }
   impl_->observers = std::move(observers);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   auto adamw = [&](double decay) {
@@ -298,10 +310,21 @@ bool Trainer::has_checkpoint(const fs::path& dir) {
 
 TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, const LossFn& loss, const EvalFn& evaluate,
                          const std::string& where, const Checkpointing* checkpointing, bool resume) {
-  auto& im = *impl_;
-  const auto& o = im.o;
   if (ids.dim() != 2 || ids.size(0) == 0) throw BadInput(where, "no training data (need at least one window)");
   if (mask.defined() && mask.sizes() != ids.sizes()) throw InternalError(where, "mask and ids differ in shape");
+  const int64_t windows = ids.size(0), batch = impl_->o.batch;
+  const uint64_t seed = impl_->o.seed;
+  auto batches = [&](int64_t g) {
+    const auto rows = torch::tensor(micro_batch_rows(windows, batch, g, seed), torch::kLong);
+    return MicroBatch{ids.index_select(0, rows), mask.defined() ? mask.index_select(0, rows) : torch::Tensor(), rows};
+  };
+  return run(batches, loss, evaluate, where, checkpointing, resume);
+}
+
+TrainResult Trainer::run(const BatchFn& batches, const LossFn& loss, const EvalFn& evaluate, const std::string& where,
+                         const Checkpointing* checkpointing, bool resume) {
+  auto& im = *impl_;
+  const auto& o = im.o;
   if (resume) {
     if (!checkpointing) throw InternalError(where, "resume without a checkpoint directory");
     im.load(*checkpointing);
@@ -309,7 +332,6 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
   }
   TrainResult result;
   result.first_step = im.next_step;
-  const int64_t windows = ids.size(0);
   const int64_t tokens_at_start = im.tokens;
   // The optimised tensors require gradients while the run lasts, and as they did afterwards (also
   // when the run throws), so a later pass's forwards build no graph.
@@ -350,10 +372,10 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
     double loss_sum = 0;
     std::vector<std::pair<std::string, double>> parts;
     for (int64_t a = 0; a < o.grad_accum; ++a) {
-      const auto rows = torch::tensor(micro_batch_rows(windows, o.batch, step * o.grad_accum + a, o.seed), torch::kLong);
-      const auto x = ids.index_select(0, rows);
-      const auto m = mask.defined() ? mask.index_select(0, rows) : torch::Tensor();
-      auto terms = loss(MicroBatch{x, m, rows});
+      const MicroBatch mb = batches(step * o.grad_accum + a);
+      const auto& x = mb.ids;
+      const auto& m = mb.mask;
+      auto terms = loss(mb);
       const double value = terms.total.item<double>();
       if (!std::isfinite(value)) {
         const std::string kept = im.last_checkpoint_step >= 0
@@ -377,7 +399,7 @@ TrainResult Trainer::run(const torch::Tensor& ids, const torch::Tensor& mask, co
     for (auto& p : parts) p.second /= static_cast<double>(o.grad_accum);
     st.parts = std::move(parts);
     const double max_norm = o.grad_clip > 0 ? o.grad_clip : std::numeric_limits<double>::infinity();
-    st.grad_norm = torch::nn::utils::clip_grad_norm_(im.params, max_norm);
+    st.grad_norm = torch::nn::utils::clip_grad_norm_(im.clip_order, max_norm);
     if (!std::isfinite(st.grad_norm)) {
       throw BadInput(where, "the gradient norm is " + std::to_string(st.grad_norm) + " at step " + std::to_string(step) +
                                 " (the loss was " + std::to_string(st.loss) + "); training stopped");

@@ -99,12 +99,20 @@ struct MicroBatch {
   torch::Tensor ids, mask, rows;
 };
 using LossFn = std::function<LossTerms(const MicroBatch& batch)>;
+// Micro-batch `g` (0-based, counted over the whole run) of a data source that is not a fixed set
+// of windows, e.g. windows drawn at random from a token stream. It must be a function of `g`
+// alone, or resume is not exact.
+using BatchFn = std::function<MicroBatch(int64_t g)>;
 // The validation metric, lower is better (a loss or a perplexity).
 using EvalFn = std::function<double()>;
 
 struct TrainParams {
   std::vector<torch::Tensor> decay;     // weight decay applies
   std::vector<torch::Tensor> no_decay;  // biases, norms, embeddings
+  // The order in which clipping sums the tensors' gradient norms; empty: decay, then no_decay.
+  // Only float rounding depends on it: a caller that must reproduce a loop clipping a module's
+  // parameters() bit for bit passes them in that order. Each tensor of decay and no_decay once.
+  std::vector<torch::Tensor> clip_order;
 };
 
 struct Checkpointing {
@@ -137,6 +145,9 @@ class Trainer {
   // checkpoint stays as it was. `where` names the stage in such errors.
   TrainResult run(const torch::Tensor& ids, const torch::Tensor& mask, const LossFn& loss, const EvalFn& evaluate,
                   const std::string& where, const Checkpointing* checkpointing = nullptr, bool resume = false);
+  // The same, with micro-batches from `batches` (its `rows` may be undefined).
+  TrainResult run(const BatchFn& batches, const LossFn& loss, const EvalFn& evaluate, const std::string& where,
+                  const Checkpointing* checkpointing = nullptr, bool resume = false);
 
   // How log lines name this run (default: the `where` given to run()).
   void set_label(std::string label);

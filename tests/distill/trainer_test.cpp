@@ -2,6 +2,7 @@
 // refusal of another recipe's checkpoint, a NaN loss, early stopping.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -230,4 +231,38 @@ TEST_CASE("trainer: stops early when the validation metric stops improving") {
 
   CHECK_THROWS_WITH(distill::Trainer(o, params_of(*m)).run(torch::zeros({0, 17}, torch::kLong), {}, next_token(*m), {}, "s"),
                     Catch::Contains("no training data"));
+}
+
+TEST_CASE("trainer: a batch source gives the run that the same windows give") {
+  const auto data = corpus_windows(17);
+  auto o = options();
+  o.checkpoint_every = 0;
+  auto a = test_util::tiny_gpt2(3), b = test_util::tiny_gpt2(3);
+  distill::Trainer ta(o, params_of(*a));
+  ta.run(data, {}, next_token(*a), {}, "stages[0]");
+  distill::Trainer tb(o, params_of(*b));
+  int64_t calls = 0;
+  tb.run(
+      [&](int64_t g) {
+        ++calls;
+        const auto rows = torch::tensor(distill::micro_batch_rows(data.size(0), o.batch, g, o.seed), torch::kLong);
+        return distill::MicroBatch{data.index_select(0, rows), {}, {}};
+      },
+      next_token(*b), {}, "stages[0]");
+  CHECK(calls == o.steps * o.grad_accum);
+  const auto pa = a->module().parameters(), pb = b->module().parameters();
+  for (size_t i = 0; i < pa.size(); ++i) CHECK(torch::equal(pa[i], pb[i]));
+}
+
+TEST_CASE("trainer: clip_order must be the trained tensors each once") {
+  auto m = test_util::tiny_gpt2(3);
+  auto p = params_of(*m);
+  p.clip_order = p.decay;  // no_decay missing
+  CHECK_THROWS_AS(distill::Trainer(options(), p), InternalError);
+  p.clip_order = p.decay;
+  p.clip_order.insert(p.clip_order.end(), p.no_decay.begin(), p.no_decay.end());
+  std::reverse(p.clip_order.begin(), p.clip_order.end());
+  CHECK_NOTHROW(distill::Trainer(options(), p));
+  p.clip_order.back() = p.clip_order.front();  // one twice, one missing
+  CHECK_THROWS_AS(distill::Trainer(options(), p), InternalError);
 }
