@@ -53,14 +53,16 @@ std::string shell_quote(const std::string& s) {
 
 }  // namespace
 
-CliResult run_cli(const std::vector<std::string>& args) {
+CliResult run_cli(const std::vector<std::string>& args) { return run_binary(compressor_binary(), args); }
+
+CliResult run_binary(const fs::path& binary, const std::vector<std::string>& args) {
   static std::atomic<int> counter{0};
   const fs::path scratch = test_util::binary_dir() / "test-tmp";
   fs::create_directories(scratch);
   const fs::path err_file =
       scratch / ("cli-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".txt");
 
-  std::string cmd = shell_quote(compressor_binary().string());
+  std::string cmd = shell_quote(binary.string());
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " </dev/null 2>" + shell_quote(err_file.string());
 

@@ -29,6 +29,8 @@ struct CliResult {
 
 // Runs `compressor args...` (every argument shell-quoted), stdin from /dev/null.
 CliResult run_cli(const std::vector<std::string>& args);
+// The same for another executable of this build tree (e.g. train_lm).
+CliResult run_binary(const fs::path& binary, const std::vector<std::string>& args);
 
 // Whole-file helpers (shared with the other test areas).
 using test_util::read_bytes;
