@@ -13,7 +13,7 @@
 # LR [3e-4 kjv, 5e-5 smollm2], BATCH [16 kjv, 4 smollm2], SEQ [256 kjv, 512 smollm2], ALPHA [0],
 # TEMP [1], WARMUP [5% of the steps], LSQ [false: learn_scales of the qat pass], CHUNK [0: logit_chunk],
 # HIDDEN [0: hidden_weight], ATTENTION [0: attention_weight], CKPT [false: gradient_checkpointing],
-# COMPRESSOR [build/compressor].
+# COMPRESSOR [build/compressor]. The training run's log (steps, loss, ETA) is copied to standard error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?kjv or smollm2}; shift
@@ -65,7 +65,8 @@ for row in "${rows[@]}"; do
   one=$("$bin" run "$recipe" --set "stages=[$prune]" --set "output.path=$out/c")
   distill="{name: recover, passes: [$(qat_of "$row"){distillation: {steps: $steps, batch: $BATCH, seq_len: $SEQ, lr: $LR, warmup_steps: $WARMUP, alpha: $ALPHA, temperature: $TEMP, logit_chunk: ${CHUNK:-0}, hidden_weight: $HIDDEN, attention_weight: $ATTENTION, gradient_checkpointing: $CKPT, dataset: $DATA, targets: [Linear], ignore: [lm_head]}}]}"
   start=$(date +%s)
-  two=$("$bin" run "$recipe" --set "stages=[$(before_of "$row"), $distill$(after_of "$row")]" --set "output.path=$out/d")
+  two=$("$bin" --log-level info run "$recipe" --set "stages=[$(before_of "$row"), $distill$(after_of "$row")]" \
+    --set "output.path=$out/d" | tee /dev/stderr)
   secs=$(( $(date +%s) - start ))
   dense=$(value "$one" 2); comp=$(value "$one" 3); dist=$(value "$two" 3)
   rec=$(awk -v d="$dense" -v c="$comp" -v x="$dist" 'BEGIN { printf "%.0f%%", 100 * (c - x) / (c - d) }')
